@@ -1,0 +1,10 @@
+//! arrears: a property-based conformance suite for cloud overdue-payment
+//! lifecycles.
+//!
+//! Data flows one way: [`spec`] (the policy documents as executable YAML)
+//! feeds the reference model, whose trace the checks judge and the reports
+//! present. See ARCHITECTURE.md for the map.
+
+pub mod duration;
+pub mod spec;
+pub mod yaml;

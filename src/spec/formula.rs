@@ -1,0 +1,477 @@
+//! Refund formulas: a tiny arithmetic language written in the specs and
+//! evaluated exactly.
+//!
+//! A formula such as `paid_cash - used * paid_cash / term` is parsed once
+//! when the specs load and evaluated over exact rationals (`i128`
+//! numerator and denominator), so that no float ever touches money; the
+//! single rounding to whole minor units happens at the end, in the mode the
+//! spec's interpretation chose. Overflow and division by zero are errors,
+//! never panics.
+
+use std::fmt;
+
+/// The quantities a formula may refer to, supplied by the ledger.
+///
+/// Money is in minor units; durations are in whole seconds (only their
+/// ratios matter in the documents' formulas).
+pub const VARIABLES: [&str; 4] = ["paid_cash", "paid_voucher", "used", "term"];
+
+/// Values for [`VARIABLES`], in that order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inputs {
+    pub paid_cash: i64,
+    pub paid_voucher: i64,
+    pub used_seconds: i64,
+    pub term_seconds: i64,
+}
+
+impl Inputs {
+    fn get(&self, index: usize) -> i64 {
+        match index {
+            0 => self.paid_cash,
+            1 => self.paid_voucher,
+            2 => self.used_seconds,
+            _ => self.term_seconds,
+        }
+    }
+}
+
+/// How an exact result becomes whole minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rounding {
+    Floor,
+    Ceil,
+    HalfUp,
+    HalfEven,
+}
+
+impl Rounding {
+    pub const NAMES: [&'static str; 4] = ["floor", "ceil", "half-up", "half-even"];
+
+    pub fn from_name(name: &str) -> Option<Rounding> {
+        match name {
+            "floor" => Some(Rounding::Floor),
+            "ceil" => Some(Rounding::Ceil),
+            "half-up" => Some(Rounding::HalfUp),
+            "half-even" => Some(Rounding::HalfEven),
+            _ => None,
+        }
+    }
+}
+
+/// A parsed formula.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expr {
+    Number(i64),
+    Variable(usize),
+    Binary(Box<Expr>, Op, Box<Expr>),
+    Negate(Box<Expr>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// A formula text that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (at character {offset})")]
+pub struct ParseError {
+    /// 0-based character offset into the formula text.
+    pub offset: usize,
+    pub message: String,
+}
+
+/// A formula that cannot be evaluated on these inputs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    #[error("division by zero")]
+    DivisionByZero,
+    #[error("arithmetic overflow")]
+    Overflow,
+}
+
+/// Nesting deeper than this is refused, so hostile input cannot exhaust the
+/// stack of the recursive-descent parser.
+const MAX_DEPTH: usize = 32;
+
+/// Parses a formula.
+pub fn parse(text: &str) -> Result<Expr, ParseError> {
+    let tokens = tokenize(text)?;
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
+    let expr = parser.expr()?;
+    match parser.tokens.get(parser.pos) {
+        None => Ok(expr),
+        Some((offset, tok)) => Err(ParseError {
+            offset: *offset,
+            message: format!("unexpected {tok}"),
+        }),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Number(i64),
+    Ident(String),
+    Sym(char),
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Token::Number(n) => write!(f, "number `{n}`"),
+            Token::Ident(name) => write!(f, "name `{name}`"),
+            Token::Sym(c) => write!(f, "`{c}`"),
+        }
+    }
+}
+
+fn tokenize(text: &str) -> Result<Vec<(usize, Token)>, ParseError> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c.is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            let digits: String = chars[start..i].iter().collect();
+            let n = digits.parse().map_err(|_| ParseError {
+                offset: start,
+                message: "number too large".into(),
+            })?;
+            out.push((start, Token::Number(n)));
+        } else if c.is_ascii_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            out.push((start, Token::Ident(chars[start..i].iter().collect())));
+        } else if "+-*/()".contains(c) {
+            out.push((i, Token::Sym(c)));
+            i += 1;
+        } else {
+            return Err(ParseError {
+                offset: i,
+                message: format!("unexpected character `{c}`"),
+            });
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    tokens: Vec<(usize, Token)>,
+    pos: usize,
+    depth: usize,
+}
+
+impl Parser {
+    fn peek_sym(&self) -> Option<char> {
+        match self.tokens.get(self.pos) {
+            Some((_, Token::Sym(c))) => Some(*c),
+            _ => None,
+        }
+    }
+
+    fn end_offset(&self) -> usize {
+        self.tokens
+            .last()
+            .map(|(offset, tok)| offset + tok.to_string().len())
+            .unwrap_or(0)
+    }
+
+    fn expr(&mut self) -> Result<Expr, ParseError> {
+        let mut lhs = self.term()?;
+        while let Some(c @ ('+' | '-')) = self.peek_sym() {
+            self.pos += 1;
+            let rhs = self.term()?;
+            let op = if c == '+' { Op::Add } else { Op::Sub };
+            lhs = Expr::Binary(Box::new(lhs), op, Box::new(rhs));
+        }
+        Ok(lhs)
+    }
+
+    fn term(&mut self) -> Result<Expr, ParseError> {
+        let mut lhs = self.factor()?;
+        while let Some(c @ ('*' | '/')) = self.peek_sym() {
+            self.pos += 1;
+            let rhs = self.factor()?;
+            let op = if c == '*' { Op::Mul } else { Op::Div };
+            lhs = Expr::Binary(Box::new(lhs), op, Box::new(rhs));
+        }
+        Ok(lhs)
+    }
+
+    fn factor(&mut self) -> Result<Expr, ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let offset = self.tokens.get(self.pos).map(|t| t.0).unwrap_or(0);
+            return Err(ParseError {
+                offset,
+                message: format!("formula nested deeper than {MAX_DEPTH} levels"),
+            });
+        }
+        let result = self.factor_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn factor_inner(&mut self) -> Result<Expr, ParseError> {
+        let Some((offset, tok)) = self.tokens.get(self.pos).cloned() else {
+            return Err(ParseError {
+                offset: self.end_offset(),
+                message: "formula ends where a number, a name or `(` was expected".into(),
+            });
+        };
+        self.pos += 1;
+        match tok {
+            Token::Number(n) => Ok(Expr::Number(n)),
+            Token::Ident(name) => match VARIABLES.iter().position(|v| *v == name) {
+                Some(index) => Ok(Expr::Variable(index)),
+                None => Err(ParseError {
+                    offset,
+                    message: format!(
+                        "unknown name `{name}`; a formula may use {}",
+                        VARIABLES.join(", ")
+                    ),
+                }),
+            },
+            Token::Sym('-') => Ok(Expr::Negate(Box::new(self.factor()?))),
+            Token::Sym('(') => {
+                let inner = self.expr()?;
+                if self.peek_sym() == Some(')') {
+                    self.pos += 1;
+                    Ok(inner)
+                } else {
+                    Err(ParseError {
+                        offset: self
+                            .tokens
+                            .get(self.pos)
+                            .map(|t| t.0)
+                            .unwrap_or(self.end_offset()),
+                        message: "missing `)`".into(),
+                    })
+                }
+            }
+            other => Err(ParseError {
+                offset,
+                message: format!("unexpected {other}"),
+            }),
+        }
+    }
+}
+
+/// An exact rational with a positive denominator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ratio {
+    num: i128,
+    den: i128,
+}
+
+fn gcd(mut a: i128, mut b: i128) -> i128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a.abs()
+}
+
+impl Ratio {
+    fn new(num: i128, den: i128) -> Result<Ratio, EvalError> {
+        if den == 0 {
+            return Err(EvalError::DivisionByZero);
+        }
+        let sign = if den < 0 { -1 } else { 1 };
+        let g = gcd(num, den).max(1);
+        Ok(Ratio {
+            num: sign * num / g,
+            den: sign * den / g,
+        })
+    }
+
+    fn integer(n: i64) -> Ratio {
+        Ratio {
+            num: n as i128,
+            den: 1,
+        }
+    }
+
+    fn apply(self, op: Op, rhs: Ratio) -> Result<Ratio, EvalError> {
+        let (a, b, c, d) = (self.num, self.den, rhs.num, rhs.den);
+        let mul = |x: i128, y: i128| x.checked_mul(y).ok_or(EvalError::Overflow);
+        match op {
+            Op::Add => Ratio::new(
+                mul(a, d)?
+                    .checked_add(mul(c, b)?)
+                    .ok_or(EvalError::Overflow)?,
+                mul(b, d)?,
+            ),
+            Op::Sub => Ratio::new(
+                mul(a, d)?
+                    .checked_sub(mul(c, b)?)
+                    .ok_or(EvalError::Overflow)?,
+                mul(b, d)?,
+            ),
+            Op::Mul => Ratio::new(mul(a, c)?, mul(b, d)?),
+            Op::Div => Ratio::new(mul(a, d)?, mul(b, c)?),
+        }
+    }
+
+    /// Rounds to an integer in the given mode.
+    pub fn round(self, mode: Rounding) -> Result<i64, EvalError> {
+        let floor = self.num.div_euclid(self.den);
+        let rem = self.num.rem_euclid(self.den); // 0 <= rem < den
+        let rounded = match mode {
+            Rounding::Floor => floor,
+            Rounding::Ceil => floor + i128::from(rem != 0),
+            Rounding::HalfUp => floor + i128::from(2 * rem >= self.den),
+            Rounding::HalfEven => {
+                let twice = 2 * rem;
+                if twice > self.den || (twice == self.den && floor % 2 != 0) {
+                    floor + 1
+                } else {
+                    floor
+                }
+            }
+        };
+        i64::try_from(rounded).map_err(|_| EvalError::Overflow)
+    }
+}
+
+impl Expr {
+    /// Evaluates exactly.
+    pub fn eval(&self, inputs: &Inputs) -> Result<Ratio, EvalError> {
+        match self {
+            Expr::Number(n) => Ok(Ratio::integer(*n)),
+            Expr::Variable(index) => Ok(Ratio::integer(inputs.get(*index))),
+            Expr::Negate(inner) => {
+                let r = inner.eval(inputs)?;
+                Ratio::new(r.num.checked_neg().ok_or(EvalError::Overflow)?, r.den)
+            }
+            Expr::Binary(lhs, op, rhs) => lhs.eval(inputs)?.apply(*op, rhs.eval(inputs)?),
+        }
+    }
+
+    /// Evaluates and rounds to whole minor units.
+    pub fn eval_rounded(&self, inputs: &Inputs, mode: Rounding) -> Result<i64, EvalError> {
+        self.eval(inputs)?.round(mode)
+    }
+
+    /// The variables this formula reads, as indexes into [`VARIABLES`].
+    pub fn variables(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        self.collect_variables(&mut out);
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn collect_variables(&self, out: &mut Vec<usize>) {
+        match self {
+            Expr::Number(_) => {}
+            Expr::Variable(index) => out.push(*index),
+            Expr::Negate(inner) => inner.collect_variables(out),
+            Expr::Binary(lhs, _, rhs) => {
+                lhs.collect_variables(out);
+                rhs.collect_variables(out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn inputs(paid_cash: i64, used: i64, term: i64) -> Inputs {
+        Inputs {
+            paid_cash,
+            paid_voucher: 0,
+            used_seconds: used,
+            term_seconds: term,
+        }
+    }
+
+    #[test]
+    fn prorated_refund_is_exact_then_rounded_once() {
+        let f = parse("paid_cash - used * paid_cash / term").unwrap();
+        // 1000 paid, one third used: 666.66.. remains.
+        let i = inputs(1000, 10, 30);
+        assert_eq!(f.eval_rounded(&i, Rounding::Floor).unwrap(), 666);
+        assert_eq!(f.eval_rounded(&i, Rounding::Ceil).unwrap(), 667);
+        assert_eq!(f.eval_rounded(&i, Rounding::HalfUp).unwrap(), 667);
+    }
+
+    #[test]
+    fn half_even_rounds_ties_to_even() {
+        let f = parse("paid_cash / 2").unwrap();
+        assert_eq!(
+            f.eval_rounded(&inputs(5, 0, 1), Rounding::HalfEven)
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            f.eval_rounded(&inputs(7, 0, 1), Rounding::HalfEven)
+                .unwrap(),
+            4
+        );
+        assert_eq!(
+            f.eval_rounded(&inputs(-5, 0, 1), Rounding::HalfEven)
+                .unwrap(),
+            -2
+        );
+        assert_eq!(
+            f.eval_rounded(&inputs(-5, 0, 1), Rounding::Floor).unwrap(),
+            -3
+        );
+    }
+
+    #[test]
+    fn errors_are_reported_not_panicked() {
+        let f = parse("paid_cash / term").unwrap();
+        assert_eq!(f.eval(&inputs(1, 0, 0)), Err(EvalError::DivisionByZero));
+        let big = parse("paid_cash * paid_cash * paid_cash").unwrap();
+        assert_eq!(big.eval(&inputs(i64::MAX, 0, 1)), Err(EvalError::Overflow));
+        assert_eq!(
+            parse("paid_cash +").unwrap_err().message.contains("ends"),
+            true
+        );
+        assert!(parse("cash").unwrap_err().message.contains("unknown name"));
+        assert_eq!(parse("(paid_cash").unwrap_err().message, "missing `)`");
+        assert_eq!(parse("1 $ 2").unwrap_err().offset, 2);
+        assert!(parse(&"(".repeat(100)).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parser_and_evaluator_never_panic(text in "[-+*/() 0-9a-z_]{0,40}",
+                                           cash in any::<i64>(), used in any::<i64>(), term in any::<i64>()) {
+            if let Ok(expr) = parse(&text) {
+                let _ = expr.eval_rounded(&inputs(cash, used, term), Rounding::HalfEven);
+            }
+        }
+
+        #[test]
+        fn refund_stays_within_paid_amount(paid in 0i64..1_000_000_000, term in 1i64..100_000_000, used_frac in 0u32..=1000) {
+            let used = term * used_frac as i64 / 1000;
+            let f = parse("paid_cash - used * paid_cash / term").unwrap();
+            for mode in [Rounding::Floor, Rounding::Ceil, Rounding::HalfUp, Rounding::HalfEven] {
+                let r = f.eval_rounded(&inputs(paid, used, term), mode).unwrap();
+                prop_assert!((0..=paid).contains(&r));
+            }
+        }
+    }
+}
