@@ -6,5 +6,6 @@
 //! present. See ARCHITECTURE.md for the map.
 
 pub mod duration;
+pub mod explain;
 pub mod spec;
 pub mod yaml;

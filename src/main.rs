@@ -1,10 +1,222 @@
-fn main() {
-    let sources = arrears::spec::embedded::sources();
-    match arrears::spec::compile(&sources) {
-        Ok(c) => println!("ok: {} rules", c.rules.len()),
-        Err(d) => {
-            eprintln!("{d}");
-            std::process::exit(2)
+//! The `arrears` command line.
+//!
+//! Exit codes mean the same thing for every command:
+//! 0 success / conformance; 1 a conformance failure; 2 bad usage, bad specs
+//! or a bad history; 3 the implementation under test broke the protocol.
+//! Anything else (101) is a bug in arrears itself.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use arrears::explain;
+use arrears::spec::{self, Catalog, SpecSource};
+
+#[derive(Parser)]
+#[command(
+    name = "arrears",
+    version,
+    about = "Conformance suite for cloud overdue-payment lifecycles",
+    long_about = "Encodes five cloud overdue-payment and refund policy documents as executable \
+                  specs, runs them in a reference model, and checks implementations against them."
+)]
+struct Cli {
+    /// Read the specs from the *.yaml files of DIR instead of the embedded copy.
+    #[arg(long, global = true, value_name = "DIR")]
+    specs: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every rule of the specs: id, product, level, source section, what enforces it.
+    Rules {
+        /// Only the rules of this product (ecs, emr, maxcompute, flink, spark).
+        #[arg(long)]
+        product: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Show one rule: its source anchor, interpretations, and the lifecycle
+    /// elements and invariants that cover it.
+    Explain {
+        /// The rule id, such as ecs.payg.stop-at-t15.
+        rule: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Validate spec files; exit 2 with located diagnostics if any is wrong.
+    Lint {
+        /// The directory of *.yaml specs to check (default: --specs, or the embedded specs).
+        dir: Option<PathBuf>,
+        /// Also check every anchor and section heading against the source
+        /// documents in this directory.
+        #[arg(long, value_name = "DIR")]
+        sources: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+}
+
+/// A failure with the exit code it maps to.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl Failure {
+    fn usage(error: anyhow::Error) -> Failure {
+        Failure { code: 2, error }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Failure {
+        Failure::usage(error)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("error: {:#}", failure.error);
+            ExitCode::from(failure.code)
         }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Rules { product, format } => {
+            let catalog = load_catalog(cli.specs.as_deref())?;
+            if let Some(p) = &product {
+                if catalog.document_named(p).is_none() {
+                    let known: Vec<&str> =
+                        catalog.documents.iter().map(|d| d.id.as_str()).collect();
+                    return Err(Failure::usage(anyhow::anyhow!(
+                        "unknown product `{p}`; the specs cover: {}",
+                        known.join(", ")
+                    )));
+                }
+            }
+            let rules = explain::summaries(&catalog, product.as_deref());
+            match format {
+                Format::Text => print!("{}", explain::rules_table(&rules)),
+                Format::Json => println!("{}", to_json(&rules)?),
+            }
+            Ok(0)
+        }
+        Command::Explain { rule, format } => {
+            let catalog = load_catalog(cli.specs.as_deref())?;
+            let Some(id) = catalog.rule_named(&rule) else {
+                let hint = catalog
+                    .rules
+                    .iter()
+                    .filter(|r| r.id.contains(rule.as_str()) || rule.contains(r.id.as_str()))
+                    .map(|r| r.id.as_str())
+                    .take(5)
+                    .collect::<Vec<_>>();
+                let hint = if hint.is_empty() {
+                    "run `arrears rules` to list them".to_string()
+                } else {
+                    format!("did you mean {}?", hint.join(", "))
+                };
+                return Err(Failure::usage(anyhow::anyhow!(
+                    "unknown rule `{rule}`; {hint}"
+                )));
+            };
+            match format {
+                Format::Text => print!("{}", explain::explanation_text(&catalog, id)),
+                Format::Json => println!("{}", to_json(&explain::explanation(&catalog, id))?),
+            }
+            Ok(0)
+        }
+        Command::Lint {
+            dir,
+            sources,
+            format,
+        } => lint(dir.or(cli.specs), sources, format),
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
+    serde_json::to_string_pretty(value).context("failed to write JSON")
+}
+
+fn read_sources(dir: Option<&std::path::Path>) -> anyhow::Result<Vec<SpecSource>> {
+    match dir {
+        Some(dir) => Ok(spec::sources::read_dir(dir)?),
+        None => Ok(spec::sources::embedded()),
+    }
+}
+
+fn load_catalog(dir: Option<&std::path::Path>) -> anyhow::Result<Catalog> {
+    let sources = read_sources(dir)?;
+    spec::compile(&sources).map_err(|diags| {
+        anyhow::anyhow!(
+            "failed to load specs ({} problems; run `arrears lint` for details):\n{diags}",
+            diags.0.len()
+        )
+    })
+}
+
+fn lint(dir: Option<PathBuf>, source_docs: Option<PathBuf>, format: Format) -> Result<u8, Failure> {
+    let sources = read_sources(dir.as_deref())?;
+    let mut diagnostics = match spec::compile(&sources) {
+        Ok(_) => Vec::new(),
+        Err(diags) => diags.0,
+    };
+    if let Some(docs) = &source_docs {
+        diagnostics.extend(spec::sources::verify_anchors(&sources, docs));
+    }
+    match format {
+        Format::Json => println!("{}", to_json(&diagnostics)?),
+        Format::Text => {
+            for d in &diagnostics {
+                let text = sources
+                    .iter()
+                    .find(|s| s.name == d.file)
+                    .map(|s| d.render_with_source(&s.text))
+                    .unwrap_or_else(|| d.to_string());
+                eprintln!("{text}\n");
+            }
+        }
+    }
+    if diagnostics.is_empty() {
+        if matches!(format, Format::Text) {
+            let catalog =
+                spec::compile(&sources).map_err(|d| Failure::usage(anyhow::anyhow!("{d}")))?;
+            println!(
+                "ok: {} spec files, {} rules, {} lifecycles, {} invariants, {} interpretations{}",
+                sources.len(),
+                catalog.rules.len(),
+                catalog.lifecycles.len(),
+                catalog.invariants.len(),
+                catalog.interpretations.len(),
+                if source_docs.is_some() {
+                    "; every anchor found in its source"
+                } else {
+                    ""
+                }
+            );
+        }
+        Ok(0)
+    } else {
+        if matches!(format, Format::Text) {
+            eprintln!("error: {} problems in the specs", diagnostics.len());
+        }
+        Ok(2)
     }
 }

@@ -445,10 +445,7 @@ mod tests {
         assert_eq!(f.eval(&inputs(1, 0, 0)), Err(EvalError::DivisionByZero));
         let big = parse("paid_cash * paid_cash * paid_cash").unwrap();
         assert_eq!(big.eval(&inputs(i64::MAX, 0, 1)), Err(EvalError::Overflow));
-        assert_eq!(
-            parse("paid_cash +").unwrap_err().message.contains("ends"),
-            true
-        );
+        assert!(parse("paid_cash +").unwrap_err().message.contains("ends"));
         assert!(parse("cash").unwrap_err().message.contains("unknown name"));
         assert_eq!(parse("(paid_cash").unwrap_err().message, "missing `)`");
         assert_eq!(parse("1 $ 2").unwrap_err().offset, 2);

@@ -12,9 +12,9 @@
 
 pub mod compile;
 pub mod diagnostic;
-pub mod embedded;
 pub mod formula;
 pub mod raw;
+pub mod sources;
 
 use std::collections::BTreeMap;
 
