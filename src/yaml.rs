@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(err.position, Some(Position { line: 3, column: 1 }));
         assert_eq!(
             err.message,
-            "unknown field `extra`, expected `flag` or `name`"
+            "unknown field `extra`, expected one of flag, name"
         );
     }
 }
