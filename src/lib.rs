@@ -7,5 +7,9 @@
 
 pub mod duration;
 pub mod explain;
+pub mod history;
+pub mod model;
+pub mod observation;
 pub mod spec;
+pub mod timeline;
 pub mod yaml;

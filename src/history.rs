@@ -1,0 +1,806 @@
+//! Billing histories: the input of the reference model and of every
+//! implementation under test.
+//!
+//! A history is a start instant, the accounts and resources that exist at
+//! the start, and timestamped events. Every instant after the start is
+//! written as an offset from it (`+15d`, `+14d23h`), which keeps histories
+//! readable ("day 15") and independent of calendars. The same types read
+//! YAML and JSON; `arrears schema history` prints their JSON Schema.
+//!
+//! [`History::validate`] checks a history against the specs before anything
+//! runs it, so that a bad history gets an error naming the event and the
+//! problem instead of surprising the model halfway.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::spec::{BillingMethod, Catalog, DocId, LifecycleId};
+
+/// An instant written as an offset from the history's start: `+15d`,
+/// `+1d12h`, `-30d` (before the start, for resources bought earlier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Offset(pub TimeDelta);
+
+impl Offset {
+    pub fn from_start(duration: TimeDelta) -> Offset {
+        Offset(duration)
+    }
+
+    pub fn at(self, start: DateTime<Utc>) -> DateTime<Utc> {
+        start + self.0
+    }
+
+    pub fn between(start: DateTime<Utc>, at: DateTime<Utc>) -> Offset {
+        Offset(at - start)
+    }
+}
+
+impl fmt::Display for Offset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 < TimeDelta::zero() {
+            write!(f, "-{}", crate::duration::format(-self.0))
+        } else {
+            write!(f, "+{}", crate::duration::format(self.0))
+        }
+    }
+}
+
+impl std::str::FromStr for Offset {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Offset, String> {
+        let text = text.trim();
+        let (sign, rest) = match text.as_bytes().first() {
+            Some(b'+') => (1, &text[1..]),
+            Some(b'-') => (-1, &text[1..]),
+            _ => (1, text),
+        };
+        crate::duration::parse(rest)
+            .map(|d| Offset(d * sign))
+            .map_err(|e| {
+                format!("{e} (an instant is written as an offset from the start, like +15d)")
+            })
+    }
+}
+
+impl Serialize for Offset {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Offset {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Offset, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Offset {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Offset".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[+-]?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$",
+            "description": "An instant as an offset from the history's start, such as +15d or +14d23h; negative for instants before the start."
+        })
+    }
+}
+
+/// A length of time written like `30d` or `1d12h`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span(pub TimeDelta);
+
+impl Serialize for Span {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::duration::format(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Span, D::Error> {
+        let text = String::deserialize(d)?;
+        crate::duration::parse(&text)
+            .map(Span)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Span {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Span".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$",
+            "description": "A duration such as 30d or 1d12h."
+        })
+    }
+}
+
+/// A billing history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct History {
+    /// The instant every offset counts from (RFC 3339, UTC).
+    pub start: DateTime<Utc>,
+    /// Where the history ends: the model runs its clock up to here. Defaults
+    /// to the last event or observation instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Offset>,
+    pub accounts: Vec<AccountDef>,
+    #[serde(default)]
+    pub resources: Vec<ResourceDef>,
+    #[serde(default)]
+    pub events: Vec<Event>,
+    /// Instants at which observations are taken (for timelines and worked
+    /// examples; the property suite chooses its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observe: Vec<Offset>,
+}
+
+/// An account at the start of the history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountDef {
+    pub id: String,
+    /// Cash balance in minor units (cents).
+    #[serde(default)]
+    pub cash: i64,
+    /// Voucher balance in minor units.
+    #[serde(default)]
+    pub vouchers: i64,
+    /// Credit-alert threshold in minor units, if the owner set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_alert: Option<i64>,
+}
+
+/// A resource: an instance, a disk, a workspace, a job, a plan...
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceDef {
+    pub id: String,
+    /// Filled in by a `purchase` event from its `account`; required for
+    /// resources listed at the start.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub account: String,
+    /// The product: a spec document id (ecs, emr, maxcompute, flink, spark).
+    pub product: String,
+    /// The resource kind, as the product's lifecycles name it (instance,
+    /// disk, workspace, job, storage, resource-plan...).
+    pub kind: String,
+    pub billing: BillingMethod,
+    /// The resource this one is attached to (a disk's instance, a job's
+    /// workspace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// Price per hour of use in minor units, for `charge` events given in hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hourly_price: Option<i64>,
+    /// When it was bought (default: the start). Set by `purchase` events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchased_at: Option<Offset>,
+    /// The subscription term (subscription and hybrid resources).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<Span>,
+    /// Cash paid for the subscription, in minor units. Set by `purchase`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub paid_cash: i64,
+    /// Vouchers spent on the subscription, in minor units. Set by `purchase`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub paid_voucher: i64,
+    /// An automatic release time set before the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_release_at: Option<Offset>,
+    /// A resource this one is associated with without depending on it (an
+    /// EIP's instance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub associated_with: Option<String>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// Something that happens at an instant. Written as a one-key map:
+/// `{charge: {at: +1d, resource: i-1, amount: 2400}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    /// Usage billed to a pay-as-you-go resource: a bill with settlement date
+    /// T = `at`, deducted on the product's schedule. Give `amount` in minor
+    /// units, or `hours` of use at the resource's hourly price. On a prepaid
+    /// resource of a product without billing (a Spark resource plan), it
+    /// records consumption.
+    Charge {
+        at: Offset,
+        resource: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hours: Option<i64>,
+    },
+    /// Cash added to an account.
+    TopUp {
+        at: Offset,
+        account: String,
+        amount: i64,
+    },
+    /// Vouchers added to an account.
+    GrantVoucher {
+        at: Offset,
+        account: String,
+        amount: i64,
+    },
+    /// The owner pays the overdue bills now ("Pay Now").
+    PayNow { at: Offset, account: String },
+    /// A new resource is bought for `price` (a fee-incurring operation).
+    Purchase {
+        at: Offset,
+        account: String,
+        resource: Box<ResourceDef>,
+        #[serde(default)]
+        price: i64,
+    },
+    /// A subscription is extended by `term` for `price`.
+    Renew {
+        at: Offset,
+        resource: String,
+        term: Span,
+        price: i64,
+    },
+    /// An instance's configuration is upgraded for `price`.
+    Upgrade {
+        at: Offset,
+        resource: String,
+        price: i64,
+    },
+    /// The owner sets an automatic release time.
+    SetAutoRelease {
+        at: Offset,
+        resource: String,
+        release_at: Offset,
+    },
+    /// Any other operation on a resource, named as its product's spec names
+    /// it: release, unsubscribe, start, economical-stop, create-snapshot,
+    /// checkpoint, access, run-job...
+    Operate {
+        at: Offset,
+        resource: String,
+        operation: String,
+    },
+}
+
+impl Event {
+    pub fn at(&self) -> Offset {
+        match self {
+            Event::Charge { at, .. }
+            | Event::TopUp { at, .. }
+            | Event::GrantVoucher { at, .. }
+            | Event::PayNow { at, .. }
+            | Event::Purchase { at, .. }
+            | Event::Renew { at, .. }
+            | Event::Upgrade { at, .. }
+            | Event::SetAutoRelease { at, .. }
+            | Event::Operate { at, .. } => *at,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Charge { .. } => "charge",
+            Event::TopUp { .. } => "top_up",
+            Event::GrantVoucher { .. } => "grant_voucher",
+            Event::PayNow { .. } => "pay_now",
+            Event::Purchase { .. } => "purchase",
+            Event::Renew { .. } => "renew",
+            Event::Upgrade { .. } => "upgrade",
+            Event::SetAutoRelease { .. } => "set_auto_release",
+            Event::Operate { .. } => "operate",
+        }
+    }
+
+    /// The resource the event is about, if any.
+    pub fn resource(&self) -> Option<&str> {
+        match self {
+            Event::Charge { resource, .. }
+            | Event::Renew { resource, .. }
+            | Event::Upgrade { resource, .. }
+            | Event::SetAutoRelease { resource, .. }
+            | Event::Operate { resource, .. } => Some(resource),
+            Event::Purchase { resource, .. } => Some(&resource.id),
+            _ => None,
+        }
+    }
+
+    /// The account the event is about, if it names one.
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            Event::TopUp { account, .. }
+            | Event::GrantVoucher { account, .. }
+            | Event::PayNow { account, .. }
+            | Event::Purchase { account, .. } => Some(account),
+            _ => None,
+        }
+    }
+
+    /// The same event moved to another instant.
+    pub fn with_at(&self, new: Offset) -> Event {
+        let mut e = self.clone();
+        match &mut e {
+            Event::Charge { at, .. }
+            | Event::TopUp { at, .. }
+            | Event::GrantVoucher { at, .. }
+            | Event::PayNow { at, .. }
+            | Event::Purchase { at, .. }
+            | Event::Renew { at, .. }
+            | Event::Upgrade { at, .. }
+            | Event::SetAutoRelease { at, .. }
+            | Event::Operate { at, .. } => *at = new,
+        }
+        e
+    }
+}
+
+/// A history that does not fit the specs, with the place it is at.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{place}: {message}")]
+pub struct HistoryError {
+    /// Such as `resources[2] (i-1)` or `events[7] (charge at +3d)`.
+    pub place: String,
+    pub message: String,
+}
+
+/// What validation learned about each resource, for the model to use.
+#[derive(Debug, Clone)]
+pub struct ResolvedResource {
+    pub doc: DocId,
+    pub lifecycle: LifecycleId,
+}
+
+/// The largest amount of money a history may hold anywhere, in minor units:
+/// far beyond any bill, and small enough that sums never overflow.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
+impl History {
+    /// Reads a history from YAML or JSON text (JSON is YAML).
+    pub fn from_text(text: &str) -> Result<History, HistoryError> {
+        crate::yaml::from_str(text).map_err(|err| HistoryError {
+            place: err
+                .position
+                .map(|p| format!("line {}, column {}", p.line, p.column))
+                .unwrap_or_else(|| "history".to_string()),
+            message: format!("failed to read history: {}", err.message),
+        })
+    }
+
+    pub fn to_yaml(&self) -> String {
+        crate::yaml::to_string(self).unwrap_or_default()
+    }
+
+    /// The instant the history ends at.
+    pub fn end(&self) -> Offset {
+        let last_event = self.events.iter().map(Event::at).max().unwrap_or_default();
+        let last_observation = self.observe.iter().copied().max().unwrap_or_default();
+        self.until
+            .unwrap_or_else(|| last_event.max(last_observation))
+            .max(last_event)
+    }
+
+    /// Checks the history against the specs: every id unique and known,
+    /// every resource matching a lifecycle, events in time order, amounts
+    /// sensible. Returns each resource's lifecycle, in the order resources
+    /// appear (start resources, then purchases).
+    pub fn validate(
+        &self,
+        catalog: &Catalog,
+    ) -> Result<HashMap<String, ResolvedResource>, HistoryError> {
+        let mut accounts = BTreeMap::new();
+        for (i, a) in self.accounts.iter().enumerate() {
+            let place = format!("accounts[{i}] ({})", a.id);
+            check_id(&a.id, &place)?;
+            if accounts.insert(a.id.as_str(), ()).is_some() {
+                return Err(err(place, format!("account `{}` is listed twice", a.id)));
+            }
+            check_amount(a.cash, &place, "cash")?;
+            check_amount(a.vouchers, &place, "vouchers")?;
+            if let Some(t) = a.credit_alert {
+                check_amount(t, &place, "credit_alert")?;
+            }
+        }
+        let mut resolved: HashMap<String, ResolvedResource> = HashMap::new();
+        for (i, r) in self.resources.iter().enumerate() {
+            let place = format!("resources[{i}] ({})", r.id);
+            if !accounts.contains_key(r.account.as_str()) {
+                return Err(err(place, format!("unknown account `{}`", r.account)));
+            }
+            let res = resolve_resource(catalog, r, &resolved, &place, false)?;
+            resolved.insert(r.id.clone(), res);
+        }
+        let mut last = None;
+        for (i, e) in self.events.iter().enumerate() {
+            let place = format!("events[{i}] ({} at {})", e.kind(), e.at());
+            if e.at() < Offset::default() {
+                return Err(err(place, "events cannot happen before the start"));
+            }
+            if last.is_some_and(|l| e.at() < l) {
+                return Err(err(place, "events must be in time order"));
+            }
+            last = Some(e.at());
+            let known_resource = |id: &str| -> Result<&ResolvedResource, HistoryError> {
+                resolved.get(id).ok_or_else(|| {
+                    err(
+                        place.clone(),
+                        format!("unknown resource `{id}` (not listed, or bought later)"),
+                    )
+                })
+            };
+            match e {
+                Event::Charge {
+                    resource,
+                    amount,
+                    hours,
+                    ..
+                } => {
+                    let res = known_resource(resource)?;
+                    let lc = catalog.lifecycle(res.lifecycle);
+                    let billed = matches!(
+                        lc.billing,
+                        BillingMethod::PayAsYouGo | BillingMethod::Hybrid
+                    ) || (catalog.document(res.doc).billing.is_none()
+                        && lc.billing != BillingMethod::NotBilled);
+                    if !billed {
+                        return Err(err(
+                            place,
+                            format!(
+                                "resource `{resource}` is not billed by usage ({:?}); charge its pay-as-you-go attachments",
+                                lc.billing
+                            ),
+                        ));
+                    }
+                    match (amount, hours) {
+                        (Some(a), None) => check_amount(*a, &place, "amount")?,
+                        (None, Some(h)) => {
+                            check_amount(*h, &place, "hours")?;
+                            let price = self.price_of(resource).ok_or_else(|| {
+                                err(
+                                    place.clone(),
+                                    format!(
+                                        "`hours` needs an hourly_price on resource `{resource}`"
+                                    ),
+                                )
+                            })?;
+                            if price.checked_mul(*h).is_none_or(|v| v > MAX_AMOUNT) {
+                                return Err(err(
+                                    place,
+                                    "hours times the hourly price is too large",
+                                ));
+                            }
+                        }
+                        _ => return Err(err(place, "give exactly one of `amount` and `hours`")),
+                    }
+                }
+                Event::TopUp {
+                    account, amount, ..
+                }
+                | Event::GrantVoucher {
+                    account, amount, ..
+                } => {
+                    known_account(&accounts, account, &place)?;
+                    check_amount(*amount, &place, "amount")?;
+                }
+                Event::PayNow { account, .. } => known_account(&accounts, account, &place)?,
+                Event::Purchase {
+                    account,
+                    resource,
+                    price,
+                    ..
+                } => {
+                    known_account(&accounts, account, &place)?;
+                    check_amount(*price, &place, "price")?;
+                    if !resource.account.is_empty() && resource.account != *account {
+                        return Err(err(
+                            place,
+                            "the resource's account must be the purchasing account (or left out)",
+                        ));
+                    }
+                    if resource.purchased_at.is_some()
+                        || resource.paid_cash != 0
+                        || resource.paid_voucher != 0
+                    {
+                        return Err(err(
+                            place,
+                            "purchased_at, paid_cash and paid_voucher are set by the purchase itself",
+                        ));
+                    }
+                    let res = resolve_resource(catalog, resource, &resolved, &place, true)?;
+                    resolved.insert(resource.id.clone(), res);
+                }
+                Event::Renew {
+                    resource,
+                    price,
+                    term,
+                    ..
+                } => {
+                    let res = known_resource(resource)?;
+                    check_amount(*price, &place, "price")?;
+                    if term.0 <= TimeDelta::zero() {
+                        return Err(err(place, "a renewal term must be positive"));
+                    }
+                    let lc = catalog.lifecycle(res.lifecycle);
+                    if !matches!(
+                        lc.billing,
+                        BillingMethod::Subscription | BillingMethod::Hybrid
+                    ) {
+                        return Err(err(
+                            place,
+                            format!("resource `{resource}` has no subscription to renew"),
+                        ));
+                    }
+                    require_op(catalog, res.doc, "renew", &place)?;
+                }
+                Event::Upgrade {
+                    resource, price, ..
+                } => {
+                    let res = known_resource(resource)?;
+                    check_amount(*price, &place, "price")?;
+                    require_op(catalog, res.doc, "upgrade", &place)?;
+                }
+                Event::SetAutoRelease {
+                    resource,
+                    release_at,
+                    ..
+                } => {
+                    let res = known_resource(resource)?;
+                    require_op(catalog, res.doc, "set-auto-release", &place)?;
+                    if *release_at < e.at() {
+                        return Err(err(place, "the release time must not be in the past"));
+                    }
+                }
+                Event::Operate {
+                    resource,
+                    operation,
+                    ..
+                } => {
+                    let res = known_resource(resource)?;
+                    require_op(catalog, res.doc, operation, &place)?;
+                    if ["purchase", "renew", "upgrade", "set-auto-release"]
+                        .contains(&operation.as_str())
+                    {
+                        return Err(err(
+                            place,
+                            format!(
+                                "use the `{}` event, which carries what `{operation}` needs",
+                                operation.replace('-', "_")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        for (i, o) in self.observe.iter().enumerate() {
+            if *o < Offset::default() {
+                return Err(err(
+                    format!("observe[{i}]"),
+                    "observations cannot be before the start",
+                ));
+            }
+        }
+        if let Some(u) = self.until {
+            if u < Offset::default() {
+                return Err(err("until", "the end cannot be before the start"));
+            }
+        }
+        if (self.start + self.end().0).timestamp() > 32_503_680_000 {
+            return Err(err("until", "the history ends after the year 3000"));
+        }
+        Ok(resolved)
+    }
+
+    fn price_of(&self, id: &str) -> Option<i64> {
+        self.resources
+            .iter()
+            .chain(self.events.iter().filter_map(|e| match e {
+                Event::Purchase { resource, .. } => Some(resource),
+                _ => None,
+            }))
+            .find(|r| r.id == id)
+            .and_then(|r| r.hourly_price)
+    }
+}
+
+fn err(place: impl Into<String>, message: impl Into<String>) -> HistoryError {
+    HistoryError {
+        place: place.into(),
+        message: message.into(),
+    }
+}
+
+fn check_id(id: &str, place: &str) -> Result<(), HistoryError> {
+    if id.is_empty() || id.len() > 128 || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(err(
+            place,
+            "an id must be 1 to 128 characters without spaces",
+        ));
+    }
+    Ok(())
+}
+
+fn check_amount(amount: i64, place: &str, field: &str) -> Result<(), HistoryError> {
+    if !(0..=MAX_AMOUNT).contains(&amount) {
+        return Err(err(
+            place,
+            format!("{field} must be between 0 and {MAX_AMOUNT} (minor units)"),
+        ));
+    }
+    Ok(())
+}
+
+fn known_account(accounts: &BTreeMap<&str, ()>, id: &str, place: &str) -> Result<(), HistoryError> {
+    if accounts.contains_key(id) {
+        Ok(())
+    } else {
+        Err(err(place, format!("unknown account `{id}`")))
+    }
+}
+
+fn require_op(catalog: &Catalog, doc: DocId, op: &str, place: &str) -> Result<(), HistoryError> {
+    let d = catalog.document(doc);
+    let declared = catalog
+        .op_named(op)
+        .is_some_and(|id| d.operations.contains_key(&id));
+    if declared {
+        Ok(())
+    } else {
+        let names: Vec<&str> = d.operations.keys().map(|id| catalog.op_name(*id)).collect();
+        Err(err(
+            place,
+            format!(
+                "product `{}` has no operation `{op}`; it has: {}",
+                d.id,
+                names.join(", ")
+            ),
+        ))
+    }
+}
+
+fn resolve_resource(
+    catalog: &Catalog,
+    r: &ResourceDef,
+    known: &HashMap<String, ResolvedResource>,
+    place: &str,
+    purchased: bool,
+) -> Result<ResolvedResource, HistoryError> {
+    check_id(&r.id, place)?;
+    if known.contains_key(&r.id) {
+        return Err(err(place, format!("resource `{}` already exists", r.id)));
+    }
+    let doc = catalog.document_named(&r.product).ok_or_else(|| {
+        let names: Vec<&str> = catalog.documents.iter().map(|d| d.id.as_str()).collect();
+        err(
+            place,
+            format!(
+                "unknown product `{}`; the specs cover: {}",
+                r.product,
+                names.join(", ")
+            ),
+        )
+    })?;
+    let parent = match &r.parent {
+        None => None,
+        Some(p) => Some(
+            known
+                .get(p)
+                .ok_or_else(|| {
+                    err(
+                        place,
+                        format!("unknown parent `{p}` (a parent must be listed first)"),
+                    )
+                })?
+                .lifecycle,
+        ),
+    };
+    let billing = r.billing;
+    let lifecycle = catalog
+        .find_lifecycle(doc, &r.kind, billing, parent)
+        .ok_or_else(|| {
+            let options: Vec<String> = catalog
+                .lifecycles
+                .iter()
+                .filter(|l| l.doc == doc)
+                .map(|l| {
+                    let parent = l
+                        .parent
+                        .map(|p| format!(" under {}", catalog.lifecycle(p).kind))
+                        .unwrap_or_default();
+                    format!("{} {}{}", kebab_billing(l.billing), l.kind, parent)
+                })
+                .collect();
+            err(
+                place,
+                format!(
+                    "no lifecycle of `{}` covers a {} {}{}; it has: {}",
+                    r.product,
+                    kebab_billing(billing),
+                    r.kind,
+                    r.parent
+                        .as_ref()
+                        .map(|p| format!(" under `{p}`"))
+                        .unwrap_or_default(),
+                    options.join("; ")
+                ),
+            )
+        })?;
+    let has_term = matches!(billing, BillingMethod::Subscription | BillingMethod::Hybrid);
+    match (has_term, r.term) {
+        (true, None) => return Err(err(place, "a subscription or hybrid resource needs a term")),
+        (true, Some(t)) if t.0 <= TimeDelta::zero() => {
+            return Err(err(place, "the term must be positive"));
+        }
+        (false, Some(_)) => {
+            return Err(err(
+                place,
+                "only subscription and hybrid resources have a term",
+            ));
+        }
+        _ => {}
+    }
+    if !purchased {
+        check_amount(r.paid_cash, place, "paid_cash")?;
+        check_amount(r.paid_voucher, place, "paid_voucher")?;
+    }
+    if let Some(p) = r.hourly_price {
+        check_amount(p, place, "hourly_price")?;
+    }
+    if let Some(a) = &r.associated_with {
+        if !known.contains_key(a) {
+            return Err(err(place, format!("unknown associated resource `{a}`")));
+        }
+    }
+    if let Some(auto) = r.auto_release_at {
+        if auto < Offset::default() {
+            return Err(err(place, "auto_release_at cannot be before the start"));
+        }
+    }
+    Ok(ResolvedResource { doc, lifecycle })
+}
+
+fn kebab_billing(b: BillingMethod) -> &'static str {
+    match b {
+        BillingMethod::Subscription => "subscription",
+        BillingMethod::PayAsYouGo => "pay-as-you-go",
+        BillingMethod::Hybrid => "hybrid",
+        BillingMethod::NotBilled => "not-billed",
+    }
+}
+
+/// The JSON Schema of histories.
+pub fn json_schema() -> schemars::Schema {
+    schemars::schema_for!(History)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_read_and_print_with_sign() {
+        let o: Offset = "+15d".parse().unwrap();
+        assert_eq!(o.0, TimeDelta::days(15));
+        assert_eq!(o.to_string(), "+15d");
+        let back: Offset = "-1d2h".parse().unwrap();
+        assert_eq!(back.0, -TimeDelta::hours(26));
+        assert_eq!(back.to_string(), "-1d2h");
+        assert_eq!("3h".parse::<Offset>().unwrap().0, TimeDelta::hours(3));
+        assert!("tomorrow".parse::<Offset>().is_err());
+    }
+}

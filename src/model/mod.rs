@@ -1,0 +1,1175 @@
+//! The reference model: the executable meaning of `specs/`.
+//!
+//! Given a history, the model produces what a correct cloud would show over
+//! time. It is an event-driven simulator: the history's events and the
+//! system's own scheduled actions (deduction attempts, timed transitions,
+//! reminders) are processed in time order from one agenda, so its cost
+//! grows with the number of events and transitions, never with the length
+//! of simulated time.
+//!
+//! Everything it does comes from the [`Catalog`]: deduction offsets,
+//! lifecycles, capabilities, guards, refund formulas, notification triggers.
+//! The Rust here only knows the *mechanisms* (a bill, a timer, a signal to
+//! a resource) and never a policy number or a state name.
+//!
+//! Architecture invariant: the model is pure. No I/O, no clock, no
+//! randomness, no hash-order dependence: the same catalog and history give
+//! the same trace, byte for byte.
+//!
+//! API boundary: [`Model`] is driven step by step (load, apply an event,
+//! advance the clock, observe), exactly as an implementation under test is
+//! driven through the adapter protocol; [`run`] drives it over a whole
+//! history.
+
+mod ledger;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::history::{Event, History, HistoryError, Offset, ResourceDef};
+use crate::observation::{
+    AccountObservation, BillObservation, BillStatus, FeeOperation, Observation,
+    ResourceObservation, Trace, TraceEvent,
+};
+use crate::spec::{
+    Anchor, BillingStatus, Catalog, DocId, Effect, Guard, LifecycleId, NotificationId,
+    NotificationTrigger, OpId, RuleId, Signal, StateId, Trigger,
+};
+
+/// More cascading transitions than this at one instant means the specs'
+/// lifecycles trigger each other in a loop; the model stops with an error
+/// instead of hanging. Far above anything a real history causes.
+const MAX_STEPS_PER_INSTANT: usize = 100_000;
+
+/// A history the model cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    #[error(
+        "failed to settle the instant {at}: more than {limit} cascading steps, so the specs' \
+         lifecycles trigger each other in a loop"
+    )]
+    Runaway { at: DateTime<Utc>, limit: usize },
+}
+
+/// Runs a whole history through the model, observing at `observe_at` (and
+/// at the history's own `observe` instants).
+pub fn run(
+    catalog: &Catalog,
+    history: &History,
+    observe_at: &[Offset],
+) -> Result<Trace, ModelError> {
+    history.validate(catalog)?;
+    let mut model = Model::new(catalog, history)?;
+    let mut instants: Vec<Offset> = observe_at.iter().chain(&history.observe).copied().collect();
+    instants.sort();
+    instants.dedup();
+    let mut observations = Vec::new();
+    let mut pending = instants.into_iter().peekable();
+    for event in &history.events {
+        while let Some(o) = pending.next_if(|o| *o < event.at()) {
+            model.advance_to(o.at(history.start))?;
+            observations.push(model.observe());
+        }
+        model.apply(event)?;
+    }
+    for o in pending {
+        model.advance_to(o.at(history.start))?;
+        observations.push(model.observe());
+    }
+    model.advance_to(history.end().at(history.start))?;
+    Ok(Trace {
+        events: model.take_events(),
+        observations,
+    })
+}
+
+#[derive(Debug, Clone)]
+struct Account {
+    id: String,
+    cash: i64,
+    vouchers: i64,
+    threshold: Option<i64>,
+    below_threshold: bool,
+    overdue_since: Option<DateTime<Utc>>,
+    /// Bills of this account currently overdue or overdrawn.
+    overdue_bills: u32,
+    resources: Vec<usize>,
+    bills: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct Resource {
+    id: String,
+    account: usize,
+    doc: DocId,
+    lifecycle: LifecycleId,
+    state: StateId,
+    entered: DateTime<Utc>,
+    /// The rule of the transition that led to the current state.
+    entered_rule: Option<RuleId>,
+    parent: Option<usize>,
+    children: Vec<usize>,
+    purchased_at: DateTime<Utc>,
+    term: TimeDelta,
+    expires_at: Option<DateTime<Utc>>,
+    paid_cash: i64,
+    paid_voucher: i64,
+    hourly_price: Option<i64>,
+    auto_release_at: Option<DateTime<Utc>>,
+    overdue_since: Option<DateTime<Utc>>,
+    overdue_bills: u32,
+    bills: Vec<usize>,
+    bill_count: u32,
+    timer_generation: u64,
+    reminder_generation: u64,
+    reminded_for: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+struct Bill {
+    id: String,
+    account: usize,
+    resource: usize,
+    doc: DocId,
+    amount: i64,
+    settlement: DateTime<Utc>,
+    attempts: u32,
+    status: BillStatus,
+    next_attempt: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Agendum {
+    Deduction {
+        bill: usize,
+        attempt: u32,
+    },
+    Timer {
+        resource: usize,
+        generation: u64,
+    },
+    Reminder {
+        resource: usize,
+        generation: u64,
+        notification: u32,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Stimulus {
+    Signal(Signal),
+    ParentEntered(StateId),
+}
+
+/// The verdict on an operation a user asks for.
+#[derive(Debug, Clone)]
+struct Decision {
+    allowed: bool,
+    rule: Option<RuleId>,
+    reason: Option<String>,
+    /// The transition the operation triggers, if any.
+    transition: Option<usize>,
+}
+
+/// The reference model, driven one step at a time.
+#[derive(Debug, Clone)]
+pub struct Model<'c> {
+    catalog: &'c Catalog,
+    now: DateTime<Utc>,
+    accounts: Vec<Account>,
+    account_index: HashMap<String, usize>,
+    resources: Vec<Resource>,
+    resource_index: HashMap<String, usize>,
+    bills: Vec<Bill>,
+    agenda: BinaryHeap<Reverse<(DateTime<Utc>, u64, Agendum)>>,
+    sequence: u64,
+    log: Vec<TraceEvent>,
+    stimuli: VecDeque<(usize, Stimulus)>,
+    dirty: BTreeSet<usize>,
+    steps_this_instant: usize,
+    start: DateTime<Utc>,
+}
+
+fn place(what: &str) -> String {
+    what.to_string()
+}
+
+impl<'c> Model<'c> {
+    /// Loads the start of a history: its instant, accounts and resources.
+    /// (Events are applied one by one with [`Model::apply`].)
+    pub fn new(catalog: &'c Catalog, history: &History) -> Result<Model<'c>, ModelError> {
+        let mut model = Model {
+            catalog,
+            now: history.start,
+            accounts: Vec::new(),
+            account_index: HashMap::new(),
+            resources: Vec::new(),
+            resource_index: HashMap::new(),
+            bills: Vec::new(),
+            agenda: BinaryHeap::new(),
+            sequence: 0,
+            log: Vec::new(),
+            stimuli: VecDeque::new(),
+            dirty: BTreeSet::new(),
+            steps_this_instant: 0,
+            start: history.start,
+        };
+        for a in &history.accounts {
+            if model.account_index.contains_key(&a.id) {
+                return Err(HistoryError {
+                    place: place("accounts"),
+                    message: format!("account `{}` is listed twice", a.id),
+                }
+                .into());
+            }
+            model
+                .account_index
+                .insert(a.id.clone(), model.accounts.len());
+            model.accounts.push(Account {
+                id: a.id.clone(),
+                cash: a.cash,
+                vouchers: a.vouchers,
+                threshold: a.credit_alert,
+                below_threshold: false,
+                overdue_since: None,
+                overdue_bills: 0,
+                resources: Vec::new(),
+                bills: Vec::new(),
+            });
+        }
+        for (i, r) in history.resources.iter().enumerate() {
+            let account = *model
+                .account_index
+                .get(&r.account)
+                .ok_or_else(|| HistoryError {
+                    place: format!("resources[{i}] ({})", r.id),
+                    message: format!("unknown account `{}`", r.account),
+                })?;
+            let purchased = r.purchased_at.unwrap_or_default().at(history.start);
+            model.create(
+                account,
+                r,
+                purchased,
+                r.paid_cash,
+                r.paid_voucher,
+                &format!("resources[{i}] ({})", r.id),
+            )?;
+        }
+        for a in 0..model.accounts.len() {
+            model.check_credit_alert(a);
+        }
+        model.settle_instant()?;
+        Ok(model)
+    }
+
+    /// The model's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// The events logged since the last call.
+    pub fn take_events(&mut self) -> Vec<TraceEvent> {
+        std::mem::take(&mut self.log)
+    }
+
+    fn events_first(&self) -> bool {
+        self.catalog
+            .flag(self.catalog.ledger.events_before_system_actions)
+    }
+
+    fn schedule(&mut self, due: DateTime<Utc>, what: Agendum) {
+        self.sequence += 1;
+        self.agenda.push(Reverse((due, self.sequence, what)));
+    }
+
+    /// Runs the system's scheduled actions due up to `until` (inclusive or
+    /// not), in time order.
+    fn run_agenda(&mut self, until: DateTime<Utc>, inclusive: bool) -> Result<(), ModelError> {
+        while let Some(Reverse((due, _, _))) = self.agenda.peek() {
+            let due = *due;
+            if due > until || (!inclusive && due == until) {
+                break;
+            }
+            let Some(Reverse((_, _, what))) = self.agenda.pop() else {
+                break;
+            };
+            if due > self.now {
+                self.now = due;
+                self.steps_this_instant = 0;
+            }
+            match what {
+                Agendum::Deduction { bill, attempt } => self.scheduled_deduction(bill, attempt),
+                Agendum::Timer {
+                    resource,
+                    generation,
+                } => self.timer(resource, generation),
+                Agendum::Reminder {
+                    resource,
+                    generation,
+                    notification,
+                } => self.reminder(resource, generation, NotificationId(notification)),
+            }
+            self.settle_instant()?;
+        }
+        Ok(())
+    }
+
+    /// Moves the clock to `t`, running everything due up to and including it.
+    pub fn advance_to(&mut self, t: DateTime<Utc>) -> Result<(), ModelError> {
+        self.run_agenda(t, true)?;
+        if t > self.now {
+            self.now = t;
+            self.steps_this_instant = 0;
+        }
+        Ok(())
+    }
+
+    /// Applies one history event at its instant.
+    pub fn apply(&mut self, event: &Event) -> Result<(), ModelError> {
+        let at = event.at().at(self.start);
+        if at < self.now {
+            return Err(HistoryError {
+                place: format!("{} at {}", event.kind(), event.at()),
+                message: "events must come in time order".to_string(),
+            }
+            .into());
+        }
+        // Which comes first at one instant is an interpretation of the specs.
+        let inclusive = !self.events_first();
+        self.run_agenda(at, inclusive)?;
+        if at > self.now {
+            self.now = at;
+            self.steps_this_instant = 0;
+        }
+        let where_ = format!("{} at {}", event.kind(), event.at());
+        match event {
+            Event::Charge {
+                resource,
+                amount,
+                hours,
+                ..
+            } => {
+                let r = self.resource_named(resource, &where_)?;
+                let amount = match (amount, hours) {
+                    (Some(a), _) => *a,
+                    (None, Some(h)) => self.resources[r]
+                        .hourly_price
+                        .and_then(|p| p.checked_mul(*h))
+                        .ok_or_else(|| HistoryError {
+                            place: where_.clone(),
+                            message: format!(
+                                "`hours` needs an hourly_price on resource `{resource}`"
+                            ),
+                        })?,
+                    (None, None) => {
+                        return Err(HistoryError {
+                            place: where_,
+                            message: "give `amount` or `hours`".into(),
+                        }
+                        .into());
+                    }
+                };
+                self.charge(r, amount);
+            }
+            Event::TopUp {
+                account, amount, ..
+            } => {
+                let a = self.account_named(account, &where_)?;
+                self.top_up(a, *amount);
+            }
+            Event::GrantVoucher {
+                account, amount, ..
+            } => {
+                let a = self.account_named(account, &where_)?;
+                self.grant_voucher(a, *amount);
+            }
+            Event::PayNow { account, .. } => {
+                let a = self.account_named(account, &where_)?;
+                self.pay_now(a);
+            }
+            Event::Purchase {
+                account,
+                resource,
+                price,
+                ..
+            } => {
+                let a = self.account_named(account, &where_)?;
+                self.purchase(a, resource, *price, &where_)?;
+            }
+            Event::Renew {
+                resource,
+                term,
+                price,
+                ..
+            } => {
+                let r = self.resource_named(resource, &where_)?;
+                self.renew(r, term.0, *price, &where_)?;
+            }
+            Event::Upgrade {
+                resource, price, ..
+            } => {
+                let r = self.resource_named(resource, &where_)?;
+                let op = self.op_of(r, "upgrade", &where_)?;
+                self.paid_operation(r, op, *price, |_| {});
+            }
+            Event::SetAutoRelease {
+                resource,
+                release_at,
+                ..
+            } => {
+                let r = self.resource_named(resource, &where_)?;
+                let op = self.op_of(r, "set-auto-release", &where_)?;
+                let decision = self.decide(r, op);
+                self.log_operation(r, op, &decision);
+                if decision.allowed {
+                    self.resources[r].auto_release_at = Some(release_at.at(self.start));
+                    self.dirty.insert(r);
+                }
+            }
+            Event::Operate {
+                resource,
+                operation,
+                ..
+            } => {
+                let r = self.resource_named(resource, &where_)?;
+                let op = self.op_of(r, operation, &where_)?;
+                let decision = self.decide(r, op);
+                self.log_operation(r, op, &decision);
+                if let (true, Some(t)) = (decision.allowed, decision.transition) {
+                    self.fire(r, t);
+                }
+            }
+        }
+        self.settle_instant()
+    }
+
+    fn resource_named(&self, id: &str, where_: &str) -> Result<usize, HistoryError> {
+        self.resource_index
+            .get(id)
+            .copied()
+            .ok_or_else(|| HistoryError {
+                place: where_.to_string(),
+                message: format!("unknown resource `{id}`"),
+            })
+    }
+
+    fn account_named(&self, id: &str, where_: &str) -> Result<usize, HistoryError> {
+        self.account_index
+            .get(id)
+            .copied()
+            .ok_or_else(|| HistoryError {
+                place: where_.to_string(),
+                message: format!("unknown account `{id}`"),
+            })
+    }
+
+    fn op_of(&self, r: usize, name: &str, where_: &str) -> Result<OpId, HistoryError> {
+        let doc = self.catalog.document(self.resources[r].doc);
+        self.catalog
+            .op_named(name)
+            .filter(|op| doc.operations.contains_key(op))
+            .ok_or_else(|| HistoryError {
+                place: where_.to_string(),
+                message: format!("product `{}` has no operation `{name}`", doc.id),
+            })
+    }
+
+    // ----- resources -------------------------------------------------------------
+
+    fn create(
+        &mut self,
+        account: usize,
+        def: &ResourceDef,
+        purchased_at: DateTime<Utc>,
+        paid_cash: i64,
+        paid_voucher: i64,
+        where_: &str,
+    ) -> Result<usize, ModelError> {
+        let bad = |message: String| -> ModelError {
+            HistoryError {
+                place: where_.to_string(),
+                message,
+            }
+            .into()
+        };
+        if self.resource_index.contains_key(&def.id) {
+            return Err(bad(format!("resource `{}` already exists", def.id)));
+        }
+        let doc = self
+            .catalog
+            .document_named(&def.product)
+            .ok_or_else(|| bad(format!("unknown product `{}`", def.product)))?;
+        let parent = match &def.parent {
+            None => None,
+            Some(p) => Some(
+                *self
+                    .resource_index
+                    .get(p)
+                    .ok_or_else(|| bad(format!("unknown parent `{p}`")))?,
+            ),
+        };
+        let lifecycle = self
+            .catalog
+            .find_lifecycle(
+                doc,
+                &def.kind,
+                def.billing,
+                parent.map(|p| self.resources[p].lifecycle),
+            )
+            .ok_or_else(|| {
+                bad(format!(
+                    "no lifecycle of `{}` covers this {} {}",
+                    def.product,
+                    def.kind,
+                    serde_json::to_value(def.billing)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                ))
+            })?;
+        let lc = self.catalog.lifecycle(lifecycle);
+        let term = def.term.map(|t| t.0).unwrap_or_else(TimeDelta::zero);
+        let index = self.resources.len();
+        self.resources.push(Resource {
+            id: def.id.clone(),
+            account,
+            doc,
+            lifecycle,
+            state: lc.initial,
+            entered: self.now,
+            entered_rule: None,
+            parent,
+            children: Vec::new(),
+            purchased_at,
+            term,
+            expires_at: def.term.map(|t| purchased_at + t.0),
+            paid_cash,
+            paid_voucher,
+            hourly_price: def.hourly_price,
+            auto_release_at: def.auto_release_at.map(|o| o.at(self.start)),
+            overdue_since: None,
+            overdue_bills: 0,
+            bills: Vec::new(),
+            bill_count: 0,
+            timer_generation: 0,
+            reminder_generation: 0,
+            reminded_for: None,
+        });
+        self.resource_index.insert(def.id.clone(), index);
+        self.accounts[account].resources.push(index);
+        if let Some(p) = parent {
+            self.resources[p].children.push(index);
+        }
+        if self.accounts[account].overdue_since.is_some() {
+            self.stimuli
+                .push_back((index, Stimulus::Signal(Signal::AccountOverdue)));
+        }
+        self.dirty.insert(index);
+        Ok(index)
+    }
+
+    fn is_terminal(&self, r: usize) -> bool {
+        let res = &self.resources[r];
+        self.catalog
+            .lifecycle(res.lifecycle)
+            .state(res.state)
+            .terminal
+    }
+
+    /// The instant an anchor names for a resource, if it is defined now.
+    fn anchor(&self, r: usize, anchor: Anchor) -> Option<DateTime<Utc>> {
+        let res = &self.resources[r];
+        match anchor {
+            Anchor::OverdueSince => res.overdue_since,
+            Anchor::OldestOverdueBill => res
+                .bills
+                .iter()
+                .map(|b| &self.bills[*b])
+                .filter(|b| matches!(b.status, BillStatus::Overdue | BillStatus::Overdrawn))
+                .map(|b| b.settlement)
+                .min(),
+            Anchor::AccountOverdueSince => self.accounts[res.account].overdue_since,
+            Anchor::Entered => Some(res.entered),
+            Anchor::ParentEntered => res.parent.map(|p| self.resources[p].entered),
+            Anchor::Expiry => res.expires_at,
+            Anchor::Purchase => Some(res.purchased_at),
+            Anchor::AutoRelease => res.auto_release_at,
+        }
+    }
+
+    fn guards_hold(&self, r: usize, guards: &[Guard]) -> bool {
+        let res = &self.resources[r];
+        guards.iter().all(|g| match g {
+            Guard::AccountOverdue(b) => self.accounts[res.account].overdue_since.is_some() == *b,
+            Guard::Overdue(b) => res.overdue_since.is_some() == *b,
+            Guard::Expired(b) => res.expires_at.is_some_and(|e| self.now >= e) == *b,
+            Guard::Within { duration, since } => self
+                .anchor(r, *since)
+                .is_some_and(|a| self.now < a + self.catalog.duration(duration)),
+            Guard::ParentState(states) => res
+                .parent
+                .is_some_and(|p| states.contains(&self.resources[p].state)),
+            Guard::Param { param, equals } => self.catalog.value(*param) == equals,
+        })
+    }
+
+    fn static_guards_hold(&self, guards: &[Guard]) -> bool {
+        guards.iter().all(|g| match g {
+            Guard::Param { param, equals } => self.catalog.value(*param) == equals,
+            _ => true,
+        })
+    }
+
+    /// Moves resource `r` along transition `t` of its lifecycle.
+    fn fire(&mut self, r: usize, t: usize) {
+        self.steps_this_instant += 1;
+        let catalog = self.catalog;
+        let res = &self.resources[r];
+        let lc = catalog.lifecycle(res.lifecycle);
+        let transition = &lc.transitions[t];
+        self.log.push(TraceEvent::Transition {
+            at: self.now,
+            resource: res.id.clone(),
+            lifecycle: lc.id.clone(),
+            from: lc.state(res.state).id.clone(),
+            to: lc.state(transition.to).id.clone(),
+            transition: transition.id.clone(),
+            rule: catalog.rule(transition.rule).id.clone(),
+        });
+        let res = &mut self.resources[r];
+        res.state = transition.to;
+        res.entered = self.now;
+        res.entered_rule = Some(transition.rule);
+        for effect in &transition.effects {
+            match effect {
+                Effect::Notify(n) => self.notify(*n, self.resources[r].account, Some(r)),
+                Effect::Refund(f) => self.refund(r, *f),
+            }
+        }
+        for child in self.resources[r].children.clone() {
+            self.stimuli
+                .push_back((child, Stimulus::ParentEntered(transition.to)));
+            self.dirty.insert(child);
+        }
+        self.dirty.insert(r);
+    }
+
+    /// Delivers a stimulus: the first transition from the current state that
+    /// it triggers and whose guards hold fires (declaration order decides).
+    fn deliver(&mut self, r: usize, stimulus: Stimulus) {
+        if self.is_terminal(r) {
+            return;
+        }
+        let res = &self.resources[r];
+        let lc = self.catalog.lifecycle(res.lifecycle);
+        let found = lc.transitions.iter().position(|t| {
+            t.from.contains(&res.state)
+                && match (&t.trigger, stimulus) {
+                    (Trigger::Signal(s), Stimulus::Signal(got)) => *s == got,
+                    (Trigger::ParentEntered(states), Stimulus::ParentEntered(got)) => {
+                        states.contains(&got)
+                    }
+                    _ => false,
+                }
+                && self.guards_hold(r, &t.guards)
+        });
+        if let Some(t) = found {
+            self.fire(r, t);
+        }
+    }
+
+    /// Processes everything the last step set off at this instant: signals,
+    /// cascades to children, and the re-planning of timers.
+    fn settle_instant(&mut self) -> Result<(), ModelError> {
+        loop {
+            while let Some((r, stimulus)) = self.stimuli.pop_front() {
+                self.steps_this_instant += 1;
+                if self.steps_this_instant > MAX_STEPS_PER_INSTANT {
+                    return Err(ModelError::Runaway {
+                        at: self.now,
+                        limit: MAX_STEPS_PER_INSTANT,
+                    });
+                }
+                self.deliver(r, stimulus);
+            }
+            let dirty = std::mem::take(&mut self.dirty);
+            for r in dirty {
+                self.plan_timer(r);
+                self.plan_reminder(r);
+            }
+            if self.stimuli.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Schedules the next timed transition of `r`, if any.
+    fn plan_timer(&mut self, r: usize) {
+        self.resources[r].timer_generation += 1;
+        if self.is_terminal(r) {
+            return;
+        }
+        if let Some(due) = self.next_timer(r) {
+            let generation = self.resources[r].timer_generation;
+            self.schedule(
+                due.max(self.now),
+                Agendum::Timer {
+                    resource: r,
+                    generation,
+                },
+            );
+        }
+    }
+
+    /// The earliest instant a timed transition of `r` can fire: due in the
+    /// future, or due now with its guards holding.
+    fn next_timer(&self, r: usize) -> Option<DateTime<Utc>> {
+        let res = &self.resources[r];
+        let lc = self.catalog.lifecycle(res.lifecycle);
+        lc.transitions
+            .iter()
+            .filter(|t| t.from.contains(&res.state) && self.static_guards_hold(&t.guards))
+            .filter_map(|t| match &t.trigger {
+                Trigger::After { duration, since } => {
+                    let due = self.anchor(r, *since)? + self.catalog.duration(duration);
+                    (due > self.now || self.guards_hold(r, &t.guards)).then_some(due)
+                }
+                _ => None,
+            })
+            .min()
+    }
+
+    fn timer(&mut self, r: usize, generation: u64) {
+        if self.resources[r].timer_generation != generation || self.is_terminal(r) {
+            return;
+        }
+        let res = &self.resources[r];
+        let lc = self.catalog.lifecycle(res.lifecycle);
+        let mut best: Option<(DateTime<Utc>, usize)> = None;
+        for (i, t) in lc.transitions.iter().enumerate() {
+            if !t.from.contains(&res.state) {
+                continue;
+            }
+            if let Trigger::After { duration, since } = &t.trigger {
+                let Some(anchor) = self.anchor(r, *since) else {
+                    continue;
+                };
+                let due = anchor + self.catalog.duration(duration);
+                if due <= self.now
+                    && self.guards_hold(r, &t.guards)
+                    && best.is_none_or(|(d, _)| due < d)
+                {
+                    best = Some((due, i));
+                }
+            }
+        }
+        match best {
+            Some((_, t)) => self.fire(r, t),
+            None => {
+                self.dirty.insert(r);
+            }
+        }
+    }
+
+    // ----- notifications -----------------------------------------------------------
+
+    fn notify(&mut self, n: NotificationId, account: usize, resource: Option<usize>) {
+        let def = &self.catalog.notifications[n.index()];
+        self.log.push(TraceEvent::Notification {
+            at: self.now,
+            account: self.accounts[account].id.clone(),
+            resource: resource.map(|r| self.resources[r].id.clone()),
+            notification: def.id.clone(),
+            rule: self.catalog.rule(def.rule).id.clone(),
+        });
+    }
+
+    /// Sends the notifications of `doc` with this trigger.
+    fn notify_on(
+        &mut self,
+        doc: DocId,
+        trigger: NotificationTrigger,
+        account: usize,
+        resource: Option<usize>,
+    ) {
+        let ids: Vec<NotificationId> = self
+            .catalog
+            .notifications
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.doc == doc && n.trigger == trigger)
+            .map(|(i, _)| NotificationId(i as u32))
+            .collect();
+        for n in ids {
+            self.notify(n, account, resource);
+        }
+    }
+
+    fn plan_reminder(&mut self, r: usize) {
+        let res = &self.resources[r];
+        let Some(expiry) = res.expires_at else { return };
+        if res.reminded_for == Some(expiry) || self.is_terminal(r) || self.now >= expiry {
+            return;
+        }
+        let doc = res.doc;
+        let reminders: Vec<(u32, TimeDelta)> = self
+            .catalog
+            .notifications
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.doc == doc)
+            .filter_map(|(i, n)| match n.trigger {
+                NotificationTrigger::BeforeExpiry(lead) => {
+                    Some((i as u32, self.catalog.duration_param(lead)))
+                }
+                _ => None,
+            })
+            .collect();
+        if reminders.is_empty() {
+            return;
+        }
+        self.resources[r].reminder_generation += 1;
+        let generation = self.resources[r].reminder_generation;
+        for (notification, lead) in reminders {
+            let due = (expiry - lead).max(self.now);
+            self.schedule(
+                due,
+                Agendum::Reminder {
+                    resource: r,
+                    generation,
+                    notification,
+                },
+            );
+        }
+    }
+
+    fn reminder(&mut self, r: usize, generation: u64, n: NotificationId) {
+        let res = &self.resources[r];
+        if res.reminder_generation != generation || self.is_terminal(r) {
+            return;
+        }
+        if let Some(expiry) = res.expires_at {
+            if self.now < expiry {
+                self.resources[r].reminded_for = Some(expiry);
+                self.notify(n, self.resources[r].account, Some(r));
+            }
+        }
+    }
+
+    // ----- operations --------------------------------------------------------------
+
+    /// Whether `op` on `r` would be allowed now, and which transition it
+    /// would trigger (payment aside).
+    fn decide(&self, r: usize, op: OpId) -> Decision {
+        let res = &self.resources[r];
+        let lc = self.catalog.lifecycle(res.lifecycle);
+        let state = lc.state(res.state);
+        let deny = |rule: Option<RuleId>, reason: String| Decision {
+            allowed: false,
+            rule,
+            reason: Some(reason),
+            transition: None,
+        };
+        if state.terminal {
+            return deny(res.entered_rule, format!("the resource is {}", state.id));
+        }
+        let doc = self.catalog.document(res.doc);
+        let fee = doc.operations.get(&op).is_some_and(|o| o.fee_incurring);
+        if fee && self.accounts[res.account].overdue_since.is_some() {
+            if let Some(rule) = doc.deny_fee_operations_while_overdue {
+                return deny(Some(rule), "the account is overdue".to_string());
+            }
+        }
+        if let Some(cap) = state.operations.iter().find(|c| c.op == op) {
+            if !cap.allowed {
+                return deny(Some(cap.rule), format!("not allowed while {}", state.id));
+            }
+        }
+        let mut triggered = lc
+            .transitions
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| {
+                t.from.contains(&res.state) && matches!(t.trigger, Trigger::Operation(o) if o == op)
+            })
+            .peekable();
+        let first = triggered.peek().map(|(_, t)| t.rule);
+        match triggered.find(|(_, t)| self.guards_hold(r, &t.guards)) {
+            Some((i, _)) => Decision {
+                allowed: true,
+                rule: None,
+                reason: None,
+                transition: Some(i),
+            },
+            None if first.is_some() => deny(
+                first,
+                format!("its conditions do not hold while {}", state.id),
+            ),
+            None => Decision {
+                allowed: true,
+                rule: None,
+                reason: None,
+                transition: None,
+            },
+        }
+    }
+
+    fn log_operation(&mut self, r: usize, op: OpId, d: &Decision) {
+        let res = &self.resources[r];
+        self.log.push(TraceEvent::Operation {
+            at: self.now,
+            account: self.accounts[res.account].id.clone(),
+            resource: res.id.clone(),
+            operation: self.catalog.op_name(op).to_string(),
+            allowed: d.allowed,
+            rule: d.rule.map(|rule| self.catalog.rule(rule).id.clone()),
+            reason: d.reason.clone(),
+        });
+    }
+
+    /// An operation that costs `price`: allowed only if permitted and paid.
+    /// `before_transition` runs once it is paid, before its transition fires.
+    fn paid_operation(
+        &mut self,
+        r: usize,
+        op: OpId,
+        price: i64,
+        before_transition: impl FnOnce(&mut Self),
+    ) {
+        let mut decision = self.decide(r, op);
+        let account = self.resources[r].account;
+        if decision.allowed && self.available(account) < price {
+            decision = Decision {
+                allowed: false,
+                rule: None,
+                reason: Some("insufficient available credit".into()),
+                transition: None,
+            };
+        }
+        self.log_operation(r, op, &decision);
+        if !decision.allowed {
+            return;
+        }
+        let (cash, vouchers) = self.take(account, price);
+        self.resources[r].paid_cash += cash;
+        self.resources[r].paid_voucher += vouchers;
+        self.log.push(TraceEvent::Payment {
+            at: self.now,
+            account: self.accounts[account].id.clone(),
+            resource: self.resources[r].id.clone(),
+            operation: self.catalog.op_name(op).to_string(),
+            cash,
+            vouchers,
+        });
+        before_transition(self);
+        self.after_ledger_change(account);
+        if let Some(t) = decision.transition {
+            self.fire(r, t);
+        }
+    }
+
+    fn renew(
+        &mut self,
+        r: usize,
+        term: TimeDelta,
+        price: i64,
+        where_: &str,
+    ) -> Result<(), ModelError> {
+        let op = self.op_of(r, "renew", where_)?;
+        // The renewal extends the expiry before its transition (if any)
+        // fires, so that the renewed resource's timers see the new expiry.
+        self.paid_operation(r, op, price, |model| {
+            let res = &mut model.resources[r];
+            res.term += term;
+            res.expires_at = res.expires_at.map(|e| e + term);
+            model.dirty.insert(r);
+        });
+        Ok(())
+    }
+
+    fn purchase(
+        &mut self,
+        account: usize,
+        def: &ResourceDef,
+        price: i64,
+        where_: &str,
+    ) -> Result<(), ModelError> {
+        let doc = self
+            .catalog
+            .document_named(&def.product)
+            .ok_or_else(|| HistoryError {
+                place: where_.to_string(),
+                message: format!("unknown product `{}`", def.product),
+            })?;
+        let d = self.catalog.document(doc);
+        let op = self
+            .catalog
+            .op_named("purchase")
+            .filter(|op| d.operations.contains_key(op));
+        let fee = op
+            .and_then(|op| d.operations.get(&op))
+            .is_some_and(|o| o.fee_incurring);
+        let denied_by = (fee && self.accounts[account].overdue_since.is_some())
+            .then_some(d.deny_fee_operations_while_overdue)
+            .flatten();
+        let (allowed, rule, reason) = if let Some(rule) = denied_by {
+            (
+                false,
+                Some(rule),
+                Some("the account is overdue".to_string()),
+            )
+        } else if self.available(account) < price {
+            (
+                false,
+                None,
+                Some("insufficient available credit".to_string()),
+            )
+        } else {
+            (true, None, None)
+        };
+        self.log.push(TraceEvent::Operation {
+            at: self.now,
+            account: self.accounts[account].id.clone(),
+            resource: def.id.clone(),
+            operation: "purchase".into(),
+            allowed,
+            rule: rule.map(|r| self.catalog.rule(r).id.clone()),
+            reason,
+        });
+        if !allowed {
+            return Ok(());
+        }
+        let (cash, vouchers) = self.take(account, price);
+        let r = self.create(account, def, self.now, cash, vouchers, where_)?;
+        self.log.push(TraceEvent::Payment {
+            at: self.now,
+            account: self.accounts[account].id.clone(),
+            resource: def.id.clone(),
+            operation: "purchase".into(),
+            cash,
+            vouchers,
+        });
+        self.after_ledger_change(account);
+        self.dirty.insert(r);
+        Ok(())
+    }
+
+    // ----- observation ---------------------------------------------------------------
+
+    /// What the model shows now.
+    pub fn observe(&self) -> Observation {
+        let catalog = self.catalog;
+        let fee_docs: Vec<(DocId, Vec<OpId>)> = catalog
+            .documents
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let mut ops: Vec<OpId> = d
+                    .operations
+                    .iter()
+                    .filter(|(_, o)| o.fee_incurring)
+                    .map(|(op, _)| *op)
+                    .collect();
+                ops.sort_by_key(|op| catalog.op_name(*op));
+                (DocId(i as u32), ops)
+            })
+            .filter(|(_, ops)| !ops.is_empty())
+            .collect();
+        let accounts = self
+            .accounts
+            .iter()
+            .map(|a| {
+                let mut outstanding: Vec<&Bill> = a
+                    .bills
+                    .iter()
+                    .map(|b| &self.bills[*b])
+                    .filter(|b| b.status != BillStatus::Paid)
+                    .collect();
+                outstanding.sort_by(|x, y| (x.settlement, &x.id).cmp(&(y.settlement, &y.id)));
+                AccountObservation {
+                    account: a.id.clone(),
+                    cash: a.cash,
+                    vouchers: a.vouchers,
+                    available_credit: a.cash + a.vouchers,
+                    overdue_since: a.overdue_since,
+                    outstanding_bills: outstanding
+                        .into_iter()
+                        .map(|b| BillObservation {
+                            bill: b.id.clone(),
+                            resource: self.resources[b.resource].id.clone(),
+                            amount: b.amount,
+                            settlement_date: b.settlement,
+                            status: b.status,
+                            attempts: b.attempts,
+                            next_attempt: b.next_attempt,
+                        })
+                        .collect(),
+                    fee_operations: fee_docs
+                        .iter()
+                        .flat_map(|(doc, ops)| {
+                            let d = catalog.document(*doc);
+                            let denied = a.overdue_since.is_some()
+                                && d.deny_fee_operations_while_overdue.is_some();
+                            ops.iter().map(move |op| FeeOperation {
+                                product: d.id.clone(),
+                                operation: catalog.op_name(*op).to_string(),
+                                allowed: !denied,
+                            })
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let resources = (0..self.resources.len())
+            .map(|r| {
+                let res = &self.resources[r];
+                let lc = catalog.lifecycle(res.lifecycle);
+                let state = lc.state(res.state);
+                let doc = catalog.document(res.doc);
+                let operations = doc
+                    .operations
+                    .keys()
+                    .map(|op| {
+                        (
+                            catalog.op_name(*op).to_string(),
+                            self.decide(r, *op).allowed,
+                        )
+                    })
+                    .collect();
+                ResourceObservation {
+                    resource: res.id.clone(),
+                    account: self.accounts[res.account].id.clone(),
+                    product: doc.id.clone(),
+                    lifecycle: lc.id.clone(),
+                    state: state.id.clone(),
+                    since: res.entered,
+                    serving: state.serving,
+                    data: state.data,
+                    billing: state.billing,
+                    overdue_since: res.overdue_since,
+                    oldest_overdue_bill: self.anchor(r, Anchor::OldestOverdueBill),
+                    purchased_at: res.purchased_at,
+                    expires_at: res.expires_at,
+                    operations,
+                }
+            })
+            .collect();
+        Observation {
+            at: self.now,
+            accounts,
+            resources,
+        }
+    }
+
+    /// Whether a charge to `r` is billed now; the rule that stops it if not.
+    fn billing_stopped_by(&self, r: usize) -> Option<Option<RuleId>> {
+        let res = &self.resources[r];
+        let state = self.catalog.lifecycle(res.lifecycle).state(res.state);
+        (state.terminal || state.billing == BillingStatus::Ceased)
+            .then(|| res.entered_rule.or(state.rules.first().copied()))
+    }
+}
