@@ -610,7 +610,7 @@ impl History {
         self.resources
             .iter()
             .chain(self.events.iter().filter_map(|e| match e {
-                Event::Purchase { resource, .. } => Some(resource),
+                Event::Purchase { resource, .. } => Some(&**resource),
                 _ => None,
             }))
             .find(|r| r.id == id)
