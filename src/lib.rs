@@ -6,6 +6,7 @@
 //! present. See ARCHITECTURE.md for the map.
 
 pub mod duration;
+pub mod examples;
 pub mod explain;
 pub mod history;
 pub mod model;

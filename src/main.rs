@@ -37,6 +37,16 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum SchemaKind {
+    /// Billing histories.
+    History,
+    /// Observations and trace events.
+    Observation,
+    /// Worked examples.
+    Example,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// List every rule of the specs: id, product, level, source section, what enforces it.
@@ -54,6 +64,26 @@ enum Command {
         rule: String,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+    },
+    /// Run a history (or a worked example's history) through the reference
+    /// model and print its timeline.
+    Timeline {
+        /// A history file (YAML or JSON), or a worked example.
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Run the worked examples against the reference model and print a table.
+    Examples {
+        /// The directory of examples (default: specs/examples).
+        dir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Print the JSON Schema of a file format.
+    Schema {
+        #[arg(value_enum)]
+        what: SchemaKind,
     },
     /// Validate spec files; exit 2 with located diagnostics if any is wrong.
     Lint {
@@ -148,7 +178,100 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             sources,
             format,
         } => lint(dir.or(cli.specs), sources, format),
+        Command::Timeline { file, format } => {
+            let catalog = load_catalog(cli.specs.as_deref())?;
+            let history = read_history(&file)?;
+            let trace = arrears::model::run(&catalog, &history, &[])
+                .map_err(|e| anyhow::anyhow!("failed to run {}: {e}", file.display()))?;
+            match format {
+                Format::Text => print!(
+                    "{}",
+                    arrears::timeline::text(&catalog, history.start, &trace)
+                ),
+                Format::Json => println!(
+                    "{}",
+                    to_json(&arrears::timeline::entries(&catalog, history.start, &trace))?
+                ),
+            }
+            Ok(0)
+        }
+        Command::Examples { dir, format } => {
+            let catalog = load_catalog(cli.specs.as_deref())?;
+            let dir = dir.unwrap_or_else(|| PathBuf::from("specs/examples"));
+            let examples = arrears::examples::read_dir(&dir).map_err(anyhow::Error::from)?;
+            if examples.is_empty() {
+                return Err(Failure::usage(anyhow::anyhow!(
+                    "no *.yaml examples in {}",
+                    dir.display()
+                )));
+            }
+            let outcomes: Vec<_> = examples
+                .iter()
+                .map(|(name, ex)| arrears::examples::check(&catalog, name, ex))
+                .collect();
+            match format {
+                Format::Json => println!("{}", to_json(&outcomes)?),
+                Format::Text => print!("{}", examples_table(&outcomes)),
+            }
+            Ok(if outcomes.iter().all(|o| o.passed()) {
+                0
+            } else {
+                1
+            })
+        }
+        Command::Schema { what } => {
+            let schema = match what {
+                SchemaKind::History => arrears::history::json_schema(),
+                SchemaKind::Observation => arrears::observation::json_schema(),
+                SchemaKind::Example => arrears::examples::json_schema(),
+            };
+            println!("{}", to_json(&schema)?);
+            Ok(0)
+        }
     }
+}
+
+/// Reads a history file, or the history of a worked example.
+fn read_history(path: &std::path::Path) -> anyhow::Result<arrears::history::History> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read {}", path.display()))?;
+    let is_example = arrears::yaml::from_str::<serde_json::Value>(&text)
+        .ok()
+        .is_some_and(|v| v.get("history").is_some());
+    if is_example {
+        let example = arrears::examples::WorkedExample::from_text(&text).map_err(|e| {
+            anyhow::anyhow!("failed to read worked example {}: {e}", path.display())
+        })?;
+        Ok(example.history)
+    } else {
+        arrears::history::History::from_text(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+}
+
+fn examples_table(outcomes: &[arrears::examples::Outcome]) -> String {
+    let width = outcomes
+        .iter()
+        .map(|o| o.name.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let mut out = format!("{:width$}  result  checks  rules\n", "example");
+    for o in outcomes {
+        out.push_str(&format!(
+            "{:width$}  {:6}  {:6}  {}\n",
+            o.name,
+            if o.passed() { "pass" } else { "FAIL" },
+            o.checks,
+            o.rules.join(", ")
+        ));
+        for f in &o.failures {
+            out.push_str(&format!("{:width$}    - {f}\n", ""));
+        }
+    }
+    let passed = outcomes.iter().filter(|o| o.passed()).count();
+    out.push_str(&format!("{passed} of {} examples pass\n", outcomes.len()));
+    out
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {

@@ -1,0 +1,376 @@
+//! Worked examples: histories with the observations a careful reader of the
+//! documents expects at chosen instants.
+//!
+//! Like the cases of JSON-Schema-Test-Suite, an example is language-neutral
+//! data (`specs/examples/*.yaml`), so any implementation can run them; the
+//! runner contract is in `specs/examples/README.md`. Expectations are
+//! partial: only the fields an example names are compared, so an example
+//! pins exactly what its sentences say and nothing else.
+//!
+//! Matching rules: an expected observation at instant `at` is compared with
+//! the observation taken after every event at `at` and every scheduled
+//! action due at or before it. Fields holding instants are written as
+//! offsets from the history's start. Two shorthands exist: `overdue`
+//! (whether `overdue_since` is set) for accounts and resources, and
+//! `outstanding` (the number of unpaid bills) for accounts. Expected events
+//! must each match at least one event of the log, field by field; `absent`
+//! events must match none.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::history::{History, Offset};
+use crate::observation::{Observation, Trace};
+use crate::spec::Catalog;
+
+/// One worked example.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkedExample {
+    /// What the example shows, in words.
+    pub description: String,
+    /// The rules the example pins (spec rule ids).
+    pub rules: Vec<String>,
+    pub history: History,
+    /// Observations expected at chosen instants.
+    #[serde(default)]
+    pub expect: Vec<ExpectedObservation>,
+    /// Events that must appear in the log (partial match).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Value>,
+    /// Events that must not appear in the log (partial match).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absent: Vec<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedObservation {
+    pub at: Offset,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub accounts: BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, Value>,
+}
+
+/// Fields whose values are instants, written as offsets in examples.
+const TIME_FIELDS: [&str; 8] = [
+    "at",
+    "since",
+    "overdue_since",
+    "oldest_overdue_bill",
+    "purchased_at",
+    "expires_at",
+    "settlement_date",
+    "next_attempt",
+];
+
+/// The result of checking one example.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub name: String,
+    pub description: String,
+    pub rules: Vec<String>,
+    pub checks: usize,
+    /// Empty when the example passed.
+    pub failures: Vec<String>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// An example file that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ExampleError {
+    #[error("failed to read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl WorkedExample {
+    pub fn from_text(text: &str) -> Result<WorkedExample, String> {
+        crate::yaml::from_str(text).map_err(|e| match e.position {
+            Some(p) => format!("line {}, column {}: {}", p.line, p.column, e.message),
+            None => e.message,
+        })
+    }
+
+    pub fn to_yaml(&self) -> String {
+        crate::yaml::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Reads every `*.yaml` example of a directory, in name order.
+pub fn read_dir(dir: &Path) -> Result<Vec<(String, WorkedExample)>, ExampleError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ExampleError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml") && p.is_file())
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(|source| ExampleError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let example =
+                WorkedExample::from_text(&text).map_err(|message| ExampleError::Invalid {
+                    path: path.clone(),
+                    message,
+                })?;
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Ok((name, example))
+        })
+        .collect()
+}
+
+/// Runs an example through the reference model and compares.
+pub fn check(catalog: &Catalog, name: &str, example: &WorkedExample) -> Outcome {
+    let mut outcome = Outcome {
+        name: name.to_string(),
+        description: example.description.clone(),
+        rules: example.rules.clone(),
+        checks: 0,
+        failures: Vec::new(),
+    };
+    for rule in &example.rules {
+        if catalog.rule_named(rule).is_none() {
+            outcome
+                .failures
+                .push(format!("cites unknown rule `{rule}`"));
+        }
+    }
+    let instants: Vec<Offset> = example.expect.iter().map(|e| e.at).collect();
+    match crate::model::run(catalog, &example.history, &instants) {
+        Ok(trace) => compare(example, &trace, &mut outcome),
+        Err(err) => outcome
+            .failures
+            .push(format!("the model cannot run the history: {err}")),
+    }
+    outcome
+}
+
+/// Compares a trace (from the model or any implementation) with an
+/// example's expectations.
+pub fn compare(example: &WorkedExample, trace: &Trace, outcome: &mut Outcome) {
+    let start = example.history.start;
+    for expected in &example.expect {
+        let at = expected.at.at(start);
+        let Some(observed) = trace.observations.iter().find(|o| o.at == at) else {
+            outcome
+                .failures
+                .push(format!("no observation at {}", expected.at));
+            continue;
+        };
+        compare_observation(start, expected, observed, outcome);
+    }
+    let events: Vec<Value> = trace
+        .events
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
+        .collect();
+    for want in &example.events {
+        outcome.checks += 1;
+        let want = with_instants(start, want);
+        if !events.iter().any(|e| contains(e, &want)) {
+            outcome
+                .failures
+                .push(format!("expected event not in the log: {}", compact(&want)));
+        }
+    }
+    for unwanted in &example.absent {
+        outcome.checks += 1;
+        let unwanted = with_instants(start, unwanted);
+        if let Some(found) = events.iter().find(|e| contains(e, &unwanted)) {
+            outcome.failures.push(format!(
+                "event that must not happen is in the log: {}",
+                compact(found)
+            ));
+        }
+    }
+}
+
+fn compare_observation(
+    start: DateTime<Utc>,
+    expected: &ExpectedObservation,
+    observed: &Observation,
+    outcome: &mut Outcome,
+) {
+    for (id, want) in &expected.accounts {
+        let Some(account) = observed.account(id) else {
+            outcome
+                .failures
+                .push(format!("at {}: no account `{id}` observed", expected.at));
+            continue;
+        };
+        let mut actual = serde_json::to_value(account).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut actual {
+            map.insert(
+                "overdue".into(),
+                Value::Bool(account.overdue_since.is_some()),
+            );
+            map.insert(
+                "outstanding".into(),
+                Value::from(account.outstanding_bills.len()),
+            );
+        }
+        compare_fields(
+            start,
+            &format!("at {}, account {id}", expected.at),
+            want,
+            &actual,
+            outcome,
+        );
+    }
+    for (id, want) in &expected.resources {
+        let Some(resource) = observed.resource(id) else {
+            outcome
+                .failures
+                .push(format!("at {}: no resource `{id}` observed", expected.at));
+            continue;
+        };
+        let mut actual = serde_json::to_value(resource).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut actual {
+            map.insert(
+                "overdue".into(),
+                Value::Bool(resource.overdue_since.is_some()),
+            );
+        }
+        compare_fields(
+            start,
+            &format!("at {}, resource {id}", expected.at),
+            want,
+            &actual,
+            outcome,
+        );
+    }
+}
+
+fn compare_fields(
+    start: DateTime<Utc>,
+    place: &str,
+    want: &Value,
+    actual: &Value,
+    outcome: &mut Outcome,
+) {
+    let Value::Object(want) = with_instants(start, want) else {
+        outcome
+            .failures
+            .push(format!("{place}: expectations must be a map of fields"));
+        return;
+    };
+    for (field, value) in &want {
+        outcome.checks += 1;
+        match actual.get(field) {
+            None => outcome
+                .failures
+                .push(format!("{place}: no field `{field}` in the observation")),
+            Some(got) if !contains(got, value) => outcome.failures.push(format!(
+                "{place}: {field} expected {}, observed {}",
+                compact(value),
+                compact(got)
+            )),
+            Some(_) => {}
+        }
+    }
+}
+
+/// Rewrites offsets in time fields (at any depth) into RFC 3339 instants.
+fn with_instants(start: DateTime<Utc>, value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) if TIME_FIELDS.contains(&k.as_str()) => {
+                            match s.parse::<Offset>() {
+                                Ok(o) => serde_json::to_value(o.at(start)).unwrap_or(Value::Null),
+                                Err(_) => v.clone(),
+                            }
+                        }
+                        other => with_instants(start, other),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| with_instants(start, v)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// Whether `actual` has everything `want` has: maps by subset, numbers by
+/// value, everything else by equality.
+fn contains(actual: &Value, want: &Value) -> bool {
+    match (actual, want) {
+        (Value::Object(a), Value::Object(w)) => w
+            .iter()
+            .all(|(k, v)| a.get(k).is_some_and(|av| contains(av, v))),
+        (Value::Number(a), Value::Number(w)) => {
+            a.as_i64() == w.as_i64() && a.as_f64() == w.as_f64()
+        }
+        (Value::Array(a), Value::Array(w)) => {
+            a.len() == w.len() && a.iter().zip(w).all(|(x, y)| contains(x, y))
+        }
+        (a, w) => a == w,
+    }
+}
+
+fn compact(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The JSON Schema of worked examples.
+pub fn json_schema() -> schemars::Schema {
+    schemars::schema_for!(WorkedExample)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn partial_maps_match_and_scalars_must_be_equal() {
+        let actual = json!({"state": "stopped", "serving": "no", "operations": {"renew": false, "start": true}});
+        assert!(contains(&actual, &json!({"state": "stopped"})));
+        assert!(contains(&actual, &json!({"operations": {"renew": false}})));
+        assert!(!contains(&actual, &json!({"operations": {"renew": true}})));
+        assert!(!contains(&actual, &json!({"state": "overdue"})));
+        assert!(!contains(&actual, &json!({"missing": 1})));
+    }
+
+    #[test]
+    fn offsets_in_time_fields_become_instants() {
+        let start: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+        let v = with_instants(
+            start,
+            &json!({"at": "+1d", "state": "+1d", "nested": {"overdue_since": "+2h"}}),
+        );
+        assert_eq!(v["at"], json!("2026-01-02T00:00:00Z"));
+        assert_eq!(v["state"], json!("+1d"));
+        assert_eq!(v["nested"]["overdue_since"], json!("2026-01-01T02:00:00Z"));
+    }
+}
