@@ -189,6 +189,12 @@ pub fn compare(example: &WorkedExample, trace: &Trace, outcome: &mut Outcome) {
         .iter()
         .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
         .collect();
+    let known = event_fields();
+    for entry in example.events.iter().chain(&example.absent) {
+        if let Err(problem) = check_event_fields(&known, entry) {
+            outcome.failures.push(problem);
+        }
+    }
     for want in &example.events {
         outcome.checks += 1;
         let want = with_instants(start, want);
@@ -295,6 +301,65 @@ fn compare_fields(
     }
 }
 
+/// The fields of each kind of trace event, read from its JSON Schema so that
+/// the two cannot drift apart.
+fn event_fields() -> BTreeMap<String, Vec<String>> {
+    let schema = serde_json::to_value(schemars::schema_for!(crate::observation::TraceEvent))
+        .unwrap_or(Value::Null);
+    let mut out = BTreeMap::new();
+    for variant in schema
+        .get("oneOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(props) = variant.get("properties").and_then(Value::as_object) else {
+            continue;
+        };
+        let tag = props
+            .get("event")
+            .and_then(|e| e.get("const"))
+            .and_then(Value::as_str);
+        if let Some(tag) = tag {
+            out.insert(tag.to_string(), props.keys().cloned().collect());
+        }
+    }
+    out
+}
+
+/// An expected event naming a field its kind does not have would silently
+/// never match; refuse it instead.
+fn check_event_fields(known: &BTreeMap<String, Vec<String>>, entry: &Value) -> Result<(), String> {
+    let Some(map) = entry.as_object() else {
+        return Err(format!(
+            "an expected event must be a map of fields: {}",
+            compact(entry)
+        ));
+    };
+    let Some(tag) = map.get("event").and_then(Value::as_str) else {
+        return Err(format!(
+            "an expected event needs its `event` kind: {}",
+            compact(entry)
+        ));
+    };
+    let Some(fields) = known.get(tag) else {
+        let kinds: Vec<&str> = known.keys().map(String::as_str).collect();
+        return Err(format!(
+            "unknown event kind `{tag}`; the kinds are: {}",
+            kinds.join(", ")
+        ));
+    };
+    for field in map.keys() {
+        if !fields.contains(field) {
+            return Err(format!(
+                "event kind `{tag}` has no field `{field}`; it has: {}",
+                fields.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Rewrites offsets in time fields (at any depth) into RFC 3339 instants.
 fn with_instants(start: DateTime<Utc>, value: &Value) -> Value {
     match value {
@@ -360,6 +425,24 @@ mod tests {
         assert!(!contains(&actual, &json!({"operations": {"renew": true}})));
         assert!(!contains(&actual, &json!({"state": "overdue"})));
         assert!(!contains(&actual, &json!({"missing": 1})));
+    }
+
+    #[test]
+    fn expected_events_with_unknown_fields_are_refused() {
+        let known = event_fields();
+        assert!(known["transition"].contains(&"rule".to_string()));
+        assert!(
+            check_event_fields(&known, &json!({"event": "transition", "to": "stopped"})).is_ok()
+        );
+        let err = check_event_fields(&known, &json!({"event": "transition", "too": "stopped"}))
+            .unwrap_err();
+        assert!(err.contains("no field `too`"), "{err}");
+        assert!(
+            check_event_fields(&known, &json!({"event": "transitio"}))
+                .unwrap_err()
+                .contains("unknown event kind")
+        );
+        assert!(check_event_fields(&known, &json!({"to": "x"})).is_err());
     }
 
     #[test]

@@ -12,5 +12,6 @@ pub mod history;
 pub mod model;
 pub mod observation;
 pub mod spec;
+pub mod svg;
 pub mod timeline;
 pub mod yaml;

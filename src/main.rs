@@ -72,6 +72,11 @@ enum Command {
         file: PathBuf,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Also draw the timeline as an SVG picture into FILE: one lane per
+        /// resource coloured by state, markers for deductions, top-ups,
+        /// notifications, denials and refunds.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
     },
     /// Run the worked examples against the reference model and print a table.
     Examples {
@@ -178,11 +183,15 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             sources,
             format,
         } => lint(dir.or(cli.specs), sources, format),
-        Command::Timeline { file, format } => {
+        Command::Timeline { file, format, svg } => {
             let catalog = load_catalog(cli.specs.as_deref())?;
             let history = read_history(&file)?;
             let trace = arrears::model::run(&catalog, &history, &[])
                 .map_err(|e| anyhow::anyhow!("failed to run {}: {e}", file.display()))?;
+            if let Some(out) = &svg {
+                std::fs::write(out, arrears::svg::render(&catalog, &history, &trace))
+                    .with_context(|| format!("failed to write {}", out.display()))?;
+            }
             match format {
                 Format::Text => print!(
                     "{}",

@@ -125,6 +125,8 @@ struct Resource {
     bills: Vec<usize>,
     bill_count: u32,
     timer_generation: u64,
+    /// When the current timer is planned for, to skip re-planning the same.
+    timer_due: Option<DateTime<Utc>>,
     reminder_generation: u64,
     reminded_for: Option<DateTime<Utc>>,
 }
@@ -556,6 +558,7 @@ impl<'c> Model<'c> {
             bills: Vec::new(),
             bill_count: 0,
             timer_generation: 0,
+            timer_due: None,
             reminder_generation: 0,
             reminded_for: None,
         });
@@ -744,7 +747,11 @@ impl<'c> Model<'c> {
     }
 
     fn timer(&mut self, r: usize, generation: u64) {
-        if self.resources[r].timer_generation != generation || self.is_terminal(r) {
+        if self.resources[r].timer_generation != generation {
+            return;
+        }
+        self.resources[r].timer_due = None;
+        if self.is_terminal(r) {
             return;
         }
         let res = &self.resources[r];
