@@ -75,7 +75,7 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
         });
         YamlError {
             position: position.filter(|p| p.is_known()),
-            message: strip_position_suffix(&err.without_snippet().to_string()),
+            message: plain_message(&err.without_snippet().to_string()),
         }
     })
 }
@@ -88,13 +88,24 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String, YamlError> {
     })
 }
 
-/// The library appends " at line L, column C" to its messages; we report the
-/// position separately (with the file name in front), so drop the suffix.
-fn strip_position_suffix(message: &str) -> String {
-    match message.rfind(" at line ") {
+/// The library's message in our words: without the " at line L, column C"
+/// it appends (we report the position separately, after the file name) and
+/// without advice about its own options.
+fn plain_message(message: &str) -> String {
+    let mut message = match message.find(" at line ") {
         Some(idx) if message[idx..].contains(", column ") => message[..idx].to_string(),
         _ => message.to_string(),
+    };
+    if let Some(idx) = message.find(", set DuplicateKeyPolicy") {
+        message.truncate(idx);
     }
+    if message.starts_with("budget breached") {
+        message = format!(
+            "the document is too large or too deeply nested to read ({})",
+            message.trim_start_matches("budget breached: ")
+        );
+    }
+    message
 }
 
 #[cfg(test)]

@@ -29,6 +29,9 @@ use crate::yaml::{self, Position, position_of};
 /// The longest anchor we quote from a source, in words.
 pub const MAX_ANCHOR_WORDS: usize = 15;
 
+/// The most terms a duration expression may add up.
+const MAX_DURATION_TERMS: usize = 16;
+
 /// Parses, validates and resolves a set of spec files into a catalog.
 pub fn compile(sources: &[SpecSource]) -> Result<Catalog, Diagnostics> {
     let mut diags = Vec::new();
@@ -479,6 +482,18 @@ impl<'a> Compiler<'a> {
             literal: TimeDelta::zero(),
         };
         let mut ok = true;
+        // A bounded number of terms, each bounded by the duration parser and
+        // the parameter units, keeps every sum (and every instant the model
+        // computes from it) far inside chrono's range.
+        if text.value.split('+').count() > MAX_DURATION_TERMS {
+            self.error_at(
+                at,
+                text,
+                element,
+                format!("a duration sums at most {MAX_DURATION_TERMS} terms"),
+            );
+            ok = false;
+        }
         for term in text.value.split('+').map(str::trim) {
             if term.is_empty() {
                 self.error_at(
@@ -766,7 +781,7 @@ impl<'a> Compiler<'a> {
                             &r.id,
                             &element,
                             format!(
-                                "rule is marked not_modelled but is cited by {}",
+                                "rule is marked not_modelled but is cited by: {}",
                                 kinds(&actual_kinds)
                             ),
                         );
@@ -782,8 +797,8 @@ impl<'a> Compiler<'a> {
                     }
                     for kind in actual_kinds.difference(&declared) {
                         let message = format!(
-                            "rule is cited by a {} but enforced_by does not list `{}`",
-                            kind_name(*kind),
+                            "rule is cited by {} but enforced_by does not list `{}`",
+                            with_article(*kind),
                             kind_name(*kind)
                         );
                         self.error_at(at, &r.id, &element, message);
@@ -1990,16 +2005,6 @@ impl<'a> Compiler<'a> {
                         format!("parameter `{}` is never used", p.id.value),
                     );
                 }
-                if self.param_units[counter].is_duration()
-                    && duration_value(&self.parameters[counter].value) < TimeDelta::zero()
-                {
-                    self.error_at(
-                        at,
-                        &p.value,
-                        &format!("parameter {}", p.id.value),
-                        "a duration cannot be negative",
-                    );
-                }
                 counter += 1;
             }
         }
@@ -2137,6 +2142,16 @@ fn kind_name(kind: Enforcer) -> &'static str {
         Enforcer::Formula => "formula",
         Enforcer::Invariant => "invariant",
     }
+}
+
+fn with_article(kind: Enforcer) -> String {
+    let name = kind_name(kind);
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
 }
 
 pub fn enforcer_name(kind: Enforcer) -> &'static str {

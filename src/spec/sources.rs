@@ -108,7 +108,7 @@ pub fn verify_anchors(specs: &[SpecSource], sources_dir: &Path) -> Vec<Diagnosti
                 out.push(Diagnostic::new(
                     &spec.name,
                     Some(position_of(&file.document.source)),
-                    "document",
+                    format!("document {}", file.document.id.value),
                     format!("failed to read source document {}: {err}", path.display()),
                 ));
                 continue;
@@ -120,7 +120,7 @@ pub fn verify_anchors(specs: &[SpecSource], sources_dir: &Path) -> Vec<Diagnosti
                 out.push(Diagnostic::new(
                     &spec.name,
                     Some(position_of(section)),
-                    "document",
+                    format!("document {}", file.document.id.value),
                     format!(
                         "section `{}` is not a line of {}",
                         section.value,

@@ -1,0 +1,509 @@
+//! The invariant checker: evaluates every invariant of the specs over a
+//! trace, the model's or an implementation's.
+//!
+//! An invariant is a documented consequence stated apart from the
+//! transitions that produce it (see `docs/spec-format.md`): a pattern
+//! (absence, universality, existence, response, precedence, or a structural
+//! check) over predicates on observations and events. The checker reads only
+//! the history (what was asked) and the trace (what was reported), never a
+//! model's internals, so it judges any implementation the same way.
+//!
+//! Readings: a trace passes an invariant if it passes under the chosen
+//! reading or under any other reading the specs accept (each alternative
+//! reading is a catalog of its own, see `Catalog::reading_variants`), so a
+//! correct implementation that reads an ambiguous sentence differently is
+//! not failed.
+//!
+//! Architecture invariant: pure. Same history and trace, same verdicts.
+
+mod structural;
+mod trace_index;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::history::History;
+use crate::observation::{Trace, TraceEvent};
+use crate::spec::{
+    Anchor, Catalog, DurationExpr, EventPredicate, InvariantDef, InvariantId, LifecycleId, Pattern,
+    Predicate,
+};
+pub use trace_index::{Snapshot, TraceIndex};
+
+/// Runs a sub-history through the system that produced the trace, for the
+/// checks that compare a run with another (account isolation).
+pub type Rerun<'a> = dyn Fn(&History) -> Option<Trace> + 'a;
+
+/// One invariant broken by one trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub invariant: String,
+    /// The rules the invariant checks.
+    pub rules: Vec<String>,
+    pub resource: Option<String>,
+    /// The first instant the trace breaks it.
+    pub at: DateTime<Utc>,
+    /// What was observed, in words.
+    pub message: String,
+    /// The observation of the resource at that instant, if one.
+    pub observation: Option<serde_json::Value>,
+}
+
+/// The verdict of one invariant on one trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    pub invariant: InvariantId,
+    /// Some subject of the invariant exists in the history.
+    pub applicable: bool,
+    /// The invariant's scope or trigger held at least once, so it was put
+    /// to the test rather than holding vacuously.
+    pub exercised: bool,
+    pub violation: Option<Violation>,
+}
+
+/// Evaluates every invariant of `judge` on a trace.
+///
+/// `judge` supplies the invariants; its reading variants (the chosen
+/// reading first) supply the parameter values an invariant may be read
+/// with. `rerun`, when given, lets the account-isolation check run
+/// sub-histories through the same system.
+pub fn check_trace(
+    judge: &Catalog,
+    variants: &[Catalog],
+    history: &History,
+    trace: &Trace,
+    rerun: Option<&Rerun<'_>>,
+) -> Vec<Evaluation> {
+    let index = TraceIndex::new(judge, history, trace);
+    (0..judge.invariants.len())
+        .map(|i| {
+            let id = InvariantId(i as u32);
+            evaluate(judge, variants, &index, id, rerun)
+        })
+        .collect()
+}
+
+/// Evaluates one invariant: it holds if it holds under any accepted reading.
+pub fn evaluate(
+    judge: &Catalog,
+    variants: &[Catalog],
+    index: &TraceIndex<'_>,
+    id: InvariantId,
+    rerun: Option<&Rerun<'_>>,
+) -> Evaluation {
+    let inv = &judge.invariants[id.index()];
+    let applicable = index.subjects(&inv.subjects).next().is_some();
+    let mut evaluation = Evaluation {
+        invariant: id,
+        applicable,
+        exercised: false,
+        violation: None,
+    };
+    if !applicable {
+        return evaluation;
+    }
+    let own = std::slice::from_ref(judge);
+    let variants = if variants.is_empty() { own } else { variants };
+    let mut first: Option<Violation> = None;
+    for params in variants {
+        let (exercised, violation) = match &inv.pattern {
+            Pattern::Structural(kind) => structural::check(*kind, judge, params, inv, index, rerun),
+            pattern => temporal(judge, params, inv, pattern, index),
+        };
+        evaluation.exercised |= exercised;
+        match violation {
+            None => {
+                evaluation.violation = None;
+                return evaluation;
+            }
+            Some(v) => {
+                if first.is_none() {
+                    first = Some(v);
+                }
+            }
+        }
+    }
+    evaluation.violation = first;
+    evaluation
+}
+
+fn violation(
+    inv: &InvariantDef,
+    judge: &Catalog,
+    resource: Option<&str>,
+    at: DateTime<Utc>,
+    message: String,
+    observation: Option<serde_json::Value>,
+) -> Violation {
+    Violation {
+        invariant: inv.id.clone(),
+        rules: inv
+            .checks
+            .iter()
+            .map(|r| judge.rule(*r).id.clone())
+            .collect(),
+        resource: resource.map(str::to_string),
+        at,
+        message,
+        observation,
+    }
+}
+
+/// The state-and-event patterns, evaluated resource by resource.
+fn temporal(
+    judge: &Catalog,
+    params: &Catalog,
+    inv: &InvariantDef,
+    pattern: &Pattern,
+    index: &TraceIndex<'_>,
+) -> (bool, Option<Violation>) {
+    let eval = Evaluator { params, index };
+    let mut exercised = false;
+    let mut worst: Option<Violation> = None;
+    let mut keep = |v: Violation| {
+        if worst.as_ref().is_none_or(|w| v.at < w.at) {
+            worst = Some(v);
+        }
+    };
+    for subject in index.subjects(&inv.subjects) {
+        match pattern {
+            Pattern::Absence { never, scope }
+            | Pattern::Universality {
+                always: never,
+                scope,
+            } => {
+                let absence = matches!(pattern, Pattern::Absence { .. });
+                for snap in index.snapshots(subject) {
+                    if scope
+                        .as_ref()
+                        .is_some_and(|s| !eval.holds(s, subject, snap))
+                    {
+                        continue;
+                    }
+                    exercised = true;
+                    let p = eval.holds(never, subject, snap);
+                    if p == absence {
+                        let what = if absence {
+                            "holds, and it must never"
+                        } else {
+                            "does not hold, and it must always"
+                        };
+                        keep(violation(
+                            inv,
+                            judge,
+                            Some(index.resource_id(subject)),
+                            snap.at,
+                            format!(
+                                "{} {what} while the scope holds (state {})",
+                                describe(never),
+                                snap.resource.state
+                            ),
+                            serde_json::to_value(snap.resource).ok(),
+                        ));
+                        break;
+                    }
+                }
+            }
+            Pattern::Response {
+                trigger,
+                given,
+                expect,
+                within,
+                unless,
+            } => {
+                response(
+                    &eval,
+                    judge,
+                    inv,
+                    subject,
+                    trigger,
+                    given.as_ref(),
+                    expect,
+                    within.as_ref(),
+                    unless,
+                    &mut exercised,
+                    &mut keep,
+                );
+            }
+            Pattern::Existence {
+                after,
+                eventually,
+                within,
+                unless,
+            } => {
+                response(
+                    &eval,
+                    judge,
+                    inv,
+                    subject,
+                    after,
+                    None,
+                    eventually,
+                    within.as_ref(),
+                    unless,
+                    &mut exercised,
+                    &mut keep,
+                );
+            }
+            Pattern::Precedence { effect, cause } => {
+                for (at, event) in index.events_of(subject) {
+                    if !eval.event_matches(effect, subject, event) {
+                        continue;
+                    }
+                    exercised = true;
+                    let caused = index
+                        .events_of(subject)
+                        .any(|(t, e)| t <= at && eval.event_matches(cause, subject, e));
+                    if !caused {
+                        keep(violation(
+                            inv,
+                            judge,
+                            Some(index.resource_id(subject)),
+                            at,
+                            format!(
+                                "{} happened without {} before it",
+                                describe_event(effect),
+                                describe_event(cause)
+                            ),
+                            None,
+                        ));
+                        break;
+                    }
+                }
+            }
+            Pattern::Structural(_) => {}
+        }
+    }
+    (exercised, worst)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn response(
+    eval: &Evaluator<'_, '_>,
+    judge: &Catalog,
+    inv: &InvariantDef,
+    subject: usize,
+    trigger: &EventPredicate,
+    given: Option<&Predicate>,
+    expect: &Predicate,
+    within: Option<&DurationExpr>,
+    unless: &[EventPredicate],
+    exercised: &mut bool,
+    keep: &mut impl FnMut(Violation),
+) {
+    let index = eval.index;
+    let delay = within.map(|d| eval.params.duration(d)).unwrap_or_default();
+    for (at, event) in index.events_of(subject) {
+        if !eval.event_matches(trigger, subject, event) {
+            continue;
+        }
+        if let Some(g) = given {
+            // The condition is read on the last observation before the trigger.
+            match index.snapshot_before(subject, at) {
+                Some(snap) if eval.holds(g, subject, snap) => {}
+                _ => continue,
+            }
+        }
+        let deadline = at + delay;
+        let Some(snap) = index.snapshot_at_or_after(subject, deadline) else {
+            continue; // the trace ends before the deadline: nothing to judge
+        };
+        let excused = index.events_of(subject).any(|(t, e)| {
+            t > at && t <= snap.at && unless.iter().any(|u| eval.event_matches(u, subject, e))
+        });
+        if excused {
+            continue;
+        }
+        *exercised = true;
+        if !eval.holds(expect, subject, snap) {
+            keep(violation(
+                inv,
+                judge,
+                Some(index.resource_id(subject)),
+                snap.at,
+                format!(
+                    "after {} at {at}, {} should hold by {deadline} but the state is {}",
+                    describe_event(trigger),
+                    describe(expect),
+                    snap.resource.state
+                ),
+                serde_json::to_value(snap.resource).ok(),
+            ));
+            return;
+        }
+    }
+}
+
+/// Predicates and event predicates, evaluated with one reading's parameters.
+struct Evaluator<'p, 't> {
+    params: &'p Catalog,
+    index: &'t TraceIndex<'t>,
+}
+
+impl Evaluator<'_, '_> {
+    fn holds(&self, p: &Predicate, subject: usize, snap: &Snapshot<'_>) -> bool {
+        let r = snap.resource;
+        match p {
+            Predicate::State(names) => names.contains(&r.state),
+            Predicate::Entered(names) => r.since == snap.at && names.contains(&r.state),
+            Predicate::Serving(v) => r.serving == *v,
+            Predicate::Data(v) => r.data == *v,
+            Predicate::Billing(v) => r.billing == *v,
+            Predicate::Operation { op, allowed } => {
+                r.operations.get(self.params.op_name(*op)) == Some(allowed)
+            }
+            Predicate::Overdue(b) => r.overdue_since.is_some() == *b,
+            Predicate::AccountOverdue(b) => snap
+                .account
+                .is_some_and(|a| a.overdue_since.is_some() == *b),
+            Predicate::Elapsed {
+                since,
+                at_least,
+                less_than,
+            } => {
+                let anchor = match since {
+                    Anchor::OverdueSince => r.overdue_since,
+                    Anchor::OldestOverdueBill => r.oldest_overdue_bill,
+                    Anchor::AccountOverdueSince => snap.account.and_then(|a| a.overdue_since),
+                    Anchor::Entered => Some(r.since),
+                    Anchor::Expiry => r.expires_at,
+                    Anchor::Purchase => Some(r.purchased_at),
+                    Anchor::ParentEntered | Anchor::AutoRelease => None,
+                };
+                let Some(anchor) = anchor else { return false };
+                let elapsed = snap.at - anchor;
+                at_least
+                    .as_ref()
+                    .is_none_or(|d| elapsed >= self.params.duration(d))
+                    && less_than
+                        .as_ref()
+                        .is_none_or(|d| elapsed < self.params.duration(d))
+            }
+            Predicate::Parent(inner) => match (self.index.parent(subject), snap.parent) {
+                (Some(parent), Some(parent_obs)) => {
+                    let parent_snap = Snapshot {
+                        at: snap.at,
+                        resource: parent_obs,
+                        account: snap.account,
+                        parent: None,
+                    };
+                    self.holds(inner, parent, &parent_snap)
+                }
+                _ => false,
+            },
+            Predicate::Happened(e) => self
+                .index
+                .events_of(subject)
+                .take_while(|(t, _)| *t <= snap.at)
+                .any(|(_, ev)| self.event_matches(e, subject, ev)),
+            Predicate::Not(inner) => !self.holds(inner, subject, snap),
+            Predicate::All(items) => items.iter().all(|i| self.holds(i, subject, snap)),
+            Predicate::Any(items) => items.iter().any(|i| self.holds(i, subject, snap)),
+        }
+    }
+
+    fn event_matches(&self, e: &EventPredicate, subject: usize, event: &Fact<'_>) -> bool {
+        match (e, event) {
+            (EventPredicate::Parent(inner), _) => match self.index.parent(subject) {
+                Some(parent) => match event {
+                    Fact::OfParent(inner_event) => self.event_matches(inner, parent, inner_event),
+                    _ => false,
+                },
+                None => false,
+            },
+            (_, Fact::OfParent(_)) => false,
+            (EventPredicate::Deduction(o), Fact::Logged(TraceEvent::Deduction { outcome, .. })) => {
+                serde_json::to_value(outcome).ok() == serde_json::to_value(o).ok()
+            }
+            (
+                EventPredicate::Transition { from, to },
+                Fact::Logged(TraceEvent::Transition { from: f, to: t, .. }),
+            ) => (from.is_empty() || from.contains(f)) && (to.is_empty() || to.contains(t)),
+            (
+                EventPredicate::Notification(n),
+                Fact::Logged(TraceEvent::Notification { notification, .. }),
+            ) => *notification == self.params.notifications[n.index()].id,
+            (
+                EventPredicate::Denial(op),
+                Fact::Logged(TraceEvent::Operation {
+                    operation, allowed, ..
+                }),
+            ) => !allowed && operation == self.params.op_name(*op),
+            (EventPredicate::Refund, Fact::Logged(TraceEvent::Refund { .. })) => true,
+            (EventPredicate::Settled, Fact::Settled) => true,
+            (EventPredicate::BecameOverdue, Fact::BecameOverdue) => true,
+            (EventPredicate::Operation(op), Fact::Asked(name)) => *name == self.params.op_name(*op),
+            _ => false,
+        }
+    }
+}
+
+/// Something that happened to a resource: an event of the log, a fact
+/// derived from the log (its overdue period began or ended), a user request
+/// from the history, or one of these about its parent.
+#[derive(Debug, Clone)]
+pub enum Fact<'t> {
+    Logged(&'t TraceEvent),
+    BecameOverdue,
+    Settled,
+    /// The history asked for this operation on the resource.
+    Asked(&'t str),
+    OfParent(Box<Fact<'t>>),
+}
+
+fn describe(p: &Predicate) -> String {
+    match p {
+        Predicate::State(names) => format!("state in [{}]", names.join(", ")),
+        Predicate::Entered(names) => format!("entering [{}]", names.join(", ")),
+        Predicate::Serving(v) => format!("serving {}", kebab(v)),
+        Predicate::Data(v) => format!("data {}", kebab(v)),
+        Predicate::Billing(v) => format!("billing {}", kebab(v)),
+        Predicate::Operation { allowed, .. } => {
+            format!("operation {}", if *allowed { "allowed" } else { "denied" })
+        }
+        Predicate::Overdue(b) => format!("overdue {b}"),
+        Predicate::AccountOverdue(b) => format!("account overdue {b}"),
+        Predicate::Elapsed { since, .. } => format!("time since {}", kebab(since)),
+        Predicate::Parent(inner) => format!("parent {}", describe(inner)),
+        Predicate::Happened(e) => format!("{} happened", describe_event(e)),
+        Predicate::Not(inner) => format!("not ({})", describe(inner)),
+        Predicate::All(items) => items.iter().map(describe).collect::<Vec<_>>().join(" and "),
+        Predicate::Any(items) => items.iter().map(describe).collect::<Vec<_>>().join(" or "),
+    }
+}
+
+fn describe_event(e: &EventPredicate) -> String {
+    match e {
+        EventPredicate::Deduction(o) => format!("a {} deduction", kebab(o)),
+        EventPredicate::Transition { to, .. } if !to.is_empty() => {
+            format!("a transition to {}", to.join("|"))
+        }
+        EventPredicate::Transition { .. } => "a transition".to_string(),
+        EventPredicate::Notification(_) => "a notification".to_string(),
+        EventPredicate::Denial(_) => "a denial".to_string(),
+        EventPredicate::Refund => "a refund".to_string(),
+        EventPredicate::Settled => "settlement".to_string(),
+        EventPredicate::BecameOverdue => "going overdue".to_string(),
+        EventPredicate::Operation(_) => "the user's request".to_string(),
+        EventPredicate::Parent(inner) => format!("the parent's {}", describe_event(inner)),
+    }
+}
+
+fn kebab<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Lifecycle of each history resource, resolved from the history (not from
+/// what a trace claims).
+pub(crate) fn resolved_lifecycles(
+    judge: &Catalog,
+    history: &History,
+) -> std::collections::HashMap<String, LifecycleId> {
+    history
+        .validate(judge)
+        .map(|m| m.into_iter().map(|(k, v)| (k, v.lifecycle)).collect())
+        .unwrap_or_default()
+}

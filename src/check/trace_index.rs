@@ -1,0 +1,273 @@
+//! A trace arranged for checking: per resource, its observations in time
+//! order (with its account's and parent's at the same instant) and what
+//! happened to it (log events, derived overdue facts, the user's requests
+//! from the history, and the same about its parent).
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::Fact;
+use crate::history::{Event, History};
+use crate::observation::{AccountObservation, Outcome, ResourceObservation, Trace, TraceEvent};
+use crate::spec::{Catalog, LifecycleId};
+
+/// One resource at one observation instant.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot<'t> {
+    pub at: DateTime<Utc>,
+    pub resource: &'t ResourceObservation,
+    pub account: Option<&'t AccountObservation>,
+    pub parent: Option<&'t ResourceObservation>,
+}
+
+struct Subject<'t> {
+    id: String,
+    account: String,
+    lifecycle: Option<LifecycleId>,
+    parent: Option<usize>,
+    snapshots: Vec<Snapshot<'t>>,
+    /// Own facts, then merged with the parent's in [`TraceIndex::new`].
+    facts: Vec<(DateTime<Utc>, Fact<'t>)>,
+}
+
+pub struct TraceIndex<'t> {
+    pub history: &'t History,
+    pub trace: &'t Trace,
+    subjects: Vec<Subject<'t>>,
+    by_id: HashMap<String, usize>,
+    /// Runs of the history restricted to one account, shared by the checks
+    /// (and the reading variants) that need them.
+    reruns: RefCell<HashMap<String, Option<Trace>>>,
+}
+
+impl<'t> TraceIndex<'t> {
+    pub fn new(judge: &Catalog, history: &'t History, trace: &'t Trace) -> TraceIndex<'t> {
+        let lifecycles = super::resolved_lifecycles(judge, history);
+        let mut index = TraceIndex {
+            history,
+            trace,
+            subjects: Vec::new(),
+            by_id: HashMap::new(),
+            reruns: RefCell::new(HashMap::new()),
+        };
+        // Resources, in the history's order (start, then purchases).
+        let purchased = history.events.iter().filter_map(|e| match e {
+            Event::Purchase {
+                account, resource, ..
+            } => Some((
+                resource.id.as_str(),
+                account.as_str(),
+                resource.parent.as_deref(),
+            )),
+            _ => None,
+        });
+        let listed = history
+            .resources
+            .iter()
+            .map(|r| (r.id.as_str(), r.account.as_str(), r.parent.as_deref()));
+        for (id, account, parent) in listed.chain(purchased) {
+            if index.by_id.contains_key(id) {
+                continue;
+            }
+            let parent = parent.and_then(|p| index.by_id.get(p).copied());
+            index.by_id.insert(id.to_string(), index.subjects.len());
+            index.subjects.push(Subject {
+                id: id.to_string(),
+                account: account.to_string(),
+                lifecycle: lifecycles.get(id).copied(),
+                parent,
+                snapshots: Vec::new(),
+                facts: Vec::new(),
+            });
+        }
+        // Observations.
+        for obs in &trace.observations {
+            for r in &obs.resources {
+                let Some(&s) = index.by_id.get(&r.resource) else {
+                    continue;
+                };
+                let account = obs.account(&index.subjects[s].account);
+                let parent = index.subjects[s]
+                    .parent
+                    .and_then(|p| obs.resource(&index.subjects[p].id));
+                index.subjects[s].snapshots.push(Snapshot {
+                    at: obs.at,
+                    resource: r,
+                    account,
+                    parent,
+                });
+            }
+        }
+        for s in &mut index.subjects {
+            s.snapshots.sort_by_key(|snap| snap.at);
+        }
+        // Requests from the history.
+        for e in &history.events {
+            let at = e.at().at(history.start);
+            let (resource, op): (&str, &'t str) = match e {
+                Event::Operate {
+                    resource,
+                    operation,
+                    ..
+                } => (resource, operation),
+                Event::Renew { resource, .. } => (resource, "renew"),
+                Event::Upgrade { resource, .. } => (resource, "upgrade"),
+                Event::SetAutoRelease { resource, .. } => (resource, "set-auto-release"),
+                Event::Purchase { resource, .. } => (&resource.id, "purchase"),
+                _ => continue,
+            };
+            if let Some(&s) = index.by_id.get(resource) {
+                index.subjects[s].facts.push((at, Fact::Asked(op)));
+            }
+        }
+        // The log, with the overdue periods it implies.
+        let mut overdue_bills: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        for e in &trace.events {
+            let Some(&s) = e.resource().and_then(|r| index.by_id.get(r)) else {
+                continue;
+            };
+            let at = e.at();
+            index.subjects[s].facts.push((at, Fact::Logged(e)));
+            match e {
+                TraceEvent::Deduction {
+                    resource,
+                    bill,
+                    outcome: Outcome::Failed | Outcome::Overdrawn,
+                    ..
+                } => {
+                    let set = overdue_bills.entry(resource).or_default();
+                    let was_empty = set.is_empty();
+                    if set.insert(bill) && was_empty {
+                        index.subjects[s].facts.push((at, Fact::BecameOverdue));
+                    }
+                }
+                TraceEvent::BillSettled { resource, bill, .. } => {
+                    let set = overdue_bills.entry(resource).or_default();
+                    if set.remove(bill.as_str()) && set.is_empty() {
+                        index.subjects[s].facts.push((at, Fact::Settled));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Stable sort keeps the log's order within an instant.
+        for s in &mut index.subjects {
+            s.facts.sort_by_key(|(at, _)| *at);
+        }
+        // Each resource also sees what happened to its parent.
+        let parent_facts: Vec<Vec<(DateTime<Utc>, Fact<'t>)>> = index
+            .subjects
+            .iter()
+            .map(|s| {
+                s.parent
+                    .map(|p| {
+                        index.subjects[p]
+                            .facts
+                            .iter()
+                            .filter(|(_, f)| !matches!(f, Fact::OfParent(_)))
+                            .map(|(at, f)| (*at, Fact::OfParent(Box::new(f.clone()))))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        for (s, extra) in index.subjects.iter_mut().zip(parent_facts) {
+            s.facts.extend(extra);
+            s.facts.sort_by_key(|(at, _)| *at);
+        }
+        index
+    }
+
+    /// Resources following one of these lifecycles.
+    pub fn subjects<'a>(
+        &'a self,
+        lifecycles: &'a [LifecycleId],
+    ) -> impl Iterator<Item = usize> + 'a {
+        self.subjects
+            .iter()
+            .enumerate()
+            .filter(move |(_, s)| s.lifecycle.is_some_and(|l| lifecycles.contains(&l)))
+            .map(|(i, _)| i)
+    }
+
+    pub fn resource_id(&self, subject: usize) -> &str {
+        &self.subjects[subject].id
+    }
+
+    pub fn resource_index(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
+    pub fn account_of(&self, subject: usize) -> &str {
+        &self.subjects[subject].account
+    }
+
+    pub fn lifecycle(&self, subject: usize) -> Option<LifecycleId> {
+        self.subjects[subject].lifecycle
+    }
+
+    pub fn parent(&self, subject: usize) -> Option<usize> {
+        self.subjects[subject].parent
+    }
+
+    pub fn snapshots(&self, subject: usize) -> &[Snapshot<'t>] {
+        &self.subjects[subject].snapshots
+    }
+
+    pub fn snapshot_before(&self, subject: usize, at: DateTime<Utc>) -> Option<&Snapshot<'t>> {
+        self.subjects[subject]
+            .snapshots
+            .iter()
+            .rev()
+            .find(|s| s.at < at)
+    }
+
+    pub fn snapshot_at_or_after(&self, subject: usize, at: DateTime<Utc>) -> Option<&Snapshot<'t>> {
+        self.subjects[subject].snapshots.iter().find(|s| s.at >= at)
+    }
+
+    /// What happened to a resource (and its parent), in time order.
+    pub fn events_of(
+        &self,
+        subject: usize,
+    ) -> impl Iterator<Item = (DateTime<Utc>, &Fact<'t>)> + '_ {
+        self.subjects[subject].facts.iter().map(|(at, f)| (*at, f))
+    }
+
+    /// The log events about one resource.
+    pub fn logged(&self, subject: usize) -> impl Iterator<Item = &'t TraceEvent> + '_ {
+        self.subjects[subject]
+            .facts
+            .iter()
+            .filter_map(|(_, f)| match f {
+                Fact::Logged(e) => Some(*e),
+                _ => None,
+            })
+    }
+
+    /// The trace of the history restricted to `account`, computed once.
+    pub fn rerun_cached(
+        &self,
+        account: &str,
+        run: impl FnOnce() -> Option<Trace>,
+    ) -> Option<Trace> {
+        if let Some(t) = self.reruns.borrow().get(account) {
+            return t.clone();
+        }
+        let t = run();
+        self.reruns
+            .borrow_mut()
+            .insert(account.to_string(), t.clone());
+        t
+    }
+
+    pub fn len(&self) -> usize {
+        self.subjects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.subjects.is_empty()
+    }
+}
