@@ -6,13 +6,16 @@
 //! present. See ARCHITECTURE.md for the map.
 
 pub mod check;
+pub mod coverage;
 pub mod duration;
 pub mod examples;
 pub mod explain;
+pub mod generate;
 pub mod history;
 pub mod model;
 pub mod observation;
 pub mod spec;
 pub mod svg;
 pub mod timeline;
+pub mod verify;
 pub mod yaml;

@@ -173,7 +173,21 @@ fn temporal(
                 scope,
             } => {
                 let absence = matches!(pattern, Pattern::Absence { .. });
-                for snap in index.snapshots(subject) {
+                // A pattern about entering a state is judged at the instant
+                // of entry (the observation's `since`), so it holds whenever
+                // the entry is observed, even long after it.
+                let at_entry = mentions_entered(never);
+                for observed in index.snapshots(subject) {
+                    let shifted;
+                    let snap = if at_entry {
+                        shifted = Snapshot {
+                            at: observed.resource.since,
+                            ..*observed
+                        };
+                        &shifted
+                    } else {
+                        observed
+                    };
                     if scope
                         .as_ref()
                         .is_some_and(|s| !eval.holds(s, subject, snap))
@@ -308,8 +322,10 @@ fn response(
         let Some(snap) = index.snapshot_at_or_after(subject, deadline) else {
             continue; // the trace ends before the deadline: nothing to judge
         };
+        // An excuse at the trigger's own instant counts: the two happened
+        // together, and the observation shows both.
         let excused = index.events_of(subject).any(|(t, e)| {
-            t > at && t <= snap.at && unless.iter().any(|u| eval.event_matches(u, subject, e))
+            t >= at && t <= snap.at && unless.iter().any(|u| eval.event_matches(u, subject, e))
         });
         if excused {
             continue;
@@ -372,6 +388,11 @@ impl Evaluator<'_, '_> {
                 };
                 let Some(anchor) = anchor else { return false };
                 let elapsed = snap.at - anchor;
+                // An anchor after the instant judged belongs to a later
+                // period: no time has elapsed since it.
+                if elapsed < chrono::TimeDelta::zero() {
+                    return false;
+                }
                 at_least
                     .as_ref()
                     .is_none_or(|d| elapsed >= self.params.duration(d))
@@ -429,12 +450,24 @@ impl Evaluator<'_, '_> {
                     operation, allowed, ..
                 }),
             ) => !allowed && operation == self.params.op_name(*op),
-            (EventPredicate::Refund, Fact::Logged(TraceEvent::Refund { .. })) => true,
+            (
+                EventPredicate::Refund { positive },
+                Fact::Logged(TraceEvent::Refund { amount, .. }),
+            ) => positive.is_none_or(|p| (*amount > 0) == p),
             (EventPredicate::Settled, Fact::Settled) => true,
             (EventPredicate::BecameOverdue, Fact::BecameOverdue) => true,
             (EventPredicate::Operation(op), Fact::Asked(name)) => *name == self.params.op_name(*op),
             _ => false,
         }
+    }
+}
+
+fn mentions_entered(p: &Predicate) -> bool {
+    match p {
+        Predicate::Entered(_) => true,
+        Predicate::Not(inner) | Predicate::Parent(inner) => mentions_entered(inner),
+        Predicate::All(items) | Predicate::Any(items) => items.iter().any(mentions_entered),
+        _ => false,
     }
 }
 
@@ -481,7 +514,10 @@ fn describe_event(e: &EventPredicate) -> String {
         EventPredicate::Transition { .. } => "a transition".to_string(),
         EventPredicate::Notification(_) => "a notification".to_string(),
         EventPredicate::Denial(_) => "a denial".to_string(),
-        EventPredicate::Refund => "a refund".to_string(),
+        EventPredicate::Refund {
+            positive: Some(true),
+        } => "a refund of more than zero".to_string(),
+        EventPredicate::Refund { .. } => "a refund".to_string(),
         EventPredicate::Settled => "settlement".to_string(),
         EventPredicate::BecameOverdue => "going overdue".to_string(),
         EventPredicate::Operation(_) => "the user's request".to_string(),

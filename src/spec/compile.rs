@@ -1953,22 +1953,24 @@ impl<'a> Compiler<'a> {
             raw::EventPredicate::Notification(n) => match self.resolve_notification(at, n, element)
             {
                 Some(n) => EventPredicate::Notification(n),
-                None => EventPredicate::Refund,
+                None => EventPredicate::Refund { positive: None },
             },
             raw::EventPredicate::Denial(op) => match self.resolve_op(at, op, element) {
                 Some(op) => EventPredicate::Denial(op),
-                None => EventPredicate::Refund,
+                None => EventPredicate::Refund { positive: None },
             },
             raw::EventPredicate::Operation(op) => match self.resolve_op(at, op, element) {
                 Some(op) => EventPredicate::Operation(op),
-                None => EventPredicate::Refund,
+                None => EventPredicate::Refund { positive: None },
             },
-            raw::EventPredicate::Refund => EventPredicate::Refund,
+            raw::EventPredicate::Refund { positive } => EventPredicate::Refund {
+                positive: *positive,
+            },
             raw::EventPredicate::Settled => EventPredicate::Settled,
             raw::EventPredicate::BecameOverdue => EventPredicate::BecameOverdue,
             raw::EventPredicate::Parent(inner) => {
                 let Some(parent_scope) = self.parent_scope(scope, e) else {
-                    return EventPredicate::Refund;
+                    return EventPredicate::Refund { positive: None };
                 };
                 EventPredicate::Parent(Box::new(self.event_predicate(&parent_scope, inner)))
             }

@@ -464,7 +464,7 @@ pub enum EventPredicate {
     Transition { from: Vec<String>, to: Vec<String> },
     Notification(NotificationId),
     Denial(OpId),
-    Refund,
+    Refund { positive: Option<bool> },
     Settled,
     BecameOverdue,
     Operation(OpId),

@@ -606,7 +606,11 @@ pub enum EventPredicate {
     },
     Notification(Id),
     Denial(Id),
-    Refund,
+    /// A refund; `positive: true` only refunds of more than zero.
+    Refund {
+        #[serde(default)]
+        positive: Option<bool>,
+    },
     /// The resource's last overdue bill was settled.
     Settled,
     /// The resource became overdue.

@@ -1,0 +1,696 @@
+//! Random billing histories: the proptest strategies of the property suite.
+//!
+//! A strategy generates a [`Blueprint`] — accounts, resources and steps
+//! described by small numbers (which lifecycle, which account, which
+//! boundary, which offset around it) — and builds it into a [`Scenario`]
+//! (a history and observation instants) deterministically. References are
+//! taken modulo what exists, so every blueprint builds into a valid history:
+//! when proptest shrinks a blueprint (fewer steps, fewer resources, smaller
+//! indexes and amounts) the history it builds stays valid and gets simpler —
+//! fewer events, fewer resources, earlier and rounder times, smaller
+//! amounts. That is what makes a broken rule shrink to a handful of events.
+//!
+//! Everything is generic over the specs: the resources are drawn from the
+//! catalog's lifecycles (a child brings the parent it needs), the operations
+//! from each product's declared operations, and virtual time from the specs'
+//! own durations. Time is a generated dimension: every step and observation
+//! lands on a boundary the specs name (T+7, T+15, 24 hours, 5 days, their
+//! sums, a term), just before it, just after it, or anywhere, counted from
+//! the start or from an earlier step; observations include long clock jumps.
+
+use std::collections::BTreeSet;
+
+use chrono::TimeDelta;
+use proptest::prelude::*;
+use proptest::sample::SizeRange;
+
+use crate::history::{AccountDef, Event, History, Offset, ResourceDef, Span};
+use crate::spec::{BillingMethod, Catalog, DocId, LifecycleId, ParamValue};
+
+/// What a generated history may contain.
+#[derive(Debug, Clone)]
+pub struct GenConfig {
+    /// The products (document ids) resources are drawn from.
+    pub products: Vec<DocId>,
+    pub max_accounts: usize,
+    pub max_resources: usize,
+    pub max_steps: usize,
+    pub max_observations: usize,
+}
+
+impl GenConfig {
+    /// Every product of the catalog, with sizes that keep a case small
+    /// enough to read when it fails.
+    pub fn all(catalog: &Catalog) -> GenConfig {
+        GenConfig {
+            products: (0..catalog.documents.len())
+                .map(|i| DocId(i as u32))
+                .collect(),
+            max_accounts: 3,
+            max_resources: 6,
+            max_steps: 24,
+            max_observations: 10,
+        }
+    }
+}
+
+/// A generated history and the instants to observe it at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub history: History,
+    pub observe: Vec<Offset>,
+}
+
+/// An instant, as a boundary of the specs plus a small offset, counted from
+/// the start or from an earlier step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeSpec {
+    /// Count from this earlier step (modulo the steps before), or from the start.
+    pub base: Option<usize>,
+    /// Index into the boundaries (0 is no boundary).
+    pub boundary: usize,
+    /// Index into [`DELTAS`]; the last one uses `jitter`.
+    pub delta: usize,
+    /// Seconds, for the "anywhere" delta.
+    pub jitter: u32,
+}
+
+/// Offsets around a boundary, roundest first (shrinking goes left).
+const DELTAS: [i64; 7] = [0, 1, -1, 3_600, -3_600, 86_400, -86_400];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountBlueprint {
+    pub cash: i64,
+    pub vouchers: i64,
+    pub credit_alert: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceBlueprint {
+    pub lifecycle: usize,
+    pub account: usize,
+    pub parent: usize,
+    pub hourly_price: i64,
+    pub term_days: i64,
+    pub bought_days_ago: i64,
+    pub paid_cash: i64,
+    pub paid_voucher: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepKind {
+    Charge {
+        target: usize,
+        amount: i64,
+    },
+    ChargeHours {
+        target: usize,
+        hours: i64,
+    },
+    TopUp {
+        account: usize,
+        amount: i64,
+    },
+    Voucher {
+        account: usize,
+        amount: i64,
+    },
+    PayNow {
+        account: usize,
+    },
+    Operate {
+        target: usize,
+        op: usize,
+    },
+    Renew {
+        target: usize,
+        term_days: i64,
+        price: i64,
+    },
+    Upgrade {
+        target: usize,
+        price: i64,
+    },
+    AutoRelease {
+        target: usize,
+        after: TimeSpec,
+    },
+    Purchase {
+        account: usize,
+        lifecycle: usize,
+        price: i64,
+        term_days: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub when: TimeSpec,
+    pub kind: StepKind,
+}
+
+/// The generated description a history is built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blueprint {
+    pub accounts: Vec<AccountBlueprint>,
+    pub resources: Vec<ResourceBlueprint>,
+    pub steps: Vec<Step>,
+    pub observe: Vec<TimeSpec>,
+}
+
+/// The durations the specs name, and their pairwise sums: where behaviour
+/// changes, so where events and observations should land.
+pub fn boundaries(catalog: &Catalog) -> Vec<TimeDelta> {
+    let singles: BTreeSet<i64> = catalog
+        .parameters
+        .iter()
+        .filter_map(|p| match p.value {
+            ParamValue::Duration(d) if d > TimeDelta::zero() => Some(d.num_seconds()),
+            _ => None,
+        })
+        .collect();
+    let mut all: BTreeSet<i64> = singles.clone();
+    all.insert(0);
+    for a in &singles {
+        for b in &singles {
+            all.insert(a + b);
+        }
+    }
+    all.into_iter().map(TimeDelta::seconds).collect()
+}
+
+/// How far histories run: past the longest sum of two boundaries, so that a
+/// stop and the release after it both fall inside.
+pub fn horizon(catalog: &Catalog) -> TimeDelta {
+    let longest = boundaries(catalog).last().copied().unwrap_or_default();
+    (longest + TimeDelta::days(2)).clamp(TimeDelta::days(10), TimeDelta::days(120))
+}
+
+fn time_spec(max_boundary: usize) -> impl Strategy<Value = TimeSpec> {
+    (
+        prop::option::weighted(0.6, 0usize..64),
+        0..max_boundary.max(1),
+        0..DELTAS.len() + 1,
+        0u32..(3 * 86_400),
+    )
+        .prop_map(|(base, boundary, delta, jitter)| TimeSpec {
+            base,
+            boundary,
+            delta,
+            jitter,
+        })
+}
+
+fn amount(max: i64) -> impl Strategy<Value = i64> {
+    prop_oneof![3 => 0..=max / 10, 2 => 0..=max]
+}
+
+fn account() -> impl Strategy<Value = AccountBlueprint> {
+    (
+        // Most accounts can pay, some pay late, some never.
+        prop_oneof![2 => 0i64..=2_000, 2 => 0i64..=20_000, 1 => 100_000i64..=1_000_000],
+        prop_oneof![3 => Just(0i64), 1 => 0i64..=5_000],
+        prop::option::weighted(0.3, 0i64..=10_000),
+    )
+        .prop_map(|(cash, vouchers, credit_alert)| AccountBlueprint {
+            cash,
+            vouchers,
+            credit_alert,
+        })
+}
+
+fn resource() -> impl Strategy<Value = ResourceBlueprint> {
+    (
+        0usize..256,
+        0usize..8,
+        0usize..8,
+        0i64..=500,
+        1i64..=45,
+        prop_oneof![3 => Just(0i64), 1 => 0i64..=30],
+        amount(50_000),
+        prop_oneof![2 => Just(0i64), 1 => 0i64..=5_000],
+    )
+        .prop_map(
+            |(
+                lifecycle,
+                account,
+                parent,
+                hourly_price,
+                term_days,
+                bought_days_ago,
+                paid_cash,
+                paid_voucher,
+            )| ResourceBlueprint {
+                lifecycle,
+                account,
+                parent,
+                hourly_price,
+                term_days,
+                bought_days_ago,
+                paid_cash,
+                paid_voucher,
+            },
+        )
+}
+
+fn step(max_boundary: usize) -> impl Strategy<Value = Step> {
+    let target = 0usize..64;
+    let account = 0usize..8;
+    let kind = prop_oneof![
+        6 => (target.clone(), amount(5_000)).prop_map(|(target, amount)| StepKind::Charge { target, amount }),
+        1 => (target.clone(), 0i64..=48).prop_map(|(target, hours)| StepKind::ChargeHours { target, hours }),
+        3 => (account.clone(), amount(20_000)).prop_map(|(account, amount)| StepKind::TopUp { account, amount }),
+        1 => (account.clone(), amount(5_000)).prop_map(|(account, amount)| StepKind::Voucher { account, amount }),
+        2 => account.clone().prop_map(|account| StepKind::PayNow { account }),
+        3 => (target.clone(), 0usize..32).prop_map(|(target, op)| StepKind::Operate { target, op }),
+        1 => (target.clone(), 1i64..=45, amount(5_000)).prop_map(|(target, term_days, price)| StepKind::Renew { target, term_days, price }),
+        1 => (target.clone(), amount(5_000)).prop_map(|(target, price)| StepKind::Upgrade { target, price }),
+        1 => (target.clone(), time_spec(max_boundary)).prop_map(|(target, after)| StepKind::AutoRelease { target, after }),
+        1 => (account, 0usize..256, amount(5_000), 1i64..=45)
+            .prop_map(|(account, lifecycle, price, term_days)| StepKind::Purchase { account, lifecycle, price, term_days }),
+    ];
+    (time_spec(max_boundary), kind).prop_map(|(when, kind)| Step { when, kind })
+}
+
+/// The strategy of blueprints for a catalog and configuration.
+pub fn blueprints(catalog: &Catalog, config: &GenConfig) -> BoxedStrategy<Blueprint> {
+    let max_boundary = boundaries(catalog).len();
+    (
+        prop::collection::vec(account(), SizeRange::from(1..=config.max_accounts.max(1))),
+        prop::collection::vec(resource(), SizeRange::from(1..=config.max_resources.max(1))),
+        prop::collection::vec(step(max_boundary), SizeRange::from(0..=config.max_steps)),
+        prop::collection::vec(
+            time_spec(max_boundary),
+            SizeRange::from(0..=config.max_observations),
+        ),
+    )
+        .prop_map(|(accounts, resources, steps, observe)| Blueprint {
+            accounts,
+            resources,
+            steps,
+            observe,
+        })
+        .boxed()
+}
+
+/// The strategy of scenarios: blueprints built into histories.
+pub fn scenarios(catalog: &Catalog, config: &GenConfig) -> BoxedStrategy<Scenario> {
+    let builder = Builder::new(catalog, config);
+    blueprints(catalog, config)
+        .prop_map(move |b| builder.build(&b))
+        .boxed()
+}
+
+/// Builds blueprints into histories for one catalog and configuration.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    lifecycles: Vec<LifecycleInfo>,
+    /// Indexes into `lifecycles` of those a purchase can create (no parent).
+    roots: Vec<usize>,
+    boundaries: Vec<TimeDelta>,
+    horizon: TimeDelta,
+    start: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone)]
+struct LifecycleInfo {
+    id: LifecycleId,
+    product: String,
+    kind: String,
+    billing: BillingMethod,
+    parent: Option<LifecycleId>,
+    /// Resources of this lifecycle can be charged.
+    chargeable: bool,
+    /// Operations a history may ask for with `operate`.
+    operations: Vec<String>,
+    renewable: bool,
+    upgradable: bool,
+    auto_releasable: bool,
+}
+
+/// Operations that carry amounts and have events of their own.
+const MECHANISM_OPERATIONS: [&str; 4] = ["purchase", "renew", "upgrade", "set-auto-release"];
+
+impl Builder {
+    pub fn new(catalog: &Catalog, config: &GenConfig) -> Builder {
+        let lifecycles: Vec<LifecycleInfo> = catalog
+            .lifecycles
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| config.products.contains(&l.doc))
+            .map(|(i, l)| {
+                let doc = catalog.document(l.doc);
+                let declares = |name: &str| {
+                    catalog
+                        .op_named(name)
+                        .is_some_and(|op| doc.operations.contains_key(&op))
+                };
+                let operations = doc
+                    .operations
+                    .keys()
+                    .map(|op| catalog.op_name(*op).to_string())
+                    .filter(|name| !MECHANISM_OPERATIONS.contains(&name.as_str()))
+                    .collect();
+                let has_term = matches!(
+                    l.billing,
+                    BillingMethod::Subscription | BillingMethod::Hybrid
+                );
+                LifecycleInfo {
+                    id: LifecycleId(i as u32),
+                    product: doc.id.clone(),
+                    kind: l.kind.clone(),
+                    billing: l.billing,
+                    parent: l.parent,
+                    chargeable: matches!(
+                        l.billing,
+                        BillingMethod::PayAsYouGo | BillingMethod::Hybrid
+                    ) || (doc.billing.is_none()
+                        && l.billing != BillingMethod::NotBilled),
+                    operations,
+                    renewable: has_term && declares("renew"),
+                    upgradable: declares("upgrade"),
+                    auto_releasable: declares("set-auto-release"),
+                }
+            })
+            .collect();
+        let roots = (0..lifecycles.len())
+            .filter(|i| lifecycles[*i].parent.is_none())
+            .collect();
+        Builder {
+            lifecycles,
+            roots,
+            boundaries: boundaries(catalog),
+            horizon: horizon(catalog),
+            start: "2026-01-01T00:00:00Z".parse().expect("a valid instant"),
+        }
+    }
+
+    fn resolve(&self, spec: &TimeSpec, earlier: &[TimeDelta]) -> TimeDelta {
+        let base = match spec.base {
+            Some(b) if !earlier.is_empty() => earlier[b % earlier.len()],
+            _ => TimeDelta::zero(),
+        };
+        let boundary = self
+            .boundaries
+            .get(spec.boundary % self.boundaries.len().max(1))
+            .copied()
+            .unwrap_or_default();
+        let delta = match DELTAS.get(spec.delta) {
+            Some(d) => TimeDelta::seconds(*d),
+            None => TimeDelta::seconds(spec.jitter as i64),
+        };
+        (base + boundary + delta).clamp(TimeDelta::zero(), self.horizon)
+    }
+
+    /// Builds a blueprint into a valid history.
+    pub fn build(&self, b: &Blueprint) -> Scenario {
+        let mut history = History {
+            start: self.start,
+            until: Some(Offset(self.horizon)),
+            accounts: b
+                .accounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| AccountDef {
+                    id: format!("a-{}", i + 1),
+                    cash: a.cash,
+                    vouchers: a.vouchers,
+                    credit_alert: a.credit_alert,
+                })
+                .collect(),
+            resources: Vec::new(),
+            events: Vec::new(),
+            observe: Vec::new(),
+        };
+        if self.lifecycles.is_empty() {
+            return Scenario {
+                history,
+                observe: Vec::new(),
+            };
+        }
+        // (lifecycle index, resource id, account index) of each resource.
+        let mut made: Vec<(usize, String, usize)> = Vec::new();
+        for r in &b.resources {
+            let li = r.lifecycle % self.lifecycles.len();
+            let account = r.account % history.accounts.len();
+            self.add_resource(&mut history, &mut made, li, account, r);
+        }
+        // Steps: resolve instants in blueprint order, then sort by time
+        // (stably, so steps at one instant keep their order).
+        let mut instants: Vec<TimeDelta> = Vec::new();
+        let mut events: Vec<(TimeDelta, Event)> = Vec::new();
+        let mut purchases = 0;
+        for step in &b.steps {
+            let at = self.resolve(&step.when, &instants);
+            instants.push(at);
+            if let Some(e) = self.event(&history, &made, step, at, &instants, &mut purchases) {
+                events.push((at, e));
+            }
+        }
+        events.sort_by_key(|(at, _)| *at);
+        history.events = events.into_iter().map(|(_, e)| e).collect();
+        let mut observe: Vec<Offset> = b
+            .observe
+            .iter()
+            .map(|o| Offset(self.resolve(o, &instants)))
+            .collect();
+        // A long jump to the end: a system that only re-evaluates on a
+        // timer must still show what happened meanwhile.
+        observe.push(Offset(self.horizon));
+        observe.sort();
+        observe.dedup();
+        Scenario { history, observe }
+    }
+
+    /// Adds a resource of lifecycle `li` (and the parent it needs).
+    fn add_resource(
+        &self,
+        h: &mut History,
+        made: &mut Vec<(usize, String, usize)>,
+        li: usize,
+        account: usize,
+        r: &ResourceBlueprint,
+    ) -> usize {
+        let info = &self.lifecycles[li];
+        let parent = info.parent.map(|p| {
+            let candidates: Vec<usize> = made
+                .iter()
+                .enumerate()
+                .filter(|(_, (l, _, a))| self.lifecycles[*l].id == p && *a == account)
+                .map(|(i, _)| i)
+                .collect();
+            match candidates.get(r.parent % candidates.len().max(1)) {
+                Some(i) => *i,
+                None => {
+                    let pli = self
+                        .lifecycles
+                        .iter()
+                        .position(|l| l.id == p)
+                        .expect("a parent lifecycle of a selected product");
+                    self.add_resource(h, made, pli, account, r)
+                }
+            }
+        });
+        let n = made
+            .iter()
+            .filter(|(l, _, _)| self.lifecycles[*l].kind == info.kind)
+            .count()
+            + 1;
+        let id = format!("{}-{n}", info.kind);
+        let has_term = matches!(
+            info.billing,
+            BillingMethod::Subscription | BillingMethod::Hybrid
+        );
+        h.resources.push(ResourceDef {
+            id: id.clone(),
+            account: h.accounts[account].id.clone(),
+            product: info.product.clone(),
+            kind: info.kind.clone(),
+            billing: info.billing,
+            parent: parent.map(|p| made[p].1.clone()),
+            hourly_price: info.chargeable.then_some(r.hourly_price),
+            purchased_at: (has_term && r.bought_days_ago > 0).then(|| {
+                Offset(-TimeDelta::days(
+                    r.bought_days_ago.min(r.term_days - 1).max(0),
+                ))
+            }),
+            term: has_term.then_some(Span(TimeDelta::days(r.term_days))),
+            paid_cash: if has_term { r.paid_cash } else { 0 },
+            paid_voucher: if has_term { r.paid_voucher } else { 0 },
+            auto_release_at: None,
+            associated_with: None,
+        });
+        made.push((li, id, account));
+        made.len() - 1
+    }
+
+    fn pick<'m>(
+        &self,
+        made: &'m [(usize, String, usize)],
+        target: usize,
+        ok: impl Fn(&LifecycleInfo) -> bool,
+    ) -> Option<&'m (usize, String, usize)> {
+        let eligible: Vec<&(usize, String, usize)> = made
+            .iter()
+            .filter(|(l, _, _)| ok(&self.lifecycles[*l]))
+            .collect();
+        (!eligible.is_empty()).then(|| eligible[target % eligible.len()])
+    }
+
+    fn event(
+        &self,
+        h: &History,
+        made: &[(usize, String, usize)],
+        step: &Step,
+        at: TimeDelta,
+        instants: &[TimeDelta],
+        purchases: &mut usize,
+    ) -> Option<Event> {
+        let at_offset = Offset(at);
+        let account = |i: usize| h.accounts[i % h.accounts.len()].id.clone();
+        Some(match &step.kind {
+            StepKind::Charge { target, amount } => {
+                let (_, id, _) = self.pick(made, *target, |l| l.chargeable)?;
+                Event::Charge {
+                    at: at_offset,
+                    resource: id.clone(),
+                    amount: Some(*amount),
+                    hours: None,
+                }
+            }
+            StepKind::ChargeHours { target, hours } => {
+                let (_, id, _) = self.pick(made, *target, |l| l.chargeable)?;
+                Event::Charge {
+                    at: at_offset,
+                    resource: id.clone(),
+                    amount: None,
+                    hours: Some(*hours),
+                }
+            }
+            StepKind::TopUp { account: a, amount } => Event::TopUp {
+                at: at_offset,
+                account: account(*a),
+                amount: *amount,
+            },
+            StepKind::Voucher { account: a, amount } => Event::GrantVoucher {
+                at: at_offset,
+                account: account(*a),
+                amount: *amount,
+            },
+            StepKind::PayNow { account: a } => Event::PayNow {
+                at: at_offset,
+                account: account(*a),
+            },
+            StepKind::Operate { target, op } => {
+                let (l, id, _) = self.pick(made, *target, |l| !l.operations.is_empty())?;
+                let ops = &self.lifecycles[*l].operations;
+                Event::Operate {
+                    at: at_offset,
+                    resource: id.clone(),
+                    operation: ops[op % ops.len()].clone(),
+                }
+            }
+            StepKind::Renew {
+                target,
+                term_days,
+                price,
+            } => {
+                let (_, id, _) = self.pick(made, *target, |l| l.renewable)?;
+                Event::Renew {
+                    at: at_offset,
+                    resource: id.clone(),
+                    term: Span(TimeDelta::days(*term_days)),
+                    price: *price,
+                }
+            }
+            StepKind::Upgrade { target, price } => {
+                let (_, id, _) = self.pick(made, *target, |l| l.upgradable)?;
+                Event::Upgrade {
+                    at: at_offset,
+                    resource: id.clone(),
+                    price: *price,
+                }
+            }
+            StepKind::AutoRelease { target, after } => {
+                let (_, id, _) = self.pick(made, *target, |l| l.auto_releasable)?;
+                let release = (at + self.resolve(after, &[])).min(self.horizon);
+                Event::SetAutoRelease {
+                    at: at_offset,
+                    resource: id.clone(),
+                    release_at: Offset(release),
+                }
+            }
+            StepKind::Purchase {
+                account: a,
+                lifecycle,
+                price,
+                term_days,
+            } => {
+                if self.roots.is_empty() {
+                    return None;
+                }
+                let info = &self.lifecycles[self.roots[lifecycle % self.roots.len()]];
+                *purchases += 1;
+                let has_term = matches!(
+                    info.billing,
+                    BillingMethod::Subscription | BillingMethod::Hybrid
+                );
+                let _ = instants;
+                Event::Purchase {
+                    at: at_offset,
+                    account: account(*a),
+                    resource: Box::new(ResourceDef {
+                        id: format!("bought-{}", *purchases),
+                        account: String::new(),
+                        product: info.product.clone(),
+                        kind: info.kind.clone(),
+                        billing: info.billing,
+                        parent: None,
+                        hourly_price: info.chargeable.then_some(100),
+                        purchased_at: None,
+                        term: has_term.then_some(Span(TimeDelta::days(*term_days))),
+                        paid_cash: 0,
+                        paid_voucher: 0,
+                        auto_release_at: None,
+                        associated_with: None,
+                    }),
+                    price: *price,
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::test_runner::TestRunner;
+
+    fn catalog() -> Catalog {
+        crate::spec::compile(&crate::spec::sources::embedded()).unwrap()
+    }
+
+    #[test]
+    fn boundaries_include_the_documents_numbers_and_their_sums() {
+        let b = boundaries(&catalog());
+        for days in [0, 5, 7, 14, 15, 30] {
+            assert!(b.contains(&TimeDelta::days(days)), "{days} days missing");
+        }
+        assert!(b.contains(&TimeDelta::hours(24)));
+        assert!(horizon(&catalog()) >= TimeDelta::days(31));
+    }
+
+    #[test]
+    fn every_generated_history_is_valid_and_runs() {
+        let catalog = catalog();
+        let strategy = scenarios(&catalog, &GenConfig::all(&catalog));
+        let mut runner = TestRunner::deterministic();
+        for _ in 0..300 {
+            let s = strategy.new_tree(&mut runner).unwrap().current();
+            s.history
+                .validate(&catalog)
+                .unwrap_or_else(|e| panic!("{e}\n{}", s.history.to_yaml()));
+            crate::model::run(&catalog, &s.history, &s.observe).unwrap();
+        }
+    }
+}
