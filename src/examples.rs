@@ -146,6 +146,29 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, WorkedExample)>, ExampleError
 
 /// Runs an example through the reference model and compares.
 pub fn check(catalog: &Catalog, name: &str, example: &WorkedExample) -> Outcome {
+    let model = crate::verify::ReferenceModel { catalog };
+    match check_on(catalog, &model, name, example) {
+        Ok(outcome) => outcome,
+        Err(e) => Outcome {
+            name: name.to_string(),
+            description: example.description.clone(),
+            rules: example.rules.clone(),
+            checks: 0,
+            failures: vec![e.to_string()],
+        },
+    }
+}
+
+/// Runs an example through any system (an implementation under test) and
+/// compares what it reports with the example's expectations. A protocol
+/// violation is returned as the error; anything else is a failure of the
+/// example.
+pub fn check_on(
+    catalog: &Catalog,
+    system: &dyn crate::verify::System,
+    name: &str,
+    example: &WorkedExample,
+) -> Result<Outcome, crate::verify::SystemError> {
     let mut outcome = Outcome {
         name: name.to_string(),
         description: example.description.clone(),
@@ -160,14 +183,24 @@ pub fn check(catalog: &Catalog, name: &str, example: &WorkedExample) -> Outcome 
                 .push(format!("cites unknown rule `{rule}`"));
         }
     }
-    let instants: Vec<Offset> = example.expect.iter().map(|e| e.at).collect();
-    match crate::model::run(catalog, &example.history, &instants) {
-        Ok(trace) => compare(example, &trace, &mut outcome),
-        Err(err) => outcome
+    if let Err(e) = example.history.validate(catalog) {
+        outcome
             .failures
-            .push(format!("the model cannot run the history: {err}")),
+            .push(format!("the history does not fit the specs: {e}"));
+        return Ok(outcome);
     }
-    outcome
+    let mut instants: Vec<Offset> = example.expect.iter().map(|e| e.at).collect();
+    instants.sort();
+    instants.dedup();
+    match system.run(&example.history, &instants) {
+        Ok(trace) => compare(example, &trace, &mut outcome),
+        Err(err) if err.kind == crate::verify::SystemErrorKind::Protocol => return Err(err),
+        Err(err) => outcome.failures.push(format!(
+            "{} cannot run the history: {err}",
+            system.describe()
+        )),
+    }
+    Ok(outcome)
 }
 
 /// Compares a trace (from the model or any implementation) with an

@@ -36,6 +36,9 @@ pub struct GenConfig {
     pub max_resources: usize,
     pub max_steps: usize,
     pub max_observations: usize,
+    /// Only these lifecycles (those an implementation implements); all of
+    /// the products' lifecycles when `None`.
+    pub lifecycles: Option<std::collections::BTreeSet<LifecycleId>>,
 }
 
 impl GenConfig {
@@ -50,6 +53,7 @@ impl GenConfig {
             max_resources: 6,
             max_steps: 24,
             max_observations: 10,
+            lifecycles: None,
         }
     }
 }
@@ -333,11 +337,27 @@ const MECHANISM_OPERATIONS: [&str; 4] = ["purchase", "renew", "upgrade", "set-au
 
 impl Builder {
     pub fn new(catalog: &Catalog, config: &GenConfig) -> Builder {
+        // A lifecycle is usable if it is selected and so is its parent's.
+        let selected = |id: LifecycleId| {
+            let l = catalog.lifecycle(id);
+            config.products.contains(&l.doc)
+                && config.lifecycles.as_ref().is_none_or(|s| s.contains(&id))
+        };
+        let usable = |id: LifecycleId| {
+            let mut cursor = Some(id);
+            while let Some(c) = cursor {
+                if !selected(c) {
+                    return false;
+                }
+                cursor = catalog.lifecycle(c).parent;
+            }
+            true
+        };
         let lifecycles: Vec<LifecycleInfo> = catalog
             .lifecycles
             .iter()
             .enumerate()
-            .filter(|(_, l)| config.products.contains(&l.doc))
+            .filter(|(i, _)| usable(LifecycleId(*i as u32)))
             .map(|(i, l)| {
                 let doc = catalog.document(l.doc);
                 let declares = |name: &str| {

@@ -6,6 +6,7 @@
 //! present. See ARCHITECTURE.md for the map.
 
 pub mod check;
+pub mod compare;
 pub mod coverage;
 pub mod duration;
 pub mod examples;
@@ -14,7 +15,9 @@ pub mod generate;
 pub mod history;
 pub mod model;
 pub mod observation;
+pub mod protocol;
 pub mod spec;
+pub mod sut;
 pub mod svg;
 pub mod timeline;
 pub mod verify;

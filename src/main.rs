@@ -84,6 +84,12 @@ enum Command {
         dir: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Run them against this implementation (a command speaking the
+        /// adapter protocol) instead of the reference model.
+        #[arg(long, value_name = "CMD")]
+        sut: Option<String>,
+        #[arg(long, default_value_t = 5000, value_name = "MS")]
+        timeout_ms: u64,
     },
     /// Run generated billing histories through the reference model and check
     /// every invariant of the specs; print each invariant's verdict and the
@@ -103,7 +109,21 @@ enum Command {
         max_events: usize,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// The implementation under test: a command speaking the adapter
+        /// protocol (docs/protocol.md), run with `sh -c`. Without it, the
+        /// reference model itself is checked.
+        #[arg(long, value_name = "CMD")]
+        sut: Option<String>,
+        /// How long the implementation may take to answer one request.
+        #[arg(long, default_value_t = 5000, value_name = "MS")]
+        timeout_ms: u64,
+        /// Run only shard K of N (a deterministic split of the cases).
+        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+        shard: Option<(u32, u32)>,
     },
+    /// Speak the adapter protocol on standard input and output with the
+    /// reference model (to try an adapter harness, or to see a transcript).
+    Serve,
     /// Print the JSON Schema of a file format.
     Schema {
         #[arg(value_enum)]
@@ -223,7 +243,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
             Ok(0)
         }
-        Command::Examples { dir, format } => {
+        Command::Examples {
+            dir,
+            format,
+            sut,
+            timeout_ms,
+        } => {
             let catalog = load_catalog(cli.specs.as_deref())?;
             let dir = dir.unwrap_or_else(|| PathBuf::from("specs/examples"));
             let examples = arrears::examples::read_dir(&dir).map_err(anyhow::Error::from)?;
@@ -233,10 +258,41 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     dir.display()
                 )));
             }
-            let outcomes: Vec<_> = examples
-                .iter()
-                .map(|(name, ex)| arrears::examples::check(&catalog, name, ex))
-                .collect();
+            let model = arrears::verify::ReferenceModel { catalog: &catalog };
+            let driven;
+            let mut implemented = None;
+            let system: &dyn arrears::verify::System = match &sut {
+                None => &model,
+                Some(command) => {
+                    driven = start_sut(&catalog, command, timeout_ms)?;
+                    implemented = Some(implemented_lifecycles(&catalog, driven.declaration()));
+                    &driven
+                }
+            };
+            let mut outcomes = Vec::new();
+            for (name, ex) in &examples {
+                // An example about something the implementation does not
+                // implement is skipped, not failed.
+                let resolved = ex.history.validate(&catalog).unwrap_or_default();
+                let missing = implemented.as_ref().and_then(|imp| {
+                    resolved
+                        .values()
+                        .find(|r| !imp.contains(&r.lifecycle))
+                        .map(|r| catalog.lifecycle(r.lifecycle).id.clone())
+                });
+                if let Some(lifecycle) = missing {
+                    println!("{name}: skipped (not implemented: {lifecycle})");
+                    continue;
+                }
+                let outcome =
+                    arrears::examples::check_on(&catalog, system, name, ex).map_err(|e| {
+                        Failure {
+                            code: 3,
+                            error: anyhow::anyhow!("{e}"),
+                        }
+                    })?;
+                outcomes.push(outcome);
+            }
             match format {
                 Format::Json => println!("{}", to_json(&outcomes)?),
                 Format::Text => print!("{}", examples_table(&outcomes)),
@@ -253,6 +309,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             products,
             max_events,
             format,
+            sut,
+            timeout_ms,
+            shard,
         } => {
             let catalog = load_catalog(cli.specs.as_deref())?;
             let mut options = arrears::verify::VerifyOptions::new(&catalog);
@@ -274,19 +333,40 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     })
                     .collect::<anyhow::Result<_>>()?;
             }
-            let system = arrears::verify::ReferenceModel { catalog: &catalog };
-            let report = arrears::verify::verify(&catalog, &system, &options);
+            options.shard = shard;
+            let model = arrears::verify::ReferenceModel { catalog: &catalog };
+            let driven;
+            let system: &dyn arrears::verify::System = match &sut {
+                None => &model,
+                Some(command) => {
+                    driven = start_sut(&catalog, command, timeout_ms)?;
+                    let declaration = driven.declaration();
+                    options.implemented = Some(implemented_lifecycles(&catalog, declaration));
+                    options.readings = declaration.readings.clone();
+                    arrears::verify::reference_catalogs(&catalog, &options.readings).map_err(
+                        |e| Failure {
+                            code: 3,
+                            error: anyhow::anyhow!("the implementation declared {e}"),
+                        },
+                    )?;
+                    options.compare = true;
+                    &driven
+                }
+            };
+            let report = arrears::verify::verify(&catalog, system, &options);
             match format {
                 Format::Text => print!("{}", arrears::verify::report_text(&catalog, &report)),
                 Format::Json => println!("{}", to_json(&report)?),
             }
-            Ok(if report.protocol_broken() {
-                3
-            } else if report.passed() {
-                0
-            } else {
-                1
-            })
+            Ok(report.exit_code())
+        }
+        Command::Serve => {
+            let catalog = load_catalog(cli.specs.as_deref())?;
+            let mut model = arrears::protocol::ModelImplementation::new(&catalog);
+            let stdin = std::io::stdin();
+            arrears::protocol::serve(&mut model, stdin.lock(), std::io::stdout().lock())
+                .context("failed to write to standard output")?;
+            Ok(0)
         }
         Command::Schema { what } => {
             let schema = match what {
@@ -298,6 +378,62 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
     }
+}
+
+fn parse_shard(text: &str) -> Result<(u32, u32), String> {
+    let (k, n) = text
+        .split_once('/')
+        .ok_or("a shard is written K/N, like 2/4")?;
+    let k: u32 = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{k}` is not a shard number"))?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{n}` is not a number of shards"))?;
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("shard {k}/{n}: K must be between 1 and N"));
+    }
+    Ok((k, n))
+}
+
+/// Starts the implementation under test and shakes hands; a failure there
+/// is a protocol violation (exit 3).
+fn start_sut(
+    catalog: &Catalog,
+    command: &str,
+    timeout_ms: u64,
+) -> Result<arrears::sut::Driven<'static>, Failure> {
+    arrears::sut::Driven::child(
+        catalog,
+        command,
+        std::time::Duration::from_millis(timeout_ms),
+    )
+    .map_err(|e| Failure {
+        code: 3,
+        error: anyhow::anyhow!("{e}"),
+    })
+}
+
+/// The lifecycles whose product and billing method an implementation declared.
+fn implemented_lifecycles(
+    catalog: &Catalog,
+    declaration: &arrears::protocol::Declaration,
+) -> std::collections::BTreeSet<arrears::spec::LifecycleId> {
+    catalog
+        .lifecycles
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            let product = &catalog.document(l.doc).id;
+            declaration
+                .implements
+                .iter()
+                .any(|i| i.product == *product && i.billing.contains(&l.billing))
+        })
+        .map(|(i, _)| arrears::spec::LifecycleId(i as u32))
+        .collect()
 }
 
 /// Reads a history file, or the history of a worked example.

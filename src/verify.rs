@@ -1,18 +1,21 @@
 //! `arrears verify`: generated histories run through a system, every
-//! invariant checked on what it reports, failures shrunk to a minimal
-//! history.
+//! invariant checked on what it reports and, for an implementation under
+//! test, every observation compared with the reference model's; failures
+//! shrunk to a minimal history.
 //!
 //! A run is deterministic: the seed fixes the generated histories, the
 //! cases are evaluated in parallel but reported in order, and the report
-//! holds no timing, so the same seed gives a byte-identical report.
+//! holds no timing, so the same seed gives a byte-identical report. A shard
+//! (`K/N`) evaluates the cases whose index is K-1 modulo N of the same
+//! sequence, so shards are disjoint and together make the whole run.
 //!
-//! The system under test is anything that runs a history and reports a
-//! trace ([`System`]): the reference model itself, or an implementation
-//! under test behind the adapter protocol. Observations are taken at the
-//! generated instants and at every instant the reference model has an event,
-//! so a system that skips a state because the clock jumped is seen doing so.
+//! The system is anything that runs a history and reports a trace
+//! ([`System`]): the reference model itself, or an implementation under test
+//! ([`crate::sut::Driven`]). Observations are taken at the generated
+//! instants and at every instant the reference model has an event, so a
+//! system that skips a state because the clock jumped is seen doing so.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -20,11 +23,12 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::check::{self, Evaluation, TraceIndex, Violation};
+use crate::compare::{self, Divergence};
 use crate::coverage::{self, Coverage};
 use crate::generate::{GenConfig, Scenario};
 use crate::history::{History, Offset};
 use crate::observation::Trace;
-use crate::spec::{Catalog, DocId, InvariantId};
+use crate::spec::{Catalog, DocId, InterpretationId, InvariantId, LifecycleId};
 
 /// A system that runs histories: the reference model or an implementation
 /// under test.
@@ -39,10 +43,19 @@ pub trait System: Sync {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("{message}")]
 pub struct SystemError {
-    /// Whether the system broke its protocol (as opposed to refusing a
-    /// history it considers invalid).
-    pub protocol: bool,
+    pub kind: SystemErrorKind,
     pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SystemErrorKind {
+    /// It broke the adapter protocol (crash, hang, garbage, wrong version).
+    Protocol,
+    /// It answered that it could not run a valid history.
+    Refused,
+    /// It does not support something the history needs.
+    Unsupported,
 }
 
 /// The reference model as a [`System`].
@@ -57,10 +70,17 @@ impl System for ReferenceModel<'_> {
 
     fn run(&self, history: &History, observe: &[Offset]) -> Result<Trace, SystemError> {
         crate::model::run(self.catalog, history, observe).map_err(|e| SystemError {
-            protocol: false,
+            kind: SystemErrorKind::Refused,
             message: e.to_string(),
         })
     }
+}
+
+/// A history that failed before, re-run first.
+#[derive(Debug, Clone)]
+pub struct Regression {
+    pub name: String,
+    pub scenario: Scenario,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +90,15 @@ pub struct VerifyOptions {
     pub products: Vec<DocId>,
     pub max_events: usize,
     pub max_shrink_iters: u32,
+    /// `(k, n)`: evaluate only the cases whose index is k-1 modulo n.
+    pub shard: Option<(u32, u32)>,
+    /// The lifecycles the system implements (all when `None`).
+    pub implemented: Option<BTreeSet<LifecycleId>>,
+    /// Readings the system declared (interpretation id → reading id).
+    pub readings: BTreeMap<String, String>,
+    /// Compare every observation with the reference model's.
+    pub compare: bool,
+    pub regressions: Vec<Regression>,
 }
 
 impl VerifyOptions {
@@ -82,6 +111,11 @@ impl VerifyOptions {
                 .collect(),
             max_events: 24,
             max_shrink_iters: 2_000,
+            shard: None,
+            implemented: None,
+            readings: BTreeMap::new(),
+            compare: false,
+            regressions: Vec::new(),
         }
     }
 }
@@ -97,19 +131,60 @@ pub struct InvariantSummary {
     /// Cases in which its scope or trigger held.
     pub exercised: usize,
     pub violations: usize,
+    /// Why it was not checked at all (the system does not implement it).
+    pub skipped: Option<String>,
 }
+
+/// The comparison with the reference model over the whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct DifferentialSummary {
+    pub cases: usize,
+    pub divergences: usize,
+}
+
+/// The name counterexamples of the differential comparison go by.
+pub const DIFFERENTIAL: &str = "differential";
 
 /// A shrunk failing history.
 #[derive(Debug, Clone, Serialize)]
 pub struct Counterexample {
-    pub invariant: String,
+    /// The invariant broken, or `differential`.
+    pub check: String,
     pub rules: Vec<RuleCitation>,
-    pub violation: Violation,
+    pub violation: Option<Violation>,
+    pub divergence: Option<Divergence>,
     pub history: History,
     pub observe: Vec<Offset>,
     pub events: usize,
     /// Shrinking steps that kept the failure.
     pub shrink_steps: u32,
+    /// The name of the regression it came from, if it was one.
+    pub regression: Option<String>,
+}
+
+impl Counterexample {
+    pub fn at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.violation
+            .as_ref()
+            .map(|v| v.at)
+            .or(self.divergence.as_ref().map(|d| d.at))
+            .unwrap_or(self.history.start)
+    }
+
+    pub fn message(&self) -> String {
+        match (&self.violation, &self.divergence) {
+            (Some(v), _) => format!(
+                "{}{}",
+                v.resource
+                    .as_ref()
+                    .map(|r| format!("resource {r}: "))
+                    .unwrap_or_default(),
+                v.message
+            ),
+            (None, Some(d)) => d.to_string(),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -124,32 +199,63 @@ pub struct RuleCitation {
 pub struct VerifyReport {
     pub system: String,
     pub seed: u64,
+    /// Cases evaluated (this shard's, if sharded).
     pub cases: u32,
+    pub shard: Option<(u32, u32)>,
     pub products: Vec<String>,
     pub invariants: Vec<InvariantSummary>,
+    pub differential: Option<DifferentialSummary>,
     pub counterexamples: Vec<Counterexample>,
+    /// Regressions re-run, and whether each still fails.
+    pub regressions: Vec<(String, bool)>,
     pub coverage: Coverage,
     pub unexercised_rules: Vec<String>,
     pub unfired_transitions: Vec<String>,
-    /// Histories the system could not run.
-    pub errors: Vec<String>,
+    /// Cases the system said it does not support.
+    pub skipped_cases: Vec<String>,
+    /// Valid histories the system refused to run.
+    pub refused: Vec<String>,
+    /// The protocol violation that stopped the run.
+    pub protocol_error: Option<String>,
 }
 
 impl VerifyReport {
+    /// No counterexample, no refused history, no protocol violation.
     pub fn passed(&self) -> bool {
-        self.counterexamples.is_empty() && self.errors.is_empty()
+        self.counterexamples.is_empty() && self.refused.is_empty() && self.protocol_error.is_none()
     }
 
-    pub fn protocol_broken(&self) -> bool {
-        !self.errors.is_empty()
+    /// The process exit code: 0 conforms, 1 a conformance failure, 3 a
+    /// protocol violation.
+    pub fn exit_code(&self) -> u8 {
+        if self.protocol_error.is_some() {
+            3
+        } else if self.passed() {
+            0
+        } else {
+            1
+        }
     }
 }
 
-/// The evaluation of one case.
-struct CaseResult {
-    evaluations: Vec<Evaluation>,
-    labels: coverage::Labels,
-    error: Option<String>,
+/// What one case gave.
+enum CaseOutcome {
+    Ran {
+        evaluations: Vec<Evaluation>,
+        divergence: Option<Divergence>,
+        labels: coverage::Labels,
+    },
+    Failed(SystemError),
+}
+
+/// Everything a case needs, shared by all cases of a run.
+struct Context<'a> {
+    judge: &'a Catalog,
+    /// The model's catalogs: the chosen (or declared) reading first, then
+    /// the other accepted readings.
+    references: Vec<Catalog>,
+    system: &'a dyn System,
+    compare: bool,
 }
 
 fn rng(seed: u64) -> TestRng {
@@ -165,13 +271,40 @@ fn rng(seed: u64) -> TestRng {
     TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
 }
 
+/// The catalogs the model runs with: exactly the declared readings, or the
+/// chosen reading and every accepted alternative.
+pub fn reference_catalogs(
+    judge: &Catalog,
+    readings: &BTreeMap<String, String>,
+) -> Result<Vec<Catalog>, String> {
+    if readings.is_empty() {
+        return Ok(judge.reading_variants());
+    }
+    let mut catalog = judge.clone();
+    for (interpretation, reading) in readings {
+        let i = judge
+            .interpretations
+            .iter()
+            .position(|x| x.id == *interpretation)
+            .ok_or_else(|| {
+                format!("unknown interpretation `{interpretation}` in the declared readings")
+            })?;
+        catalog = catalog
+            .with_reading(InterpretationId(i as u32), reading)
+            .ok_or_else(|| {
+                format!("interpretation `{interpretation}` has no reading `{reading}`")
+            })?;
+    }
+    Ok(vec![catalog])
+}
+
 /// The instants to observe a scenario at: its own, and every instant the
 /// reference model has an event.
-pub fn observation_instants(judge: &Catalog, scenario: &Scenario) -> Vec<Offset> {
+pub fn observation_instants(reference: &Catalog, scenario: &Scenario) -> Vec<Offset> {
     let mut instants = scenario.observe.clone();
-    if let Ok(reference) = crate::model::run(judge, &scenario.history, &[]) {
+    if let Ok(trace) = crate::model::run(reference, &scenario.history, &[]) {
         instants.extend(
-            reference
+            trace
                 .events
                 .iter()
                 .map(|e| Offset::between(scenario.history.start, e.at())),
@@ -182,127 +315,150 @@ pub fn observation_instants(judge: &Catalog, scenario: &Scenario) -> Vec<Offset>
     instants
 }
 
-fn evaluate_case(
-    judge: &Catalog,
-    variants: &[Catalog],
-    system: &dyn System,
-    scenario: &Scenario,
-) -> CaseResult {
-    let instants = observation_instants(judge, scenario);
-    match system.run(&scenario.history, &instants) {
-        Err(e) => CaseResult {
-            evaluations: Vec::new(),
-            labels: coverage::Labels::default(),
-            error: Some(e.message),
-        },
-        Ok(trace) => {
-            let rerun = |h: &History| system.run(h, &instants).ok();
-            let evaluations =
-                check::check_trace(judge, variants, &scenario.history, &trace, Some(&rerun));
-            let labels = coverage::label(judge, &trace, &evaluations);
-            CaseResult {
-                evaluations,
-                labels,
-                error: None,
+impl Context<'_> {
+    fn run(&self, scenario: &Scenario) -> (Vec<Offset>, Result<Trace, SystemError>) {
+        let instants = observation_instants(&self.references[0], scenario);
+        let trace = self.system.run(&scenario.history, &instants);
+        (instants, trace)
+    }
+
+    fn divergence(
+        &self,
+        scenario: &Scenario,
+        instants: &[Offset],
+        trace: &Trace,
+    ) -> Option<Divergence> {
+        if !self.compare {
+            return None;
+        }
+        let references: Vec<Trace> = self
+            .references
+            .iter()
+            .filter_map(|c| crate::model::run(c, &scenario.history, instants).ok())
+            .collect();
+        compare::compare(self.judge, &references, trace)
+    }
+
+    fn case(&self, scenario: &Scenario) -> CaseOutcome {
+        let (instants, trace) = self.run(scenario);
+        match trace {
+            Err(e) => CaseOutcome::Failed(e),
+            Ok(trace) => {
+                let rerun = |h: &History| self.system.run(h, &instants).ok();
+                let evaluations = check::check_trace(
+                    self.judge,
+                    &self.references,
+                    &scenario.history,
+                    &trace,
+                    Some(&rerun),
+                );
+                let divergence = self.divergence(scenario, &instants, &trace);
+                let labels = coverage::label(self.judge, &trace, &evaluations);
+                CaseOutcome::Ran {
+                    evaluations,
+                    divergence,
+                    labels,
+                }
             }
+        }
+    }
+
+    /// What `scenario` still breaks of check `which` (an invariant, or the
+    /// comparison when `None`).
+    fn fails(
+        &self,
+        scenario: &Scenario,
+        which: Option<InvariantId>,
+    ) -> Option<(Option<Violation>, Option<Divergence>)> {
+        let (instants, trace) = self.run(scenario);
+        let trace = trace.ok()?;
+        match which {
+            Some(id) => {
+                let index = TraceIndex::new(self.judge, &scenario.history, &trace);
+                let rerun = |h: &History| self.system.run(h, &instants).ok();
+                check::evaluate(self.judge, &self.references, &index, id, Some(&rerun))
+                    .violation
+                    .map(|v| (Some(v), None))
+            }
+            None => self
+                .divergence(scenario, &instants, &trace)
+                .map(|d| (None, Some(d))),
         }
     }
 }
 
-/// Whether `scenario` still breaks invariant `id` on `system`.
-fn violates(
-    judge: &Catalog,
-    variants: &[Catalog],
-    system: &dyn System,
-    scenario: &Scenario,
-    id: InvariantId,
-) -> Option<Violation> {
-    let instants = observation_instants(judge, scenario);
-    let trace = system.run(&scenario.history, &instants).ok()?;
-    let index = TraceIndex::new(judge, &scenario.history, &trace);
-    let rerun = |h: &History| system.run(h, &instants).ok();
-    check::evaluate(judge, variants, &index, id, Some(&rerun)).violation
-}
+type Found = (Option<Violation>, Option<Divergence>);
 
-/// Shrinks a failing case, keeping the same invariant broken.
+/// Shrinks a failing case with proptest, then by delta debugging.
 fn shrink(
-    judge: &Catalog,
-    variants: &[Catalog],
-    system: &dyn System,
+    ctx: &Context<'_>,
     mut tree: Box<dyn ValueTree<Value = Scenario>>,
-    id: InvariantId,
+    which: Option<InvariantId>,
     limit: u32,
-) -> (Scenario, Violation, u32) {
+) -> Option<(Scenario, Found, u32)> {
     let mut best = tree.current();
-    let mut violation =
-        violates(judge, variants, system, &best, id).expect("the case failed before shrinking");
+    let mut found = ctx.fails(&best, which)?;
     let mut steps = 0;
     let mut iterations = 0;
-    if !tree.simplify() {
-        return (best, violation, steps);
-    }
-    while iterations < limit {
-        iterations += 1;
-        let candidate = tree.current();
-        match violates(judge, variants, system, &candidate, id) {
-            Some(v) => {
-                best = candidate;
-                violation = v;
-                steps += 1;
-                if !tree.simplify() {
-                    break;
+    if tree.simplify() {
+        while iterations < limit {
+            iterations += 1;
+            let candidate = tree.current();
+            match ctx.fails(&candidate, which) {
+                Some(f) => {
+                    best = candidate;
+                    found = f;
+                    steps += 1;
+                    if !tree.simplify() {
+                        break;
+                    }
                 }
-            }
-            None => {
-                if !tree.complicate() {
-                    break;
+                None => {
+                    if !tree.complicate() {
+                        break;
+                    }
                 }
             }
         }
     }
     // proptest shrinks the blueprint; removing a step there can shift what
     // later steps refer to, so finish on the concrete history.
-    let (best, violation, more) = minimize(judge, best, violation, |s| {
-        violates(judge, variants, system, s, id)
-    });
-    (best, violation, steps + more)
+    let (best, found, more) = minimize(ctx.judge, best, found, |s| ctx.fails(s, which));
+    Some((best, found, steps + more))
 }
 
 /// Delta debugging on a concrete history: drop events, then resources and
 /// accounts nothing refers to, then observation instants, then zero the
 /// amounts, keeping each change that still fails.
-pub fn minimize(
+pub fn minimize<F: Clone>(
     judge: &Catalog,
     mut best: Scenario,
-    mut violation: Violation,
-    fails: impl Fn(&Scenario) -> Option<Violation>,
-) -> (Scenario, Violation, u32) {
+    mut found: F,
+    fails: impl Fn(&Scenario) -> Option<F>,
+) -> (Scenario, F, u32) {
     let mut steps = 0;
-    let attempt = |candidate: Scenario,
-                   best: &mut Scenario,
-                   violation: &mut Violation,
-                   steps: &mut u32|
-     -> bool {
-        if candidate.history.validate(judge).is_err() {
-            return false;
-        }
-        match fails(&candidate) {
-            Some(v) => {
-                *best = candidate;
-                *violation = v;
-                *steps += 1;
-                true
+    let attempt =
+        |candidate: Scenario, best: &mut Scenario, found: &mut F, steps: &mut u32| -> bool {
+            if candidate.history.validate(judge).is_err() {
+                return false;
             }
-            None => false,
-        }
-    };
+            match fails(&candidate) {
+                Some(f) => {
+                    *best = candidate;
+                    *found = f;
+                    *steps += 1;
+                    true
+                }
+                None => false,
+            }
+        };
     loop {
         let before = steps;
         for i in (0..best.history.events.len()).rev() {
             if i < best.history.events.len() {
                 let mut c = best.clone();
                 c.history.events.remove(i);
-                attempt(c, &mut best, &mut violation, &mut steps);
+                attempt(c, &mut best, &mut found, &mut steps);
             }
         }
         for i in (0..best.history.resources.len()).rev() {
@@ -320,7 +476,7 @@ pub fn minimize(
             if !referenced {
                 let mut c = best.clone();
                 c.history.resources.remove(i);
-                attempt(c, &mut best, &mut violation, &mut steps);
+                attempt(c, &mut best, &mut found, &mut steps);
             }
         }
         for i in (0..best.history.accounts.len()).rev() {
@@ -334,13 +490,13 @@ pub fn minimize(
             if !referenced && best.history.accounts.len() > 1 {
                 let mut c = best.clone();
                 c.history.accounts.remove(i);
-                attempt(c, &mut best, &mut violation, &mut steps);
+                attempt(c, &mut best, &mut found, &mut steps);
             }
         }
         for i in (0..best.observe.len()).rev() {
             let mut c = best.clone();
             c.observe.remove(i);
-            attempt(c, &mut best, &mut violation, &mut steps);
+            attempt(c, &mut best, &mut found, &mut steps);
         }
         for i in 0..best.history.events.len() {
             let mut c = best.clone();
@@ -361,49 +517,110 @@ pub fn minimize(
                 _ => false,
             };
             if changed {
-                attempt(c, &mut best, &mut violation, &mut steps);
+                attempt(c, &mut best, &mut found, &mut steps);
             }
         }
         if steps == before {
-            return (best, violation, steps);
+            return (best, found, steps);
         }
     }
 }
 
-/// Runs `options.cases` generated histories through `system` and checks
-/// every invariant of `judge` on what it reports.
-pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> VerifyReport {
-    let variants = judge.reading_variants();
-    let mut config = GenConfig::all(judge);
-    config.products = options.products.clone();
-    config.max_steps = options.max_events;
-    let strategy = crate::generate::scenarios(judge, &config);
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases: options.cases,
-            max_shrink_iters: options.max_shrink_iters,
-            failure_persistence: None,
-            ..Config::default()
-        },
-        rng(options.seed),
-    );
-    let mut trees = Vec::with_capacity(options.cases as usize);
-    let mut scenarios = Vec::with_capacity(options.cases as usize);
-    for _ in 0..options.cases {
-        match strategy.new_tree(&mut runner) {
-            Ok(tree) => {
-                scenarios.push(tree.current());
-                trees.push(Some(tree));
+fn citations(judge: &Catalog, ids: impl IntoIterator<Item = String>) -> Vec<RuleCitation> {
+    let mut seen = BTreeSet::new();
+    ids.into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .filter_map(|id| judge.rule_named(&id))
+        .map(|r| {
+            let rule = judge.rule(r);
+            RuleCitation {
+                rule: rule.id.clone(),
+                section: rule.section.clone(),
+                anchor: rule.anchor.clone(),
+                statement: rule.statement.clone(),
             }
-            Err(_) => break,
-        }
-    }
-    let results: Vec<CaseResult> = scenarios
-        .par_iter()
-        .map(|s| evaluate_case(judge, &variants, system, s))
-        .collect();
+        })
+        .collect()
+}
 
+fn counterexample(
+    judge: &Catalog,
+    which: Option<InvariantId>,
+    scenario: Scenario,
+    found: Found,
+    steps: u32,
+    regression: Option<String>,
+) -> Counterexample {
+    let (violation, divergence) = found;
+    let rules: Vec<String> = match (which, &divergence) {
+        (Some(id), _) => judge.invariants[id.index()]
+            .checks
+            .iter()
+            .map(|r| judge.rule(*r).id.clone())
+            .collect(),
+        (None, Some(d)) => d.rules.clone(),
+        (None, None) => Vec::new(),
+    };
+    Counterexample {
+        check: which
+            .map(|id| judge.invariants[id.index()].id.clone())
+            .unwrap_or_else(|| DIFFERENTIAL.to_string()),
+        rules: citations(judge, rules),
+        violation,
+        divergence,
+        events: scenario.history.events.len(),
+        history: scenario.history,
+        observe: scenario.observe,
+        shrink_steps: steps,
+        regression,
+    }
+}
+
+/// Why an invariant cannot be checked on a system that implements only
+/// `implemented`.
+fn skip_reason(
+    judge: &Catalog,
+    subjects: &[LifecycleId],
+    implemented: &Option<BTreeSet<LifecycleId>>,
+) -> Option<String> {
+    let implemented = implemented.as_ref()?;
+    if subjects.iter().any(|s| implemented.contains(s)) {
+        return None;
+    }
+    let what: BTreeSet<String> = subjects
+        .iter()
+        .map(|s| {
+            let l = judge.lifecycle(*s);
+            format!(
+                "{} {}",
+                judge.document(l.doc).id,
+                serde_json::to_value(l.billing)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    Some(format!(
+        "not implemented: {}",
+        what.into_iter().collect::<Vec<_>>().join(", ")
+    ))
+}
+
+/// Runs `options.cases` generated histories through `system` and checks
+/// every invariant of `judge` on what it reports (and, with
+/// `options.compare`, every observation against the reference model).
+pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> VerifyReport {
+    let references =
+        reference_catalogs(judge, &options.readings).unwrap_or_else(|_| judge.reading_variants());
+    let ctx = Context {
+        judge,
+        references,
+        system,
+        compare: options.compare,
+    };
     let products: BTreeSet<DocId> = options.products.iter().copied().collect();
+    let product_list: Vec<DocId> = products.iter().copied().collect();
     let mut summaries: Vec<InvariantSummary> = judge
         .invariants
         .iter()
@@ -419,81 +636,231 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
             cases: 0,
             exercised: 0,
             violations: 0,
+            skipped: skip_reason(judge, &inv.subjects, &options.implemented),
         })
         .collect();
-    let mut coverage = Coverage::default();
-    let mut first_failure: Vec<Option<usize>> = vec![None; judge.invariants.len()];
-    let mut errors = Vec::new();
-    for (case, result) in results.iter().enumerate() {
-        if let Some(e) = &result.error {
-            errors.push(format!("case {case}: {e}"));
-            continue;
-        }
-        coverage.add(judge, &result.labels);
-        for e in &result.evaluations {
-            let inv = &judge.invariants[e.invariant.index()];
-            let Some(summary) = summaries.iter_mut().find(|s| s.invariant == inv.id) else {
-                continue;
-            };
-            summary.cases += usize::from(e.applicable);
-            summary.exercised += usize::from(e.exercised);
-            if e.violation.is_some() {
-                summary.violations += 1;
-                first_failure[e.invariant.index()].get_or_insert(case);
-            }
-        }
-    }
-    let mut counterexamples = Vec::new();
-    for (i, case) in first_failure.iter().enumerate() {
-        let Some(case) = case else { continue };
-        let id = InvariantId(i as u32);
-        let Some(tree) = trees[*case].take() else {
-            continue;
-        };
-        let (scenario, violation, steps) =
-            shrink(judge, &variants, system, tree, id, options.max_shrink_iters);
-        let inv = &judge.invariants[i];
-        counterexamples.push(Counterexample {
-            invariant: inv.id.clone(),
-            rules: inv
-                .checks
-                .iter()
-                .map(|r| {
-                    let rule = judge.rule(*r);
-                    RuleCitation {
-                        rule: rule.id.clone(),
-                        section: rule.section.clone(),
-                        anchor: rule.anchor.clone(),
-                        statement: rule.statement.clone(),
-                    }
-                })
-                .collect(),
-            violation,
-            events: scenario.history.events.len(),
-            history: scenario.history,
-            observe: scenario.observe,
-            shrink_steps: steps,
-        });
-    }
-    let product_list: Vec<DocId> = products.iter().copied().collect();
-    VerifyReport {
+    let mut report = VerifyReport {
         system: system.describe(),
         seed: options.seed,
-        cases: scenarios.len() as u32,
+        cases: 0,
+        shard: options.shard,
         products: product_list
             .iter()
             .map(|d| judge.document(*d).id.clone())
             .collect(),
-        invariants: summaries,
-        unexercised_rules: coverage
-            .unexercised_rules(judge, &product_list)
-            .into_iter()
-            .map(String::from)
-            .collect(),
-        unfired_transitions: coverage.unfired_transitions(judge, &product_list),
-        counterexamples,
-        coverage,
-        errors,
+        invariants: Vec::new(),
+        differential: options.compare.then_some(DifferentialSummary {
+            cases: 0,
+            divergences: 0,
+        }),
+        counterexamples: Vec::new(),
+        regressions: Vec::new(),
+        coverage: Coverage::default(),
+        unexercised_rules: Vec::new(),
+        unfired_transitions: Vec::new(),
+        skipped_cases: Vec::new(),
+        refused: Vec::new(),
+        protocol_error: None,
+    };
+
+    // Regressions first: histories that failed before.
+    for r in &options.regressions {
+        match ctx.case(&r.scenario) {
+            CaseOutcome::Failed(e) => {
+                let fails = record_failure(&mut report, &format!("regression {}", r.name), e);
+                report.regressions.push((r.name.clone(), fails));
+            }
+            CaseOutcome::Ran {
+                evaluations,
+                divergence,
+                ..
+            } => {
+                let mut fails = false;
+                for e in &evaluations {
+                    if let Some(v) = &e.violation {
+                        fails = true;
+                        report.counterexamples.push(counterexample(
+                            judge,
+                            Some(e.invariant),
+                            r.scenario.clone(),
+                            (Some(v.clone()), None),
+                            0,
+                            Some(r.name.clone()),
+                        ));
+                    }
+                }
+                if let Some(d) = divergence {
+                    fails = true;
+                    report.counterexamples.push(counterexample(
+                        judge,
+                        None,
+                        r.scenario.clone(),
+                        (None, Some(d)),
+                        0,
+                        Some(r.name.clone()),
+                    ));
+                }
+                report.regressions.push((r.name.clone(), fails));
+            }
+        }
+    }
+    if report.protocol_error.is_some() {
+        report.invariants = summaries;
+        return report;
+    }
+
+    // Generated cases.
+    let mut config = GenConfig::all(judge);
+    config.products = options.products.clone();
+    config.max_steps = options.max_events;
+    config.lifecycles = options.implemented.clone();
+    let strategy = crate::generate::scenarios(judge, &config);
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: options.cases,
+            max_shrink_iters: options.max_shrink_iters,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        rng(options.seed),
+    );
+    let mut trees: Vec<Option<Box<dyn ValueTree<Value = Scenario>>>> = Vec::new();
+    let mut mine: Vec<usize> = Vec::new();
+    for index in 0..options.cases as usize {
+        let Ok(tree) = strategy.new_tree(&mut runner) else {
+            break;
+        };
+        let in_shard = options.shard.is_none_or(|(k, n)| index as u32 % n == k - 1);
+        if in_shard {
+            mine.push(index);
+            trees.push(Some(tree));
+        } else {
+            trees.push(None);
+        }
+    }
+    let scenarios: Vec<(usize, Scenario)> = mine
+        .iter()
+        .map(|i| (*i, trees[*i].as_ref().expect("in shard").current()))
+        .collect();
+    let results: Vec<(usize, CaseOutcome)> = scenarios
+        .par_iter()
+        .map(|(i, s)| (*i, ctx.case(s)))
+        .collect();
+    report.cases = results.len() as u32;
+
+    let mut first_failure: BTreeMap<Option<InvariantId>, usize> = BTreeMap::new();
+    for (case, outcome) in &results {
+        match outcome {
+            CaseOutcome::Failed(e) => {
+                record_failure(&mut report, &format!("case {case}"), e.clone());
+            }
+            CaseOutcome::Ran {
+                evaluations,
+                divergence,
+                labels,
+            } => {
+                report.coverage.add(judge, labels);
+                for e in evaluations {
+                    let inv = &judge.invariants[e.invariant.index()];
+                    let Some(summary) = summaries.iter_mut().find(|s| s.invariant == inv.id) else {
+                        continue;
+                    };
+                    if summary.skipped.is_some() {
+                        continue;
+                    }
+                    summary.cases += usize::from(e.applicable);
+                    summary.exercised += usize::from(e.exercised);
+                    if e.violation.is_some() {
+                        summary.violations += 1;
+                        first_failure.entry(Some(e.invariant)).or_insert(*case);
+                    }
+                }
+                if let Some(d) = &mut report.differential {
+                    d.cases += 1;
+                    if divergence.is_some() {
+                        d.divergences += 1;
+                        first_failure.entry(None).or_insert(*case);
+                    }
+                }
+            }
+        }
+    }
+    if report.protocol_error.is_none() {
+        for (which, case) in first_failure {
+            let Some(tree) = trees[case].take() else {
+                continue;
+            };
+            if let Some((scenario, found, steps)) =
+                shrink(&ctx, tree, which, options.max_shrink_iters)
+            {
+                report
+                    .counterexamples
+                    .push(counterexample(judge, which, scenario, found, steps, None));
+            }
+            if report.protocol_error.is_some() {
+                break;
+            }
+        }
+    }
+    report.invariants = summaries;
+    report.unexercised_rules = report
+        .coverage
+        .unexercised_rules(judge, &product_list)
+        .into_iter()
+        .filter(|r| {
+            // A rule about lifecycles the system does not implement cannot be exercised.
+            options.implemented.as_ref().is_none_or(|imp| {
+                judge.rule_named(r).is_some_and(|id| {
+                    judge.rule(id).enforcements.iter().any(|e| match e {
+                        crate::spec::Enforcement::Transition { lifecycle, .. }
+                        | crate::spec::Enforcement::Capability { lifecycle, .. } => {
+                            imp.contains(lifecycle)
+                        }
+                        crate::spec::Enforcement::Invariant(i) => judge.invariants[i.index()]
+                            .subjects
+                            .iter()
+                            .any(|s| imp.contains(s)),
+                        _ => true,
+                    })
+                })
+            })
+        })
+        .map(String::from)
+        .collect();
+    report.unfired_transitions = report
+        .coverage
+        .unfired_transitions(judge, &product_list)
+        .into_iter()
+        .filter(|t| {
+            options.implemented.as_ref().is_none_or(|imp| {
+                t.split('/')
+                    .next()
+                    .and_then(|l| judge.lifecycle_named(l))
+                    .is_some_and(|l| imp.contains(&l))
+            })
+        })
+        .collect();
+    report
+}
+
+/// Files a system's failure to run a case; returns whether it counts as a
+/// failure of the system.
+fn record_failure(report: &mut VerifyReport, what: &str, e: SystemError) -> bool {
+    match e.kind {
+        SystemErrorKind::Protocol => {
+            if report.protocol_error.is_none() && !e.message.starts_with("not run:") {
+                report.protocol_error = Some(e.message);
+            }
+            true
+        }
+        SystemErrorKind::Refused => {
+            report.refused.push(format!("{what}: {}", e.message));
+            true
+        }
+        SystemErrorKind::Unsupported => {
+            report.skipped_cases.push(format!("{what}: {}", e.message));
+            false
+        }
     }
 }
 
@@ -503,24 +870,41 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
     let mut out = String::new();
     out.push_str(&format!("arrears verify: {}\n", report.system));
     out.push_str(&format!(
-        "seed {}, {} cases, products: {}\n\n",
+        "seed {}, {} cases{}, products: {}\n",
         report.seed,
         report.cases,
+        report
+            .shard
+            .map(|(k, n)| format!(" (shard {k}/{n})"))
+            .unwrap_or_default(),
         report.products.join(", ")
     ));
+    if let Some(e) = &report.protocol_error {
+        out.push_str(&format!("\nPROTOCOL VIOLATION: {e}\n"));
+        return out;
+    }
+    for (name, fails) in &report.regressions {
+        out.push_str(&format!(
+            "regression {name}: {}\n",
+            if *fails { "FAILS" } else { "passes" }
+        ));
+    }
+    out.push('\n');
     let w = report
         .invariants
         .iter()
         .map(|s| s.invariant.len())
         .max()
         .unwrap_or(9)
-        .max(9);
+        .max(12);
     out.push_str(&format!(
         "{:w$}  {:>6}  {:>9}  verdict\n",
         "invariant", "cases", "exercised"
     ));
     for s in &report.invariants {
-        let verdict = if s.violations > 0 {
+        let verdict = if let Some(reason) = &s.skipped {
+            format!("skipped ({reason})")
+        } else if s.violations > 0 {
             format!("VIOLATED in {} cases", s.violations)
         } else if s.exercised == 0 {
             "holds (never exercised)".to_string()
@@ -532,35 +916,58 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
             s.invariant, s.cases, s.exercised
         ));
     }
+    if let Some(d) = &report.differential {
+        let verdict = if d.divergences > 0 {
+            format!("DIVERGES in {} cases", d.divergences)
+        } else {
+            "matches the model".to_string()
+        };
+        out.push_str(&format!(
+            "{:w$}  {:>6}  {:>9}  {verdict}\n",
+            DIFFERENTIAL, d.cases, d.cases
+        ));
+    }
     let violated = report
         .invariants
         .iter()
         .filter(|s| s.violations > 0)
         .count();
+    let skipped = report
+        .invariants
+        .iter()
+        .filter(|s| s.skipped.is_some())
+        .count();
     out.push_str(&format!(
-        "{} invariants: {} hold, {} violated\n",
+        "{} invariants: {} hold, {} violated, {} skipped\n",
         report.invariants.len(),
-        report.invariants.len() - violated,
-        violated
+        report.invariants.len() - violated - skipped,
+        violated,
+        skipped
     ));
     for c in &report.counterexamples {
-        out.push_str(&format!("\nVIOLATED {}\n", c.invariant));
+        out.push_str(&format!(
+            "\n{} {}{}\n",
+            if c.check == DIFFERENTIAL {
+                "DIVERGES"
+            } else {
+                "VIOLATED"
+            },
+            c.check,
+            c.regression
+                .as_ref()
+                .map(|r| format!(" (regression {r})"))
+                .unwrap_or_default()
+        ));
         for r in &c.rules {
             out.push_str(&format!(
                 "  rule {} [{}]: \"{}\"\n    {}\n",
                 r.rule, r.section, r.anchor, r.statement
             ));
         }
-        let start = c.history.start;
         out.push_str(&format!(
-            "  at {}{}: {}\n",
-            crate::timeline::day_label(start, c.violation.at),
-            c.violation
-                .resource
-                .as_ref()
-                .map(|r| format!(", resource {r}"))
-                .unwrap_or_default(),
-            c.violation.message
+            "  at {}: {}\n",
+            crate::timeline::day_label(c.history.start, c.at()),
+            c.message()
         ));
         out.push_str(&format!(
             "  minimal history ({} events, after {} shrinking steps):\n",
@@ -570,8 +977,15 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
             out.push_str(&format!("    {line}\n"));
         }
     }
-    for e in &report.errors {
-        out.push_str(&format!("\nERROR {e}\n"));
+    for e in &report.refused {
+        out.push_str(&format!("\nREFUSED {e}\n"));
+    }
+    if !report.skipped_cases.is_empty() {
+        out.push_str(&format!(
+            "\n{} cases skipped as unsupported, the first: {}\n",
+            report.skipped_cases.len(),
+            report.skipped_cases[0]
+        ));
     }
     let enforced: Vec<&crate::spec::Rule> = judge
         .rules
@@ -591,7 +1005,7 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
     out.push_str(&format!(
         "\nrule coverage: {covered} of {} enforced rules exercised; {} of {transitions} transitions fired\n",
         enforced.len(),
-        transitions - report.unfired_transitions.len()
+        transitions.saturating_sub(report.unfired_transitions.len())
     ));
     let w = enforced
         .iter()

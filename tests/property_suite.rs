@@ -23,10 +23,10 @@ fn every_invariant_holds_on_the_model_over_hundreds_of_histories_each() {
         options.seed = 2026;
         let report = verify(&catalog, &model, &options);
         assert!(
-            report.errors.is_empty(),
+            report.refused.is_empty(),
             "{}: the model failed to run: {:?}",
             doc.id,
-            report.errors
+            report.refused
         );
         assert!(
             report.counterexamples.is_empty(),

@@ -43,12 +43,12 @@ fn caught(system: &Catalog, product: &str, invariant: &str, rule: &str) {
     let found: Vec<&str> = report
         .counterexamples
         .iter()
-        .map(|c| c.invariant.as_str())
+        .map(|c| c.check.as_str())
         .collect();
     let c = report
         .counterexamples
         .iter()
-        .find(|c| c.invariant == invariant)
+        .find(|c| c.check == invariant)
         .unwrap_or_else(|| panic!("expected {invariant} to be violated; violated: {found:?}"));
     assert!(
         c.rules.iter().any(|r| r.rule == rule),

@@ -1,0 +1,425 @@
+//! Differential comparison: what an implementation reports against what
+//! the reference model shows for the same history, at the same instants.
+//!
+//! The model runs once per accepted reading (the chosen one first, or
+//! exactly the readings the implementation declared); a resource's or an
+//! account's observation is accepted if it equals the model's under one of
+//! them, field by field, and so is each resource's sequence of transitions,
+//! deductions, notifications, refunds and operation verdicts. Fields the
+//! documents leave unspecified are not compared. The first divergence in
+//! time is reported with the rule behind it: the rule of the transition,
+//! deduction, notification or capability where the two part ways.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::observation::{AccountObservation, Observation, ResourceObservation, Trace, TraceEvent};
+use crate::spec::{BillingStatus, Catalog, Data, Serving};
+
+/// Where an implementation first departs from the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Divergence {
+    pub at: DateTime<Utc>,
+    /// `resource i-1`, `account a-1`.
+    pub subject: String,
+    /// The field or the kind of event that differs.
+    pub field: String,
+    /// What the model shows (under the chosen or declared reading).
+    pub expected: String,
+    /// What the implementation reports.
+    pub actual: String,
+    /// The rules behind the expected behaviour.
+    pub rules: Vec<String>,
+}
+
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: expected {}, observed {}",
+            self.subject, self.field, self.expected, self.actual
+        )
+    }
+}
+
+/// The fields of a resource observation that are compared, as (name, value);
+/// capabilities the model leaves unspecified are left out.
+fn resource_fields(
+    r: &ResourceObservation,
+    reference: &ResourceObservation,
+) -> Vec<(String, Value)> {
+    let mut out = vec![
+        ("state".to_string(), Value::from(r.state.clone())),
+        ("overdue_since".to_string(), json(&r.overdue_since)),
+        (
+            "oldest_overdue_bill".to_string(),
+            json(&r.oldest_overdue_bill),
+        ),
+        ("expires_at".to_string(), json(&r.expires_at)),
+    ];
+    if reference.serving != Serving::Unspecified {
+        out.push(("serving".into(), json(&r.serving)));
+    }
+    if reference.data != Data::Unspecified {
+        out.push(("data".into(), json(&r.data)));
+    }
+    if reference.billing != BillingStatus::Unspecified {
+        out.push(("billing".into(), json(&r.billing)));
+    }
+    for op in reference.operations.keys() {
+        out.push((format!("operation {op}"), json(&r.operations.get(op))));
+    }
+    out
+}
+
+fn account_fields(a: &AccountObservation) -> Vec<(String, Value)> {
+    let bills: Vec<Value> = a
+        .outstanding_bills
+        .iter()
+        .map(|b| serde_json::json!([b.bill, b.amount, b.settlement_date, b.status]))
+        .collect();
+    let fee: Vec<Value> = a
+        .fee_operations
+        .iter()
+        .map(|f| serde_json::json!([f.product, f.operation, f.allowed]))
+        .collect();
+    vec![
+        ("cash".into(), Value::from(a.cash)),
+        ("vouchers".into(), Value::from(a.vouchers)),
+        ("overdue_since".into(), json(&a.overdue_since)),
+        ("outstanding bills".into(), Value::Array(bills)),
+        ("fee operations".into(), Value::Array(fee)),
+    ]
+}
+
+fn json<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "nothing".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Per (subject, kind of event): the instant, what happened, and the rule.
+type Sequences = std::collections::BTreeMap<
+    (String, &'static str),
+    Vec<(DateTime<Utc>, String, Option<String>)>,
+>;
+
+/// The event sequences compared per resource (and per account for
+/// account-level events): each element is (instant, description, rule).
+fn sequences(trace: &Trace) -> Sequences {
+    let mut out = Sequences::new();
+    for e in &trace.events {
+        let (subject, kind, what) = match e {
+            TraceEvent::Transition {
+                resource, from, to, ..
+            } => (
+                format!("resource {resource}"),
+                "transitions",
+                format!("{from} -> {to}"),
+            ),
+            TraceEvent::Deduction {
+                resource,
+                bill,
+                attempt,
+                outcome,
+                amount,
+                ..
+            } => (
+                format!("resource {resource}"),
+                "deductions",
+                format!(
+                    "bill {bill} attempt {attempt} of {amount}: {}",
+                    show(&json(outcome))
+                ),
+            ),
+            TraceEvent::Notification {
+                account,
+                resource,
+                notification,
+                ..
+            } => (
+                resource
+                    .as_ref()
+                    .map(|r| format!("resource {r}"))
+                    .unwrap_or_else(|| format!("account {account}")),
+                "notifications",
+                notification.clone(),
+            ),
+            TraceEvent::Refund {
+                resource, amount, ..
+            } => (
+                format!("resource {resource}"),
+                "refunds",
+                format!("refund of {amount}"),
+            ),
+            TraceEvent::Operation {
+                resource,
+                operation,
+                allowed,
+                ..
+            } => (
+                format!("resource {resource}"),
+                "operations",
+                format!(
+                    "{operation} {}",
+                    if *allowed { "allowed" } else { "denied" }
+                ),
+            ),
+            TraceEvent::ChargeSkipped {
+                resource, amount, ..
+            } => (
+                format!("resource {resource}"),
+                "charges",
+                format!("charge of {amount} skipped"),
+            ),
+            TraceEvent::Charge {
+                resource,
+                bill,
+                amount,
+                ..
+            } => (
+                format!("resource {resource}"),
+                "charges",
+                format!(
+                    "charge of {amount} billed as {}",
+                    bill.clone().unwrap_or_else(|| "consumption".into())
+                ),
+            ),
+            _ => continue,
+        };
+        out.entry((subject, kind))
+            .or_default()
+            .push((e.at(), what, e.rule().map(str::to_string)));
+    }
+    out
+}
+
+/// The first divergence of `actual` from every reference trace, or `None`
+/// if one reference explains every observation and every event sequence.
+///
+/// `references[0]` is the model under the chosen (or declared) readings;
+/// the rest are the other accepted readings.
+pub fn compare(catalog: &Catalog, references: &[Trace], actual: &Trace) -> Option<Divergence> {
+    references.first()?;
+    let mut found: Vec<Divergence> = Vec::new();
+    // Observations, instant by instant.
+    for obs in &actual.observations {
+        let refs: Vec<&Observation> = references
+            .iter()
+            .filter_map(|t| t.observations.iter().find(|o| o.at == obs.at))
+            .collect();
+        let Some(main) = refs.first() else { continue };
+        for r in &main.resources {
+            let subject = format!("resource {}", r.resource);
+            let Some(got) = obs.resource(&r.resource) else {
+                found.push(Divergence {
+                    at: obs.at,
+                    subject,
+                    field: "existence".into(),
+                    expected: format!("{} in state {}", r.lifecycle, r.state),
+                    actual: "not reported".into(),
+                    rules: r_rules(catalog, r),
+                });
+                continue;
+            };
+            let accepted = refs
+                .iter()
+                .filter_map(|o| o.resource(&r.resource))
+                .any(|reference| {
+                    resource_fields(got, reference) == resource_fields(reference, reference)
+                });
+            if !accepted {
+                let ours = resource_fields(r, r);
+                let theirs = resource_fields(got, r);
+                if let Some(((field, want), (_, have))) =
+                    ours.iter().zip(&theirs).find(|(a, b)| a != b)
+                {
+                    found.push(Divergence {
+                        at: obs.at,
+                        subject,
+                        field: field.clone(),
+                        expected: show(want),
+                        actual: show(have),
+                        rules: field_rules(catalog, r, main, field),
+                    });
+                }
+            }
+        }
+        for extra in obs
+            .resources
+            .iter()
+            .filter(|x| main.resource(&x.resource).is_none())
+        {
+            found.push(Divergence {
+                at: obs.at,
+                subject: format!("resource {}", extra.resource),
+                field: "existence".into(),
+                expected: "no such resource".into(),
+                actual: format!("in state {}", extra.state),
+                rules: Vec::new(),
+            });
+        }
+        for a in &main.accounts {
+            let subject = format!("account {}", a.account);
+            let Some(got) = obs.account(&a.account) else {
+                found.push(Divergence {
+                    at: obs.at,
+                    subject,
+                    field: "existence".into(),
+                    expected: "an account".into(),
+                    actual: "not reported".into(),
+                    rules: Vec::new(),
+                });
+                continue;
+            };
+            let accepted = refs
+                .iter()
+                .filter_map(|o| o.account(&a.account))
+                .any(|reference| account_fields(got) == account_fields(reference));
+            if !accepted {
+                let ours = account_fields(a);
+                let theirs = account_fields(got);
+                if let Some(((field, want), (_, have))) =
+                    ours.iter().zip(&theirs).find(|(x, y)| x != y)
+                {
+                    found.push(Divergence {
+                        at: obs.at,
+                        subject,
+                        field: field.clone(),
+                        expected: show(want),
+                        actual: show(have),
+                        rules: catalog
+                            .ledger
+                            .rules
+                            .iter()
+                            .map(|r| catalog.rule(*r).id.clone())
+                            .collect(),
+                    });
+                }
+            }
+        }
+    }
+    // Event sequences, per resource and kind.
+    let ours: Vec<_> = references.iter().map(sequences).collect();
+    let theirs = sequences(actual);
+    let keys: BTreeSet<(String, &'static str)> =
+        ours[0].keys().chain(theirs.keys()).cloned().collect();
+    for key in keys {
+        let empty = Vec::new();
+        let got = theirs.get(&key).unwrap_or(&empty);
+        let same = |a: &Vec<(DateTime<Utc>, String, Option<String>)>| {
+            a.len() == got.len() && a.iter().zip(got).all(|(x, y)| x.0 == y.0 && x.1 == y.1)
+        };
+        if ours.iter().any(|o| same(o.get(&key).unwrap_or(&empty))) {
+            continue;
+        }
+        let want = ours[0].get(&key).unwrap_or(&empty);
+        let i = want
+            .iter()
+            .zip(got)
+            .position(|(x, y)| x.0 != y.0 || x.1 != y.1)
+            .unwrap_or(want.len().min(got.len()));
+        let (at, expected, actual, rule) = match (want.get(i), got.get(i)) {
+            (Some(w), Some(g)) => (
+                w.0.min(g.0),
+                format!("{} at {}", w.1, w.0),
+                format!("{} at {}", g.1, g.0),
+                w.2.clone().or(g.2.clone()),
+            ),
+            (Some(w), None) => (
+                w.0,
+                format!("{} at {}", w.1, w.0),
+                "nothing".into(),
+                w.2.clone(),
+            ),
+            (None, Some(g)) => (
+                g.0,
+                "nothing".into(),
+                format!("{} at {}", g.1, g.0),
+                g.2.clone(),
+            ),
+            (None, None) => continue,
+        };
+        found.push(Divergence {
+            at,
+            subject: key.0.clone(),
+            field: key.1.to_string(),
+            expected,
+            actual,
+            rules: rule.into_iter().collect(),
+        });
+    }
+    // The earliest divergence; at one instant, event sequences explain
+    // observation differences better (they carry the rule).
+    found.sort_by_key(|d| {
+        (
+            d.at,
+            d.field == "state" || d.field.starts_with("operation") || d.field == "serving",
+        )
+    });
+    found.into_iter().next()
+}
+
+/// The rules that give a state its capabilities.
+fn r_rules(catalog: &Catalog, r: &ResourceObservation) -> Vec<String> {
+    let Some(lid) = catalog.lifecycle_named(&r.lifecycle) else {
+        return Vec::new();
+    };
+    let lc = catalog.lifecycle(lid);
+    lc.state_named(&r.state)
+        .map(|s| {
+            lc.state(s)
+                .rules
+                .iter()
+                .map(|id| catalog.rule(*id).id.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The rules behind one expected field of a resource.
+fn field_rules(
+    catalog: &Catalog,
+    r: &ResourceObservation,
+    observation: &Observation,
+    field: &str,
+) -> Vec<String> {
+    let Some(lid) = catalog.lifecycle_named(&r.lifecycle) else {
+        return Vec::new();
+    };
+    let lc = catalog.lifecycle(lid);
+    let state = lc.state_named(&r.state).map(|s| lc.state(s));
+    if let Some(op) = field.strip_prefix("operation ") {
+        if let Some(cap) =
+            state.and_then(|s| s.operations.iter().find(|c| catalog.op_name(c.op) == op))
+        {
+            return vec![catalog.rule(cap.rule).id.clone()];
+        }
+        let doc = catalog.document(lc.doc);
+        let overdue = observation
+            .account(&r.account)
+            .is_some_and(|a| a.overdue_since.is_some());
+        let fee = catalog
+            .op_named(op)
+            .and_then(|o| doc.operations.get(&o))
+            .is_some_and(|o| o.fee_incurring);
+        if let (true, true, Some(rule)) = (overdue, fee, doc.deny_fee_operations_while_overdue) {
+            return vec![catalog.rule(rule).id.clone()];
+        }
+    }
+    if matches!(field, "overdue_since" | "oldest_overdue_bill") {
+        if let Some(b) = &catalog.document(lc.doc).billing {
+            return vec![catalog.rule(b.rule).id.clone()];
+        }
+    }
+    r_rules(catalog, r)
+}

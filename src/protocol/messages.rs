@@ -1,0 +1,302 @@
+//! The messages of the adapter protocol, with their wire format.
+//!
+//! # Format
+//!
+//! An implementation under test runs as a child process. arrears writes
+//! requests to its standard input and reads replies from its standard
+//! output, one JSON value per line ([JSON Lines](https://jsonlines.org/)),
+//! UTF-8, each line ending with `\n`. The implementation may write anything
+//! to its standard error; arrears keeps the last lines to show when the
+//! implementation fails.
+//!
+//! ## Envelope
+//!
+//! Every request and every reply is one JSON object with these fields:
+//!
+//! * **id** - A number. arrears numbers its requests 1, 2, 3... in the order
+//!   it sends them; a reply carries the id of the request it answers.
+//!   Replies come in the order of the requests: exactly one reply per
+//!   request, before the next request is sent.
+//! * **type** - A string naming the message; the other fields depend on it.
+//!
+//! Unknown fields are ignored by both sides, so fields can be added later
+//! without changing the protocol version.
+//!
+//! ## Requests
+//!
+//! #### Request: **hello**
+//!
+//! Sent first, once per process. Fields:
+//!
+//! * **protocol** - The protocol version, `"arrears-adapter/1"`.
+//! * **products** - What the specs cover: an array of
+//!   `{"product": "ecs", "title": "...", "billing": ["pay-as-you-go", ...]}`,
+//!   one per spec document, listing the billing methods its lifecycles use.
+//!
+//! The reply must be a **hello** reply (below), or **error**.
+//!
+//! #### Request: **load**
+//!
+//! Forgets everything and loads the start of a new history. Fields:
+//!
+//! * **history** - `{"start": RFC3339, "accounts": [...], "resources": [...]}`:
+//!   the history's start instant, its accounts and the resources that exist
+//!   at the start, exactly as in a history file (`arrears schema history`).
+//!
+//! The implementation's clock is at `start` after loading.
+//!
+//! #### Request: **apply**
+//!
+//! One event of the history. Fields:
+//!
+//! * **at** - The event's instant, RFC3339 (the event also carries it as an
+//!   offset from the start).
+//! * **event** - The event, as in a history file: a one-key object such as
+//!   `{"charge": {"at": "+1d", "resource": "i-1", "amount": 2400}}`.
+//!
+//! Events come in time order. Before applying an event at `at`, the
+//! implementation runs what its own schedule has due before `at` (whether
+//! actions due exactly at `at` come before or after the event is an
+//! interpretation; see `ecs.interp.same-instant`).
+//!
+//! #### Request: **advance**
+//!
+//! Moves the clock. Fields:
+//!
+//! * **to** - RFC3339. The implementation runs everything due up to and
+//!   including this instant. `to` is never before the last `apply` or
+//!   `advance`; it may be weeks later (a long jump).
+//!
+//! #### Request: **observe**
+//!
+//! Asks what the implementation shows now. No fields. The reply must be an
+//! **observation** reply.
+//!
+//! #### Request: **bye**
+//!
+//! The last request. The implementation answers **ok** and exits.
+//!
+//! ## Replies
+//!
+//! #### Reply: **hello**
+//!
+//! * **protocol** - Must be `"arrears-adapter/1"`.
+//! * **implementation** - A name and version to show in reports.
+//! * **implements** - What it implements: an array of
+//!   `{"product": "ecs", "billing": ["pay-as-you-go", "not-billed"]}`.
+//!   Histories are generated only with resources of these products and
+//!   billing methods; invariants about the rest are reported as *skipped*,
+//!   never as passed.
+//! * **readings** - Optional: `{"<interpretation id>": "<reading id>"}` for
+//!   ambiguous sentences it reads another way than the specs' choice. The
+//!   model then runs with exactly those readings when comparing. Without
+//!   it, any accepted reading is accepted.
+//!
+//! #### Reply: **ok**
+//!
+//! The request was carried out. No fields.
+//!
+//! #### Reply: **observation**
+//!
+//! The answer to **observe**. Fields:
+//!
+//! * **observation** - What the implementation shows at its current clock,
+//!   in the observation vocabulary (`docs/observations.md`,
+//!   `arrears schema observation`).
+//! * **events** - The events of its log since the previous **observe** (or
+//!   since **load**), in order.
+//!
+//! #### Reply: **error**
+//!
+//! * **message** - Why the implementation could not carry out the request.
+//!   The history is reported as failing, with this message.
+//!
+//! #### Reply: **unsupported**
+//!
+//! * **reason** - The implementation does not support what the request
+//!   needs (an operation, a kind of resource). The history is reported as
+//!   skipped, with the reason.
+//!
+//! ## Failures
+//!
+//! A child that exits before answering, does not answer a request within
+//! the timeout, writes a line that is not JSON, answers with the wrong id or
+//! the wrong type of reply, or speaks another protocol version has broken
+//! the protocol: arrears stops, reports the request and the reply (or the
+//! exit status and the last lines of standard error), and exits with code 3.
+//!
+//! ## Example
+//!
+//! A complete annotated transcript is in `docs/protocol.md`. In short
+//! (`>` arrears to the implementation, `<` back):
+//!
+//! ```text
+//! > {"id":1,"type":"hello","protocol":"arrears-adapter/1","products":[...]}
+//! < {"id":1,"type":"hello","protocol":"arrears-adapter/1","implementation":"my-billing 2.3","implements":[{"product":"ecs","billing":["pay-as-you-go"]}]}
+//! > {"id":2,"type":"load","history":{"start":"2026-01-01T00:00:00Z","accounts":[{"id":"a-1","cash":0}],"resources":[...]}}
+//! < {"id":2,"type":"ok"}
+//! > {"id":3,"type":"apply","at":"2026-01-02T00:00:00Z","event":{"charge":{"at":"+1d","resource":"i-1","amount":2400}}}
+//! < {"id":3,"type":"ok"}
+//! > {"id":4,"type":"advance","to":"2026-01-17T00:00:00Z"}
+//! < {"id":4,"type":"ok"}
+//! > {"id":5,"type":"observe"}
+//! < {"id":5,"type":"observation","observation":{...},"events":[...]}
+//! ```
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::history::{AccountDef, Event, History, ResourceDef};
+use crate::observation::{Observation, TraceEvent};
+use crate::spec::BillingMethod;
+
+/// The version both sides must speak.
+pub const PROTOCOL: &str = "arrears-adapter/1";
+
+/// A request with its id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestEnvelope {
+    pub id: u64,
+    #[serde(flatten)]
+    pub request: Request,
+}
+
+/// A reply with the id of the request it answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplyEnvelope {
+    pub id: u64,
+    #[serde(flatten)]
+    pub reply: Reply,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    Hello {
+        protocol: String,
+        products: Vec<ProductOffer>,
+    },
+    Load {
+        history: HistoryHeader,
+    },
+    Apply {
+        at: DateTime<Utc>,
+        event: Event,
+    },
+    Advance {
+        to: DateTime<Utc>,
+    },
+    Observe,
+    Bye,
+}
+
+impl Request {
+    /// A short description for error messages: `advance to 2026-01-17T00:00:00Z`.
+    pub fn describe(&self) -> String {
+        match self {
+            Request::Hello { .. } => "hello".to_string(),
+            Request::Load { history } => format!(
+                "load (start {}, {} accounts, {} resources)",
+                history.start,
+                history.accounts.len(),
+                history.resources.len()
+            ),
+            Request::Apply { at, event } => format!("apply {} at {at}", event.kind()),
+            Request::Advance { to } => format!("advance to {to}"),
+            Request::Observe => "observe".to_string(),
+            Request::Bye => "bye".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Reply {
+    Hello {
+        protocol: String,
+        implementation: String,
+        implements: Vec<Implemented>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        readings: BTreeMap<String, String>,
+    },
+    Ok,
+    Observation {
+        observation: Observation,
+        #[serde(default)]
+        events: Vec<TraceEvent>,
+    },
+    Error {
+        message: String,
+    },
+    Unsupported {
+        reason: String,
+    },
+}
+
+impl Reply {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reply::Hello { .. } => "hello",
+            Reply::Ok => "ok",
+            Reply::Observation { .. } => "observation",
+            Reply::Error { .. } => "error",
+            Reply::Unsupported { .. } => "unsupported",
+        }
+    }
+}
+
+/// A product the specs cover, offered in **hello**.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductOffer {
+    pub product: String,
+    pub title: String,
+    pub billing: Vec<BillingMethod>,
+}
+
+/// A product an implementation implements, with the billing methods.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Implemented {
+    pub product: String,
+    pub billing: Vec<BillingMethod>,
+}
+
+/// What an implementation said about itself in **hello**.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Declaration {
+    pub implementation: String,
+    pub implements: Vec<Implemented>,
+    pub readings: BTreeMap<String, String>,
+}
+
+/// The start of a history: what **load** carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryHeader {
+    pub start: DateTime<Utc>,
+    pub accounts: Vec<AccountDef>,
+    #[serde(default)]
+    pub resources: Vec<ResourceDef>,
+}
+
+impl HistoryHeader {
+    pub fn of(history: &History) -> HistoryHeader {
+        HistoryHeader {
+            start: history.start,
+            accounts: history.accounts.clone(),
+            resources: history.resources.clone(),
+        }
+    }
+
+    /// A history with this start and no events.
+    pub fn to_history(&self) -> History {
+        History {
+            start: self.start,
+            until: None,
+            accounts: self.accounts.clone(),
+            resources: self.resources.clone(),
+            events: Vec::new(),
+            observe: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Talking to implementations under test.
+//!
+//! [`Implementation`] is what arrears needs from a system under test: load
+//! the start of a history, apply an event, advance the clock, observe. Three
+//! things implement it: [`Client`], which speaks the JSON-lines adapter
+//! protocol ([`messages`]) to a child process; [`ModelImplementation`], the
+//! reference model; and any Rust type a team writes to run the suite inside
+//! its own `cargo test`. [`drive`] runs one history through an
+//! implementation and collects its trace.
+//!
+//! A misbehaving implementation is a [`ProtocolError`], never a panic or a
+//! hang: every read has a timeout, every reply is checked for its id and
+//! its type, and the error names the request and the reply.
+
+mod client;
+pub mod messages;
+mod model;
+mod server;
+
+use chrono::{DateTime, Utc};
+
+use crate::history::{Event, History, Offset};
+use crate::observation::{Observation, Trace, TraceEvent};
+pub use client::{ChildProcess, Client, Received, ScriptedTransport, Transport};
+pub use messages::{Declaration, HistoryHeader, Implemented, PROTOCOL, ProductOffer};
+pub use model::ModelImplementation;
+pub use server::serve;
+
+/// An implementation's answer to a request it understood.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer<T> {
+    Done(T),
+    /// It could not carry out the request.
+    Error(String),
+    /// It does not support what the request needs.
+    Unsupported(String),
+}
+
+/// An implementation that broke the protocol.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("failed to start the implementation `{command}`: {error}")]
+    Spawn { command: String, error: String },
+    #[error("failed to send request {id} ({request}) to the implementation: {error}{exit}")]
+    Write {
+        id: u64,
+        request: String,
+        error: String,
+        exit: String,
+    },
+    #[error("the implementation did not answer request {id} ({request}) within {ms} ms")]
+    Timeout { id: u64, request: String, ms: u64 },
+    #[error("the implementation exited before answering request {id} ({request}){exit}")]
+    Exited {
+        id: u64,
+        request: String,
+        exit: String,
+    },
+    #[error("the reply to request {id} ({request}) is not JSON ({error}): {line}")]
+    NotJson {
+        id: u64,
+        request: String,
+        error: String,
+        line: String,
+    },
+    #[error("the reply to request {id} ({request}) is longer than {limit} bytes")]
+    TooLong {
+        id: u64,
+        request: String,
+        limit: usize,
+    },
+    #[error(
+        "the reply to request {id} ({request}) carries id {got}: replies must answer requests in order"
+    )]
+    OutOfOrder {
+        id: u64,
+        request: String,
+        got: String,
+    },
+    #[error(
+        "the reply to request {id} ({request}) is not a valid {expected} reply ({error}): {line}"
+    )]
+    Unexpected {
+        id: u64,
+        request: String,
+        expected: String,
+        error: String,
+        line: String,
+    },
+    #[error("the implementation speaks protocol `{got}`; arrears speaks `{expected}`")]
+    Version { expected: String, got: String },
+}
+
+/// What arrears needs from a system under test. See [`messages`] for the
+/// meaning of each step.
+pub trait Implementation: Send {
+    /// The handshake: what the specs cover, and what the implementation
+    /// implements in return.
+    fn hello(&mut self, offer: &[ProductOffer]) -> Result<Declaration, ProtocolError>;
+    /// Forgets everything and loads the start of a history.
+    fn load(&mut self, header: &HistoryHeader) -> Result<Answer<()>, ProtocolError>;
+    fn apply(&mut self, at: DateTime<Utc>, event: &Event) -> Result<Answer<()>, ProtocolError>;
+    fn advance(&mut self, to: DateTime<Utc>) -> Result<Answer<()>, ProtocolError>;
+    /// What it shows now, and its events since the last observation.
+    fn observe(&mut self) -> Result<Answer<(Observation, Vec<TraceEvent>)>, ProtocolError>;
+}
+
+/// The products and billing methods the specs cover, for **hello**.
+pub fn offer(catalog: &crate::spec::Catalog) -> Vec<ProductOffer> {
+    catalog
+        .documents
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let mut billing: Vec<crate::spec::BillingMethod> = catalog
+                .lifecycles
+                .iter()
+                .filter(|l| l.doc.index() == i)
+                .map(|l| l.billing)
+                .collect();
+            billing.sort();
+            billing.dedup();
+            ProductOffer {
+                product: d.id.clone(),
+                title: d.title.clone(),
+                billing,
+            }
+        })
+        .collect()
+}
+
+/// Runs one history through an implementation, observing at `observe`
+/// (sorted offsets), exactly as [`crate::model::run`] runs the model.
+pub fn drive(
+    implementation: &mut dyn Implementation,
+    history: &History,
+    observe: &[Offset],
+) -> Result<Answer<Trace>, ProtocolError> {
+    macro_rules! step {
+        ($e:expr) => {
+            match $e? {
+                Answer::Done(v) => v,
+                Answer::Error(m) => return Ok(Answer::Error(m)),
+                Answer::Unsupported(r) => return Ok(Answer::Unsupported(r)),
+            }
+        };
+    }
+    let start = history.start;
+    step!(implementation.load(&HistoryHeader::of(history)));
+    let mut trace = Trace {
+        events: Vec::new(),
+        observations: Vec::new(),
+    };
+    let mut pending = observe.iter().copied().peekable();
+    let take = |implementation: &mut dyn Implementation,
+                o: Offset,
+                trace: &mut Trace|
+     -> Result<Answer<()>, ProtocolError> {
+        step!(implementation.advance(o.at(start)));
+        let (observation, events) = step!(implementation.observe());
+        trace.observations.push(observation);
+        trace.events.extend(events);
+        Ok(Answer::Done(()))
+    };
+    for event in &history.events {
+        while let Some(o) = pending.next_if(|o| *o < event.at()) {
+            step!(take(implementation, o, &mut trace));
+        }
+        step!(implementation.apply(event.at().at(start), event));
+    }
+    for o in pending {
+        step!(take(implementation, o, &mut trace));
+    }
+    step!(implementation.advance(history.end().at(start)));
+    // The last observation only collects the events since the previous one.
+    let (_, events) = step!(implementation.observe());
+    trace.events.extend(events);
+    Ok(Answer::Done(trace))
+}

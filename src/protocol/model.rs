@@ -1,0 +1,90 @@
+//! The reference model behind the [`Implementation`] trait, so that the
+//! model can be driven exactly as an implementation under test is (and so
+//! that a Rust team has a working implementation of the trait to start from).
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    Answer, Declaration, HistoryHeader, Implementation, Implemented, ProductOffer, ProtocolError,
+};
+use crate::history::Event;
+use crate::model::Model;
+use crate::observation::{Observation, TraceEvent};
+use crate::spec::Catalog;
+
+pub struct ModelImplementation<'c> {
+    catalog: &'c Catalog,
+    model: Option<Model<'c>>,
+}
+
+impl<'c> ModelImplementation<'c> {
+    pub fn new(catalog: &'c Catalog) -> ModelImplementation<'c> {
+        ModelImplementation {
+            catalog,
+            model: None,
+        }
+    }
+
+    fn model(&mut self) -> Result<&mut Model<'c>, String> {
+        self.model
+            .as_mut()
+            .ok_or_else(|| "no history is loaded".to_string())
+    }
+}
+
+impl Implementation for ModelImplementation<'_> {
+    fn hello(&mut self, offer: &[ProductOffer]) -> Result<Declaration, ProtocolError> {
+        Ok(Declaration {
+            implementation: format!("arrears reference model {}", env!("CARGO_PKG_VERSION")),
+            implements: offer
+                .iter()
+                .map(|p| Implemented {
+                    product: p.product.clone(),
+                    billing: p.billing.clone(),
+                })
+                .collect(),
+            readings: Default::default(),
+        })
+    }
+
+    fn load(&mut self, header: &HistoryHeader) -> Result<Answer<()>, ProtocolError> {
+        Ok(match Model::new(self.catalog, &header.to_history()) {
+            Ok(m) => {
+                self.model = Some(m);
+                Answer::Done(())
+            }
+            Err(e) => Answer::Error(e.to_string()),
+        })
+    }
+
+    fn apply(&mut self, _at: DateTime<Utc>, event: &Event) -> Result<Answer<()>, ProtocolError> {
+        Ok(
+            match self
+                .model()
+                .map(|m| m.apply(event).map_err(|e| e.to_string()))
+            {
+                Ok(Ok(())) => Answer::Done(()),
+                Ok(Err(e)) | Err(e) => Answer::Error(e),
+            },
+        )
+    }
+
+    fn advance(&mut self, to: DateTime<Utc>) -> Result<Answer<()>, ProtocolError> {
+        Ok(
+            match self
+                .model()
+                .map(|m| m.advance_to(to).map_err(|e| e.to_string()))
+            {
+                Ok(Ok(())) => Answer::Done(()),
+                Ok(Err(e)) | Err(e) => Answer::Error(e),
+            },
+        )
+    }
+
+    fn observe(&mut self) -> Result<Answer<(Observation, Vec<TraceEvent>)>, ProtocolError> {
+        Ok(match self.model() {
+            Ok(m) => Answer::Done((m.observe(), m.take_events())),
+            Err(e) => Answer::Error(e),
+        })
+    }
+}
