@@ -76,16 +76,19 @@ fn resource_fields(
 }
 
 fn account_fields(a: &AccountObservation) -> Vec<(String, Value)> {
-    let bills: Vec<Value> = a
+    // Lists compare as sets: their order is not part of the vocabulary.
+    let mut bills: Vec<Value> = a
         .outstanding_bills
         .iter()
         .map(|b| serde_json::json!([b.bill, b.amount, b.settlement_date, b.status]))
         .collect();
-    let fee: Vec<Value> = a
+    bills.sort_by_key(|v| v.to_string());
+    let mut fee: Vec<Value> = a
         .fee_operations
         .iter()
         .map(|f| serde_json::json!([f.product, f.operation, f.allowed]))
         .collect();
+    fee.sort_by_key(|v| v.to_string());
     vec![
         ("cash".into(), Value::from(a.cash)),
         ("vouchers".into(), Value::from(a.vouchers)),
@@ -360,13 +363,26 @@ pub fn compare(catalog: &Catalog, references: &[Trace], actual: &Trace) -> Optio
     }
     // The earliest divergence; at one instant, event sequences explain
     // observation differences better (they carry the rule).
-    found.sort_by_key(|d| {
-        (
-            d.at,
-            d.field == "state" || d.field.starts_with("operation") || d.field == "serving",
-        )
-    });
+    found.sort_by_key(|d| (d.at, priority(&d.field)));
     found.into_iter().next()
+}
+
+/// Which divergence at one instant explains the others best: a transition
+/// (it carries the rule of the step taken or missed), then a deduction, an
+/// operation verdict, a refund, a charge, a notification, then the fields
+/// of observations, which follow from those.
+fn priority(field: &str) -> u8 {
+    match field {
+        "transitions" => 0,
+        "deductions" => 1,
+        "operations" => 2,
+        "refunds" => 3,
+        "charges" => 4,
+        "notifications" => 5,
+        "existence" => 6,
+        "state" => 7,
+        _ => 8,
+    }
 }
 
 /// The rules that give a state its capabilities.

@@ -16,6 +16,8 @@ pub mod history;
 pub mod model;
 pub mod observation;
 pub mod protocol;
+pub mod replay;
+pub mod report;
 pub mod spec;
 pub mod sut;
 pub mod svg;

@@ -120,6 +120,39 @@ enum Command {
         /// Run only shard K of N (a deterministic split of the cases).
         #[arg(long, value_name = "K/N", value_parser = parse_shard)]
         shard: Option<(u32, u32)>,
+        /// Also write the report as JUnit XML (one test case per invariant).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Also write the report as JSON.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Where to write each counterexample's replay file and timelines.
+        #[arg(long, value_name = "DIR", default_value = "arrears-out")]
+        out: PathBuf,
+        /// Histories that failed before: run them first, and add new
+        /// counterexamples to the file.
+        #[arg(long, value_name = "FILE")]
+        regressions: Option<PathBuf>,
+    },
+    /// Re-run a saved counterexample, against the model or an
+    /// implementation; or promote it to a worked example.
+    Replay {
+        /// A replay file written by `verify` (`arrears-out/*.replay.yaml`).
+        file: PathBuf,
+        /// The implementation to re-run it against.
+        #[arg(long, value_name = "CMD")]
+        sut: Option<String>,
+        #[arg(long, default_value_t = 5000, value_name = "MS")]
+        timeout_ms: u64,
+        /// Write it as a worked example (into --dir) instead of running it.
+        #[arg(long)]
+        promote: bool,
+        /// The worked example's name (default: the replay file's name).
+        #[arg(long, requires = "promote")]
+        name: Option<String>,
+        /// Where promoted examples go.
+        #[arg(long, default_value = "specs/examples", requires = "promote")]
+        dir: PathBuf,
     },
     /// Speak the adapter protocol on standard input and output with the
     /// reference model (to try an adapter harness, or to see a transcript).
@@ -312,6 +345,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             sut,
             timeout_ms,
             shard,
+            junit,
+            json,
+            out,
+            regressions,
         } => {
             let catalog = load_catalog(cli.specs.as_deref())?;
             let mut options = arrears::verify::VerifyOptions::new(&catalog);
@@ -353,12 +390,175 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     &driven
                 }
             };
+            let mut known = match &regressions {
+                Some(path) => {
+                    arrears::replay::RegressionsFile::read(path).map_err(anyhow::Error::from)?
+                }
+                None => arrears::replay::RegressionsFile::default(),
+            };
+            options.regressions = known.regressions();
             let report = arrears::verify::verify(&catalog, system, &options);
             match format {
                 Format::Text => print!("{}", arrears::verify::report_text(&catalog, &report)),
                 Format::Json => println!("{}", to_json(&report)?),
             }
+            if let Some(path) = &junit {
+                std::fs::write(path, arrears::report::junit(&report))
+                    .with_context(|| format!("failed to write {}", path.display()))?;
+            }
+            if let Some(path) = &json {
+                std::fs::write(path, to_json(&report)?)
+                    .with_context(|| format!("failed to write {}", path.display()))?;
+            }
+            if !report.counterexamples.is_empty() {
+                let references = arrears::verify::reference_catalogs(&catalog, &options.readings)
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                let written = arrears::replay::write_counterexamples(
+                    &references[0],
+                    system,
+                    &report.counterexamples,
+                    &out,
+                )
+                .map_err(anyhow::Error::from)?;
+                eprintln!("counterexamples written to {}:", out.display());
+                for f in &written {
+                    eprintln!("  {f}");
+                }
+                if let Some(path) = &regressions {
+                    let new = report
+                        .counterexamples
+                        .iter()
+                        .filter(|c| c.regression.is_none())
+                        .map(|c| {
+                            arrears::replay::from_counterexample(&references[0], &report.system, c)
+                        });
+                    let added = known.append(new);
+                    known.write(path).map_err(anyhow::Error::from)?;
+                    eprintln!("{added} new regressions added to {}", path.display());
+                }
+            }
             Ok(report.exit_code())
+        }
+        Command::Replay {
+            file,
+            sut,
+            timeout_ms,
+            promote,
+            name,
+            dir,
+        } => {
+            let catalog = load_catalog(cli.specs.as_deref())?;
+            let replay = arrears::replay::ReplayFile::read(&file).map_err(anyhow::Error::from)?;
+            replay.history.validate(&catalog).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: the history does not fit the specs: {e}",
+                    file.display()
+                )
+            })?;
+            if promote {
+                let name = name.unwrap_or_else(|| {
+                    let stem = file
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    stem.trim_end_matches(".yaml")
+                        .trim_end_matches(".replay")
+                        .to_string()
+                });
+                let target = dir.join(format!("{}.yaml", arrears::replay::file_stem(&name)));
+                if target.exists() {
+                    return Err(Failure::usage(anyhow::anyhow!(
+                        "{} already exists; choose another --name",
+                        target.display()
+                    )));
+                }
+                let example = replay.to_example();
+                let outcome = arrears::examples::check(&catalog, &name, &example);
+                if !outcome.passed() {
+                    return Err(Failure {
+                        code: 1,
+                        error: anyhow::anyhow!(
+                            "the model no longer shows what the replay expects, so it would not pass as a worked example:\n  {}",
+                            outcome.failures.join("\n  ")
+                        ),
+                    });
+                }
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("failed to create {}", dir.display()))?;
+                std::fs::write(&target, example.to_yaml())
+                    .with_context(|| format!("failed to write {}", target.display()))?;
+                println!("promoted to worked example {}", target.display());
+                return Ok(0);
+            }
+            let model = arrears::verify::ReferenceModel { catalog: &catalog };
+            let driven;
+            let mut options = arrears::verify::VerifyOptions::new(&catalog);
+            let system: &dyn arrears::verify::System = match &sut {
+                None => &model,
+                Some(command) => {
+                    driven = start_sut(&catalog, command, timeout_ms)?;
+                    options.readings = driven.declaration().readings.clone();
+                    options.compare = true;
+                    &driven
+                }
+            };
+            options.cases = 0;
+            options.regressions = vec![arrears::verify::Regression {
+                name: file.display().to_string(),
+                scenario: replay.scenario(),
+            }];
+            let report = arrears::verify::verify(&catalog, system, &options);
+            if let Some(e) = &report.protocol_error {
+                return Err(Failure {
+                    code: 3,
+                    error: anyhow::anyhow!("{e}"),
+                });
+            }
+            let example = replay.to_example();
+            let expectations = arrears::examples::check_on(
+                &catalog,
+                system,
+                &file.display().to_string(),
+                &example,
+            )
+            .map_err(|e| Failure {
+                code: 3,
+                error: anyhow::anyhow!("{e}"),
+            })?;
+            println!(
+                "replay of {} ({}) on {}",
+                file.display(),
+                replay.replay.check,
+                report.system
+            );
+            for c in &report.counterexamples {
+                println!(
+                    "  {} {}: {}",
+                    if c.check == arrears::verify::DIFFERENTIAL {
+                        "DIVERGES"
+                    } else {
+                        "VIOLATED"
+                    },
+                    c.check,
+                    c.message()
+                );
+                for r in &c.rules {
+                    println!("    rule {} [{}]: \"{}\"", r.rule, r.section, r.anchor);
+                }
+            }
+            for f in &expectations.failures {
+                println!("  expectation not met: {f}");
+            }
+            for r in &report.refused {
+                println!("  REFUSED {r}");
+            }
+            if report.passed() && expectations.passed() {
+                println!("passes: the failure no longer reproduces");
+                Ok(0)
+            } else {
+                println!("reproduced");
+                Ok(1)
+            }
         }
         Command::Serve => {
             let catalog = load_catalog(cli.specs.as_deref())?;

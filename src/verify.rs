@@ -316,8 +316,27 @@ pub fn observation_instants(reference: &Catalog, scenario: &Scenario) -> Vec<Off
 }
 
 impl Context<'_> {
+    /// Runs a scenario, observing at its instants and the model's event
+    /// instants; if the system has events at other instants (it acts at
+    /// other times than the model), runs it again observing there too, so
+    /// that every state it passes through is observed.
     fn run(&self, scenario: &Scenario) -> (Vec<Offset>, Result<Trace, SystemError>) {
-        let instants = observation_instants(&self.references[0], scenario);
+        let mut instants = observation_instants(&self.references[0], scenario);
+        let trace = self.system.run(&scenario.history, &instants);
+        let Ok(first) = &trace else {
+            return (instants, trace);
+        };
+        let start = scenario.history.start;
+        let own: BTreeSet<Offset> = first
+            .events
+            .iter()
+            .map(|e| Offset::between(start, e.at()))
+            .collect();
+        let known: BTreeSet<Offset> = instants.iter().copied().collect();
+        if own.is_subset(&known) {
+            return (instants, trace);
+        }
+        instants = known.union(&own).copied().collect();
         let trace = self.system.run(&scenario.history, &instants);
         (instants, trace)
     }
