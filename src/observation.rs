@@ -214,8 +214,8 @@ pub enum TraceEvent {
         rule: String,
     },
     /// A user operation, allowed or denied. A denial names the rule that
-    /// refused it (or `reason` when no rule of the specs did, such as
-    /// insufficient credit).
+    /// refused it (for lack of credit, the ledger's available-credit rule)
+    /// and gives the reason in words.
     Operation {
         at: DateTime<Utc>,
         account: String,

@@ -211,6 +211,8 @@ pub struct VerifyReport {
     pub coverage: Coverage,
     pub unexercised_rules: Vec<String>,
     pub unfired_transitions: Vec<String>,
+    /// The lifecycles the system implements (indexes), when not all.
+    pub implemented: Option<Vec<u32>>,
     /// Cases the system said it does not support.
     pub skipped_cases: Vec<String>,
     /// Valid histories the system refused to run.
@@ -677,6 +679,10 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
         coverage: Coverage::default(),
         unexercised_rules: Vec::new(),
         unfired_transitions: Vec::new(),
+        implemented: options
+            .implemented
+            .as_ref()
+            .map(|s| s.iter().map(|l| l.0).collect()),
         skipped_cases: Vec::new(),
         refused: Vec::new(),
         protocol_error: None,
@@ -829,19 +835,9 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
         .filter(|r| {
             // A rule about lifecycles the system does not implement cannot be exercised.
             options.implemented.as_ref().is_none_or(|imp| {
-                judge.rule_named(r).is_some_and(|id| {
-                    judge.rule(id).enforcements.iter().any(|e| match e {
-                        crate::spec::Enforcement::Transition { lifecycle, .. }
-                        | crate::spec::Enforcement::Capability { lifecycle, .. } => {
-                            imp.contains(lifecycle)
-                        }
-                        crate::spec::Enforcement::Invariant(i) => judge.invariants[i.index()]
-                            .subjects
-                            .iter()
-                            .any(|s| imp.contains(s)),
-                        _ => true,
-                    })
-                })
+                judge
+                    .rule_named(r)
+                    .is_some_and(|id| exercisable(judge, judge.rule(id), &|l| imp.contains(&l)))
             })
         })
         .map(String::from)
@@ -860,6 +856,35 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
         })
         .collect();
     report
+}
+
+/// Whether a system that implements the lifecycles `implemented` accepts
+/// can exercise a rule at all.
+fn exercisable(
+    judge: &Catalog,
+    rule: &crate::spec::Rule,
+    implemented: &dyn Fn(LifecycleId) -> bool,
+) -> bool {
+    let doc_implemented = |doc: DocId| {
+        (0..judge.lifecycles.len())
+            .any(|i| judge.lifecycles[i].doc == doc && implemented(LifecycleId(i as u32)))
+    };
+    rule.enforcements.iter().any(|e| match e {
+        crate::spec::Enforcement::Transition { lifecycle, .. }
+        | crate::spec::Enforcement::Capability { lifecycle, .. } => implemented(*lifecycle),
+        crate::spec::Enforcement::Invariant(i) => judge.invariants[i.index()]
+            .subjects
+            .iter()
+            .any(|s| implemented(*s)),
+        crate::spec::Enforcement::Billing(doc) | crate::spec::Enforcement::Account(doc) => {
+            doc_implemented(*doc)
+        }
+        crate::spec::Enforcement::Notification(n) => {
+            doc_implemented(judge.notifications[n.index()].doc)
+        }
+        crate::spec::Enforcement::Formula(f) => doc_implemented(judge.formulas[f.index()].doc),
+        crate::spec::Enforcement::Ledger => true,
+    })
 }
 
 /// Files a system's failure to run a case; returns whether it counts as a
@@ -1006,20 +1031,31 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
             report.skipped_cases[0]
         ));
     }
+    // Only what the system implements can be exercised: rules and
+    // transitions of other lifecycles are left out of the counts.
+    let implemented = |lifecycle: crate::spec::LifecycleId| {
+        report
+            .products
+            .contains(&judge.document(judge.lifecycle(lifecycle).doc).id)
+            && report
+                .implemented
+                .as_ref()
+                .is_none_or(|imp| imp.contains(&lifecycle.0))
+    };
     let enforced: Vec<&crate::spec::Rule> = judge
         .rules
         .iter()
         .filter(|r| r.not_modelled.is_none() && report.products.contains(&judge.document(r.doc).id))
+        .filter(|r| report.implemented.is_none() || exercisable(judge, r, &implemented))
         .collect();
     let covered = enforced
         .iter()
         .filter(|r| report.coverage.rules.contains_key(&r.id))
         .count();
-    let transitions: usize = judge
-        .lifecycles
-        .iter()
-        .filter(|l| report.products.contains(&judge.document(l.doc).id))
-        .map(|l| l.transitions.len())
+    let transitions: usize = (0..judge.lifecycles.len())
+        .map(|i| crate::spec::LifecycleId(i as u32))
+        .filter(|l| implemented(*l))
+        .map(|l| judge.lifecycle(l).transitions.len())
         .sum();
     out.push_str(&format!(
         "\nrule coverage: {covered} of {} enforced rules exercised; {} of {transitions} transitions fired\n",

@@ -75,6 +75,7 @@ impl Model<'_> {
         let id = format!("{}/{}", res.id, res.bill_count);
         let bill = self.bills.len();
         self.bills.push(Bill {
+            index: bill,
             id: id.clone(),
             account,
             resource: r,

@@ -133,6 +133,8 @@ struct Resource {
 
 #[derive(Debug, Clone)]
 struct Bill {
+    /// Its position in the model's bills: the order bills were issued.
+    index: usize,
     id: String,
     account: usize,
     resource: usize,
@@ -952,7 +954,7 @@ impl<'c> Model<'c> {
         if decision.allowed && self.available(account) < price {
             decision = Decision {
                 allowed: false,
-                rule: None,
+                rule: self.catalog.ledger.rules.first().copied(),
                 reason: Some("insufficient available credit".into()),
                 transition: None,
             };
@@ -1096,7 +1098,7 @@ impl<'c> Model<'c> {
                     .map(|b| &self.bills[*b])
                     .filter(|b| b.status != BillStatus::Paid)
                     .collect();
-                outstanding.sort_by(|x, y| (x.settlement, &x.id).cmp(&(y.settlement, &y.id)));
+                outstanding.sort_by_key(|b| (b.settlement, b.index));
                 AccountObservation {
                     account: a.id.clone(),
                     cash: a.cash,

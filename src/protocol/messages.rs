@@ -30,8 +30,13 @@
 //!
 //! * **protocol** - The protocol version, `"arrears-adapter/1"`.
 //! * **products** - What the specs cover: an array of
-//!   `{"product": "ecs", "title": "...", "billing": ["pay-as-you-go", ...]}`,
-//!   one per spec document, listing the billing methods its lifecycles use.
+//!   `{"product": "ecs", "title": "...", "billing": ["pay-as-you-go", ...],
+//!   "operations": [{"id": "renew", "fee_incurring": true}, ...],
+//!   "fee_operations_denied_while_overdue": true}`, one per spec document:
+//!   the billing methods its lifecycles use, its operations (the keys of an
+//!   observation's `operations`), and whether its fee-incurring operations
+//!   are refused while the account is overdue (what an account's
+//!   `fee_operations` reports).
 //!
 //! The reply must be a **hello** reply (below), or **error**.
 //!
@@ -253,6 +258,20 @@ pub struct ProductOffer {
     pub product: String,
     pub title: String,
     pub billing: Vec<BillingMethod>,
+    /// The product's operations, as the observations name them.
+    #[serde(default)]
+    pub operations: Vec<OperationOffer>,
+    /// Whether its fee-incurring operations are refused while the account
+    /// is overdue.
+    #[serde(default)]
+    pub fee_operations_denied_while_overdue: bool,
+}
+
+/// An operation of a product, offered in **hello**.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationOffer {
+    pub id: String,
+    pub fee_incurring: bool,
 }
 
 /// A product an implementation implements, with the billing methods.

@@ -124,6 +124,15 @@ pub fn offer(catalog: &crate::spec::Catalog) -> Vec<ProductOffer> {
                 product: d.id.clone(),
                 title: d.title.clone(),
                 billing,
+                operations: d
+                    .operations
+                    .iter()
+                    .map(|(op, decl)| messages::OperationOffer {
+                        id: catalog.op_name(*op).to_string(),
+                        fee_incurring: decl.fee_incurring,
+                    })
+                    .collect(),
+                fee_operations_denied_while_overdue: d.deny_fee_operations_while_overdue.is_some(),
             }
         })
         .collect()
