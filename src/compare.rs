@@ -206,12 +206,27 @@ fn sequences(trace: &Trace) -> Sequences {
     out
 }
 
-/// The first divergence of `actual` from every reference trace, or `None`
-/// if one reference explains every observation and every event sequence.
+/// The first divergence of `actual` from the model, or `None` if the model
+/// under one accepted reading explains every observation and every event
+/// sequence.
 ///
 /// `references[0]` is the model under the chosen (or declared) readings;
-/// the rest are the other accepted readings.
+/// the rest are the other accepted readings. An implementation must follow
+/// one reading throughout: mixing them (settling on top-up for the bills but
+/// not for the restart, say) is a divergence. When no reading explains the
+/// trace, the divergence reported is the one from the chosen reading, the
+/// one the specs argue for.
 pub fn compare(catalog: &Catalog, references: &[Trace], actual: &Trace) -> Option<Divergence> {
+    let chosen = against(catalog, std::slice::from_ref(references.first()?), actual)?;
+    for reference in &references[1..] {
+        against(catalog, std::slice::from_ref(reference), actual)?;
+    }
+    Some(chosen)
+}
+
+/// The first divergence of `actual` from these reference traces taken
+/// together.
+fn against(catalog: &Catalog, references: &[Trace], actual: &Trace) -> Option<Divergence> {
     references.first()?;
     let mut found: Vec<Divergence> = Vec::new();
     // Observations, instant by instant.

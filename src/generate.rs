@@ -87,6 +87,9 @@ pub struct AccountBlueprint {
     pub cash: i64,
     pub vouchers: i64,
     pub credit_alert: Option<i64>,
+    /// An account that never pays: no top-up, voucher or payment of the
+    /// steps reaches it, so its bills run the whole overdue course.
+    pub never_pays: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +159,12 @@ pub struct Step {
 /// The generated description a history is built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Blueprint {
+    /// The products this case draws its resources from (indexes into the
+    /// configured products), unless `all_products`: a case that goes deep
+    /// into one or two products reaches their rarer paths far more often
+    /// than one spread over all five.
+    pub focus: Vec<usize>,
+    pub all_products: bool,
     pub accounts: Vec<AccountBlueprint>,
     pub resources: Vec<ResourceBlueprint>,
     pub steps: Vec<Step>,
@@ -215,12 +224,16 @@ fn account() -> impl Strategy<Value = AccountBlueprint> {
         prop_oneof![2 => 0i64..=2_000, 2 => 0i64..=20_000, 1 => 100_000i64..=1_000_000],
         prop_oneof![3 => Just(0i64), 1 => 0i64..=5_000],
         prop::option::weighted(0.3, 0i64..=10_000),
+        prop::bool::weighted(0.25),
     )
-        .prop_map(|(cash, vouchers, credit_alert)| AccountBlueprint {
-            cash,
-            vouchers,
-            credit_alert,
-        })
+        .prop_map(
+            |(cash, vouchers, credit_alert, never_pays)| AccountBlueprint {
+                cash,
+                vouchers,
+                credit_alert,
+                never_pays,
+            },
+        )
 }
 
 fn resource() -> impl Strategy<Value = ResourceBlueprint> {
@@ -280,6 +293,8 @@ fn step(max_boundary: usize) -> impl Strategy<Value = Step> {
 pub fn blueprints(catalog: &Catalog, config: &GenConfig) -> BoxedStrategy<Blueprint> {
     let max_boundary = boundaries(catalog).len();
     (
+        prop::collection::vec(0usize..16, 1..=2),
+        prop::bool::weighted(0.2),
         prop::collection::vec(account(), SizeRange::from(1..=config.max_accounts.max(1))),
         prop::collection::vec(resource(), SizeRange::from(1..=config.max_resources.max(1))),
         prop::collection::vec(step(max_boundary), SizeRange::from(0..=config.max_steps)),
@@ -288,12 +303,16 @@ pub fn blueprints(catalog: &Catalog, config: &GenConfig) -> BoxedStrategy<Bluepr
             SizeRange::from(0..=config.max_observations),
         ),
     )
-        .prop_map(|(accounts, resources, steps, observe)| Blueprint {
-            accounts,
-            resources,
-            steps,
-            observe,
-        })
+        .prop_map(
+            |(focus, all_products, accounts, resources, steps, observe)| Blueprint {
+                focus,
+                all_products,
+                accounts,
+                resources,
+                steps,
+                observe,
+            },
+        )
         .boxed()
 }
 
@@ -309,8 +328,8 @@ pub fn scenarios(catalog: &Catalog, config: &GenConfig) -> BoxedStrategy<Scenari
 #[derive(Debug, Clone)]
 pub struct Builder {
     lifecycles: Vec<LifecycleInfo>,
-    /// Indexes into `lifecycles` of those a purchase can create (no parent).
-    roots: Vec<usize>,
+    /// The products with usable lifecycles, in catalog order.
+    products: Vec<DocId>,
     boundaries: Vec<TimeDelta>,
     horizon: TimeDelta,
     start: chrono::DateTime<chrono::Utc>,
@@ -319,6 +338,7 @@ pub struct Builder {
 #[derive(Debug, Clone)]
 struct LifecycleInfo {
     id: LifecycleId,
+    doc: DocId,
     product: String,
     kind: String,
     billing: BillingMethod,
@@ -330,6 +350,15 @@ struct LifecycleInfo {
     renewable: bool,
     upgradable: bool,
     auto_releasable: bool,
+}
+
+/// What one case draws its targets from: the resources made (lifecycle
+/// index, id, account index), the lifecycles a purchase may create, and
+/// which accounts never pay.
+struct Draw<'a> {
+    made: &'a [(usize, String, usize)],
+    roots: &'a [usize],
+    never_pays: Vec<bool>,
 }
 
 /// Operations that carry amounts and have events of their own.
@@ -365,11 +394,25 @@ impl Builder {
                         .op_named(name)
                         .is_some_and(|op| doc.operations.contains_key(&op))
                 };
+                // Operations that move this lifecycle (start, release,
+                // unsubscribe...) are listed three times, so they are drawn
+                // more often than those that only succeed or fail.
+                let moves: BTreeSet<crate::spec::OpId> = l
+                    .transitions
+                    .iter()
+                    .filter_map(|t| match t.trigger {
+                        crate::spec::Trigger::Operation(op) => Some(op),
+                        _ => None,
+                    })
+                    .collect();
                 let operations = doc
                     .operations
                     .keys()
-                    .map(|op| catalog.op_name(*op).to_string())
-                    .filter(|name| !MECHANISM_OPERATIONS.contains(&name.as_str()))
+                    .filter(|op| !MECHANISM_OPERATIONS.contains(&catalog.op_name(**op)))
+                    .flat_map(|op| {
+                        let times = if moves.contains(op) { 3 } else { 1 };
+                        std::iter::repeat_n(catalog.op_name(*op).to_string(), times)
+                    })
                     .collect();
                 let has_term = matches!(
                     l.billing,
@@ -377,6 +420,7 @@ impl Builder {
                 );
                 LifecycleInfo {
                     id: LifecycleId(i as u32),
+                    doc: l.doc,
                     product: doc.id.clone(),
                     kind: l.kind.clone(),
                     billing: l.billing,
@@ -393,12 +437,12 @@ impl Builder {
                 }
             })
             .collect();
-        let roots = (0..lifecycles.len())
-            .filter(|i| lifecycles[*i].parent.is_none())
-            .collect();
+        let mut products: Vec<DocId> = lifecycles.iter().map(|l| l.doc).collect();
+        products.sort();
+        products.dedup();
         Builder {
             lifecycles,
-            roots,
+            products,
             boundaries: boundaries(catalog),
             horizon: horizon(catalog),
             start: "2026-01-01T00:00:00Z".parse().expect("a valid instant"),
@@ -448,22 +492,59 @@ impl Builder {
                 observe: Vec::new(),
             };
         }
+        // The lifecycles this case draws from: those of its focus products.
+        let focus: Vec<DocId> = if b.all_products || b.focus.is_empty() {
+            self.products.clone()
+        } else {
+            b.focus
+                .iter()
+                .map(|f| self.products[f % self.products.len()])
+                .collect()
+        };
+        let drawn: Vec<usize> = (0..self.lifecycles.len())
+            .filter(|i| focus.contains(&self.lifecycles[*i].doc))
+            .collect();
+        let roots: Vec<usize> = drawn
+            .iter()
+            .copied()
+            .filter(|i| self.lifecycles[*i].parent.is_none())
+            .collect();
         // (lifecycle index, resource id, account index) of each resource.
         let mut made: Vec<(usize, String, usize)> = Vec::new();
         for r in &b.resources {
-            let li = r.lifecycle % self.lifecycles.len();
+            let li = drawn[r.lifecycle % drawn.len()];
             let account = r.account % history.accounts.len();
             self.add_resource(&mut history, &mut made, li, account, r);
         }
+        let draw = Draw {
+            made: &made,
+            roots: &roots,
+            never_pays: b.accounts.iter().map(|a| a.never_pays).collect(),
+        };
         // Steps: resolve instants in blueprint order, then sort by time
-        // (stably, so steps at one instant keep their order).
+        // (stably, so steps at one instant keep their order). Payments and
+        // operations count from an earlier charge when there is one, so they
+        // land at the bill's own boundaries (T+7, T+15, T+30...).
         let mut instants: Vec<TimeDelta> = Vec::new();
+        let mut charges: Vec<TimeDelta> = Vec::new();
         let mut events: Vec<(TimeDelta, Event)> = Vec::new();
         let mut purchases = 0;
         for step in &b.steps {
-            let at = self.resolve(&step.when, &instants);
+            let follows_a_bill = !matches!(
+                step.kind,
+                StepKind::Charge { .. } | StepKind::ChargeHours { .. } | StepKind::Purchase { .. }
+            );
+            let bases = if follows_a_bill && !charges.is_empty() {
+                &charges
+            } else {
+                &instants
+            };
+            let at = self.resolve(&step.when, bases);
             instants.push(at);
-            if let Some(e) = self.event(&history, &made, step, at, &instants, &mut purchases) {
+            if let Some(e) = self.event(&history, &draw, step, at, &mut purchases) {
+                if matches!(e, Event::Charge { .. }) {
+                    charges.push(at);
+                }
                 events.push((at, e));
             }
         }
@@ -560,12 +641,12 @@ impl Builder {
     fn event(
         &self,
         h: &History,
-        made: &[(usize, String, usize)],
+        draw: &Draw<'_>,
         step: &Step,
         at: TimeDelta,
-        instants: &[TimeDelta],
         purchases: &mut usize,
     ) -> Option<Event> {
+        let (made, roots, never_pays) = (draw.made, draw.roots, &draw.never_pays);
         let at_offset = Offset(at);
         let account = |i: usize| h.accounts[i % h.accounts.len()].id.clone();
         Some(match &step.kind {
@@ -586,6 +667,13 @@ impl Builder {
                     amount: None,
                     hours: Some(*hours),
                 }
+            }
+            StepKind::TopUp { account: a, .. }
+            | StepKind::Voucher { account: a, .. }
+            | StepKind::PayNow { account: a }
+                if never_pays[a % never_pays.len()] =>
+            {
+                return None;
             }
             StepKind::TopUp { account: a, amount } => Event::TopUp {
                 at: at_offset,
@@ -646,16 +734,15 @@ impl Builder {
                 price,
                 term_days,
             } => {
-                if self.roots.is_empty() {
+                if roots.is_empty() {
                     return None;
                 }
-                let info = &self.lifecycles[self.roots[lifecycle % self.roots.len()]];
+                let info = &self.lifecycles[roots[lifecycle % roots.len()]];
                 *purchases += 1;
                 let has_term = matches!(
                     info.billing,
                     BillingMethod::Subscription | BillingMethod::Hybrid
                 );
-                let _ = instants;
                 Event::Purchase {
                     at: at_offset,
                     account: account(*a),

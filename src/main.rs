@@ -96,7 +96,7 @@ enum Command {
     /// rule coverage.
     Verify {
         /// How many histories to generate.
-        #[arg(long, default_value_t = 256)]
+        #[arg(long, default_value_t = 512)]
         cases: u32,
         /// The seed of the generator: the same seed gives the same report.
         #[arg(long, default_value_t = 0)]

@@ -104,7 +104,7 @@ pub struct VerifyOptions {
 impl VerifyOptions {
     pub fn new(catalog: &Catalog) -> VerifyOptions {
         VerifyOptions {
-            cases: 256,
+            cases: 512,
             seed: 0,
             products: (0..catalog.documents.len())
                 .map(|i| DocId(i as u32))

@@ -196,6 +196,9 @@ pub struct Model<'c> {
     dirty: BTreeSet<usize>,
     steps_this_instant: usize,
     start: DateTime<Utc>,
+    /// Resources whose purchase was refused, with the refusing rule: later
+    /// events about them are refused too, not errors of the history.
+    refused: HashMap<String, (usize, Option<RuleId>)>,
 }
 
 fn place(what: &str) -> String {
@@ -221,6 +224,7 @@ impl<'c> Model<'c> {
             dirty: BTreeSet::new(),
             steps_this_instant: 0,
             start: history.start,
+            refused: HashMap::new(),
         };
         for a in &history.accounts {
             if model.account_index.contains_key(&a.id) {
@@ -350,6 +354,15 @@ impl<'c> Model<'c> {
             self.steps_this_instant = 0;
         }
         let where_ = format!("{} at {}", event.kind(), event.at());
+        if let Some(id) = event
+            .resource()
+            .filter(|_| !matches!(event, Event::Purchase { .. }))
+        {
+            if let Some((account, rule)) = self.refused.get(id).copied() {
+                self.refuse_for_missing_resource(event, id, account, rule);
+                return self.settle_instant();
+            }
+        }
         match event {
             Event::Charge {
                 resource,
@@ -1034,7 +1047,7 @@ impl<'c> Model<'c> {
         } else if self.available(account) < price {
             (
                 false,
-                None,
+                self.catalog.ledger.rules.first().copied(),
                 Some("insufficient available credit".to_string()),
             )
         } else {
@@ -1050,6 +1063,7 @@ impl<'c> Model<'c> {
             reason,
         });
         if !allowed {
+            self.refused.insert(def.id.clone(), (account, rule));
             return Ok(());
         }
         let (cash, vouchers) = self.take(account, price);
@@ -1065,6 +1079,46 @@ impl<'c> Model<'c> {
         self.after_ledger_change(account);
         self.dirty.insert(r);
         Ok(())
+    }
+
+    /// An event about a resource that does not exist because its purchase
+    /// was refused: a charge is not billed, an operation is refused, both
+    /// citing the rule that refused the purchase.
+    fn refuse_for_missing_resource(
+        &mut self,
+        event: &Event,
+        id: &str,
+        account: usize,
+        rule: Option<RuleId>,
+    ) {
+        let account = self.accounts[account].id.clone();
+        let rule_id = rule.map(|r| self.catalog.rule(r).id.clone());
+        let reason = Some("the resource does not exist: its purchase was refused".to_string());
+        let entry = match event {
+            Event::Charge { amount, hours, .. } => TraceEvent::ChargeSkipped {
+                at: self.now,
+                account,
+                resource: id.to_string(),
+                amount: amount.or(*hours).unwrap_or(0),
+                rule: rule_id.unwrap_or_default(),
+            },
+            _ => TraceEvent::Operation {
+                at: self.now,
+                account,
+                resource: id.to_string(),
+                operation: match event {
+                    Event::Operate { operation, .. } => operation.clone(),
+                    Event::Renew { .. } => "renew".into(),
+                    Event::Upgrade { .. } => "upgrade".into(),
+                    Event::SetAutoRelease { .. } => "set-auto-release".into(),
+                    other => other.kind().to_string(),
+                },
+                allowed: false,
+                rule: rule_id,
+                reason,
+            },
+        };
+        self.log.push(entry);
     }
 
     // ----- observation ---------------------------------------------------------------
