@@ -289,6 +289,24 @@ pub struct Declaration {
     pub readings: BTreeMap<String, String>,
 }
 
+impl Declaration {
+    /// Implements every product and billing method offered, under the
+    /// specs' chosen readings.
+    pub fn everything(implementation: impl Into<String>, offer: &[ProductOffer]) -> Declaration {
+        Declaration {
+            implementation: implementation.into(),
+            implements: offer
+                .iter()
+                .map(|p| Implemented {
+                    product: p.product.clone(),
+                    billing: p.billing.clone(),
+                })
+                .collect(),
+            readings: BTreeMap::new(),
+        }
+    }
+}
+
 /// The start of a history: what **load** carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryHeader {

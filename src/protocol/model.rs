@@ -4,9 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{
-    Answer, Declaration, HistoryHeader, Implementation, Implemented, ProductOffer, ProtocolError,
-};
+use super::{Answer, Declaration, HistoryHeader, Implementation, ProductOffer, ProtocolError};
 use crate::history::Event;
 use crate::model::Model;
 use crate::observation::{Observation, TraceEvent};
@@ -34,17 +32,10 @@ impl<'c> ModelImplementation<'c> {
 
 impl Implementation for ModelImplementation<'_> {
     fn hello(&mut self, offer: &[ProductOffer]) -> Result<Declaration, ProtocolError> {
-        Ok(Declaration {
-            implementation: format!("arrears reference model {}", env!("CARGO_PKG_VERSION")),
-            implements: offer
-                .iter()
-                .map(|p| Implemented {
-                    product: p.product.clone(),
-                    billing: p.billing.clone(),
-                })
-                .collect(),
-            readings: Default::default(),
-        })
+        Ok(Declaration::everything(
+            format!("arrears reference model {}", env!("CARGO_PKG_VERSION")),
+            offer,
+        ))
     }
 
     fn load(&mut self, header: &HistoryHeader) -> Result<Answer<()>, ProtocolError> {

@@ -1,0 +1,139 @@
+//! MaxCompute: subscription instances locked at expiry and released 15 days
+//! later unless renewed, and pay-as-you-go instances locked 15 days after an
+//! unpaid bill's due date. Source: maxcompute-overdue-and-suspension.txt.
+
+use arrears::observation::{BillingStatus as B, Data as D, Serving as S};
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::faults::Faults;
+use crate::policy;
+use crate::vocab::{Ctx, Lc, OpAnswer, Signal, St, Timed, Tr, Traits, gone, tr, traits};
+
+pub fn initial(lc: Lc) -> St {
+    match lc {
+        Lc::McSubInstance | Lc::McPaygInstance => St::Active,
+        _ => unreachable!("not a MaxCompute lifecycle"),
+    }
+}
+
+pub fn traits_of(lc: Lc, st: St) -> Traits {
+    use St::*;
+    match (lc, st) {
+        (Lc::McSubInstance, Active) => traits(S::Yes, D::Retained, B::Unspecified),
+        (Lc::McPaygInstance, Active | Overdue) => traits(S::Yes, D::Retained, B::Running),
+        // "your MaxCompute project data is retained during this time";
+        // "Access Mode is AllDenied".
+        (Lc::McSubInstance | Lc::McPaygInstance, Locked) => {
+            traits(S::No, D::Retained, B::Unspecified)
+        }
+        // "all MaxCompute project data associated with the instance cannot
+        // be recovered"
+        (_, Released) => gone(S::No, D::Deleted),
+        _ => unreachable!("{lc:?} has no state {st:?}"),
+    }
+}
+
+pub fn refusal(_lc: Lc, st: St, op: &str) -> Option<&'static str> {
+    match (st, op) {
+        (St::Locked, "run-task") => Some("maxcompute.locked.access-denied"),
+        _ => None,
+    }
+}
+
+pub fn on_signal(lc: Lc, st: St, signal: Signal) -> Option<Tr> {
+    use St::*;
+    match (lc, st, signal) {
+        // A due bill that cannot be paid puts the instance into overdue
+        // (maxcompute.payg.overdue-when-unpaid-at-due).
+        (Lc::McPaygInstance, Active, Signal::Overdue) => Some(tr(
+            Overdue,
+            "becomes-overdue",
+            "maxcompute.payg.overdue-when-unpaid-at-due",
+        )),
+        // "please clear all overdue payments to avoid instances being
+        // released"
+        (Lc::McPaygInstance, Overdue, Signal::Settled) => Some(tr(
+            Active,
+            "settled",
+            "maxcompute.overdue.clear-to-avoid-release",
+        )),
+        (Lc::McPaygInstance, Locked, Signal::Settled) => Some(tr(
+            Active,
+            "unlocked-after-settlement",
+            "maxcompute.overdue.clear-to-avoid-release",
+        )),
+        _ => None,
+    }
+}
+
+pub fn on_operation(lc: Lc, st: St, op: &str) -> OpAnswer {
+    use St::*;
+    let user_release = tr(
+        Released,
+        "user-release",
+        "maxcompute.sub.data-unrecoverable",
+    );
+    match (lc, st, op) {
+        // A renewal within the 15 locked days unlocks the instance
+        // (maxcompute.interp.renewal-unlocks).
+        (Lc::McSubInstance, Locked, "renew") => OpAnswer::Fire(tr(
+            Active,
+            "renewed-while-locked",
+            "maxcompute.sub.released-after-15-days",
+        )),
+        (Lc::McSubInstance, Active | Locked, "release") => OpAnswer::Fire(user_release),
+        (Lc::McPaygInstance, Active | Overdue | Locked, "release") => OpAnswer::Fire(user_release),
+        _ => OpAnswer::Allowed,
+    }
+}
+
+pub fn timers(lc: Lc, st: St, ctx: &Ctx, faults: &Faults) -> Vec<(DateTime<Utc>, Timed)> {
+    let mut out = Vec::new();
+    match (lc, st) {
+        // At expiry the instance's items are "locked for 15 days"
+        // (maxcompute.sub.locked-at-expiry).
+        (Lc::McSubInstance, St::Active) => {
+            if let Some(e) = ctx.expires_at {
+                out.push((
+                    e,
+                    Timed::Transition(tr(
+                        St::Locked,
+                        "locked-at-expiry",
+                        "maxcompute.sub.locked-at-expiry",
+                    )),
+                ));
+            }
+        }
+        // Still not renewed when the 15 locked days are over: the
+        // instance's resources are released
+        // (maxcompute.sub.released-after-15-days).
+        (Lc::McSubInstance, St::Locked) => {
+            if let Some(e) = ctx.expires_at {
+                out.push((
+                    e + TimeDelta::days(policy::MAXCOMPUTE_EXPIRY_LOCK_DAYS),
+                    Timed::Transition(tr(
+                        St::Released,
+                        "released-after-15-days",
+                        "maxcompute.sub.released-after-15-days",
+                    )),
+                ));
+            }
+        }
+        // A bill left unpaid for 15 days past its due date locks the
+        // services (maxcompute.payg.locked-after-15-days).
+        (Lc::McPaygInstance, St::Overdue) => {
+            if let Some(t) = ctx.oldest_overdue_bill {
+                out.push((
+                    t + policy::maxcompute_unpaid_lock_after(faults),
+                    Timed::Transition(tr(
+                        St::Locked,
+                        "locked-after-15-days",
+                        "maxcompute.payg.locked-after-15-days",
+                    )),
+                ));
+            }
+        }
+        _ => {}
+    }
+    out
+}
