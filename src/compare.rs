@@ -6,7 +6,9 @@
 //! account's observation is accepted if it equals the model's under one of
 //! them, field by field, and so is each resource's sequence of transitions,
 //! deductions, notifications, refunds and operation verdicts. Fields the
-//! documents leave unspecified are not compared. The first divergence in
+//! documents leave unspecified are not compared, nor are operations no rule
+//! decides in the state at hand (no capability, no transition, no refusal
+//! while overdue). The first divergence in
 //! time is reported with the rule behind it: the rule of the transition,
 //! deduction, notification or capability where the two part ways.
 
@@ -17,7 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::observation::{AccountObservation, Observation, ResourceObservation, Trace, TraceEvent};
-use crate::spec::{BillingStatus, Catalog, Data, Serving};
+use crate::spec::{BillingStatus, Catalog, Data, Serving, Trigger};
 
 /// Where an implementation first departs from the model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,10 +48,13 @@ impl std::fmt::Display for Divergence {
 }
 
 /// The fields of a resource observation that are compared, as (name, value);
-/// capabilities the model leaves unspecified are left out.
+/// capabilities the model leaves unspecified are left out, and so are the
+/// operations outside `operations` (those the documents say nothing about
+/// in the reference's state).
 fn resource_fields(
     r: &ResourceObservation,
     reference: &ResourceObservation,
+    operations: &[String],
 ) -> Vec<(String, Value)> {
     let mut out = vec![
         ("state".to_string(), Value::from(r.state.clone())),
@@ -69,7 +74,7 @@ fn resource_fields(
     if reference.billing != BillingStatus::Unspecified {
         out.push(("billing".into(), json(&r.billing)));
     }
-    for op in reference.operations.keys() {
+    for op in operations {
         out.push((format!("operation {op}"), json(&r.operations.get(op))));
     }
     out
@@ -116,11 +121,48 @@ type Sequences = std::collections::BTreeMap<
     Vec<(DateTime<Utc>, String, Option<String>)>,
 >;
 
+/// User operations (instant, resource, operation) that no rule decided in
+/// a reference trace.
+type Undecided = BTreeSet<(DateTime<Utc>, String, String)>;
+
+/// The operations the model allowed with no rule behind the verdict (no
+/// capability, no transition, no refusal while overdue): whatever an
+/// implementation answers to them is its own choice, so they are left out
+/// of the operation sequences on both sides.
+fn undecided_operations(reference: &Trace) -> Undecided {
+    reference
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::Operation {
+                at,
+                resource,
+                operation,
+                allowed: true,
+                rule: None,
+                ..
+            } => Some((*at, resource.clone(), operation.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The event sequences compared per resource (and per account for
 /// account-level events): each element is (instant, description, rule).
-fn sequences(trace: &Trace) -> Sequences {
+fn sequences(trace: &Trace, undecided: &Undecided) -> Sequences {
     let mut out = Sequences::new();
     for e in &trace.events {
+        if let TraceEvent::Operation {
+            at,
+            resource,
+            operation,
+            ..
+        } = e
+        {
+            if undecided.contains(&(*at, resource.clone(), operation.clone())) {
+                continue;
+            }
+        }
         let (subject, kind, what) = match e {
             TraceEvent::Transition {
                 resource, from, to, ..
@@ -249,15 +291,17 @@ fn against(catalog: &Catalog, references: &[Trace], actual: &Trace) -> Option<Di
                 });
                 continue;
             };
-            let accepted = refs
-                .iter()
-                .filter_map(|o| o.resource(&r.resource))
-                .any(|reference| {
-                    resource_fields(got, reference) == resource_fields(reference, reference)
-                });
+            let accepted = refs.iter().any(|o| {
+                o.resource(&r.resource).is_some_and(|reference| {
+                    let ops = documented_operations(catalog, reference, o);
+                    resource_fields(got, reference, &ops)
+                        == resource_fields(reference, reference, &ops)
+                })
+            });
             if !accepted {
-                let ours = resource_fields(r, r);
-                let theirs = resource_fields(got, r);
+                let ops = documented_operations(catalog, r, main);
+                let ours = resource_fields(r, r, &ops);
+                let theirs = resource_fields(got, r, &ops);
                 if let Some(((field, want), (_, have))) =
                     ours.iter().zip(&theirs).find(|(a, b)| a != b)
                 {
@@ -327,8 +371,12 @@ fn against(catalog: &Catalog, references: &[Trace], actual: &Trace) -> Option<Di
         }
     }
     // Event sequences, per resource and kind.
-    let ours: Vec<_> = references.iter().map(sequences).collect();
-    let theirs = sequences(actual);
+    let undecided: Undecided = references.iter().flat_map(undecided_operations).collect();
+    let ours: Vec<_> = references
+        .iter()
+        .map(|t| sequences(t, &undecided))
+        .collect();
+    let theirs = sequences(actual, &undecided);
     let keys: BTreeSet<(String, &'static str)> =
         ours[0].keys().chain(theirs.keys()).cloned().collect();
     for key in keys {
@@ -417,6 +465,73 @@ fn r_rules(catalog: &Catalog, r: &ResourceObservation) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The rules that decide whether `op` is allowed on `r` at this
+/// observation, in the order the model weighs them: a terminal state
+/// refuses everything (its own rules), fee-incurring operations are refused
+/// while the account is overdue, then the capability the state declares,
+/// then the transitions the operation triggers from that state (allowed when
+/// one's conditions hold). Empty when the documents say nothing about it,
+/// and then the operation is not compared: an implementation may allow or
+/// refuse what no rule speaks of (renewing a pay-as-you-go instance, say).
+fn operation_rules(
+    catalog: &Catalog,
+    r: &ResourceObservation,
+    observation: &Observation,
+    op: &str,
+) -> Vec<String> {
+    let Some(lc) = catalog
+        .lifecycle_named(&r.lifecycle)
+        .map(|l| catalog.lifecycle(l))
+    else {
+        return Vec::new();
+    };
+    let Some(sid) = lc.state_named(&r.state) else {
+        return Vec::new();
+    };
+    let state = lc.state(sid);
+    if state.terminal {
+        return r_rules(catalog, r);
+    }
+    let Some(op) = catalog.op_named(op) else {
+        return Vec::new();
+    };
+    let doc = catalog.document(lc.doc);
+    let overdue = observation
+        .account(&r.account)
+        .is_some_and(|a| a.overdue_since.is_some());
+    let fee = doc.operations.get(&op).is_some_and(|o| o.fee_incurring);
+    if let (true, true, Some(rule)) = (overdue, fee, doc.deny_fee_operations_while_overdue) {
+        return vec![catalog.rule(rule).id.clone()];
+    }
+    if let Some(cap) = state.operations.iter().find(|c| c.op == op) {
+        return vec![catalog.rule(cap.rule).id.clone()];
+    }
+    let mut rules: Vec<String> = Vec::new();
+    for t in &lc.transitions {
+        if t.from.contains(&sid) && matches!(t.trigger, Trigger::Operation(o) if o == op) {
+            let id = catalog.rule(t.rule).id.clone();
+            if !rules.contains(&id) {
+                rules.push(id);
+            }
+        }
+    }
+    rules
+}
+
+/// The operations of `r` whose verdict the documents decide at this
+/// observation.
+fn documented_operations(
+    catalog: &Catalog,
+    r: &ResourceObservation,
+    observation: &Observation,
+) -> Vec<String> {
+    r.operations
+        .keys()
+        .filter(|op| !operation_rules(catalog, r, observation, op).is_empty())
+        .cloned()
+        .collect()
+}
+
 /// The rules behind one expected field of a resource.
 fn field_rules(
     catalog: &Catalog,
@@ -428,23 +543,10 @@ fn field_rules(
         return Vec::new();
     };
     let lc = catalog.lifecycle(lid);
-    let state = lc.state_named(&r.state).map(|s| lc.state(s));
     if let Some(op) = field.strip_prefix("operation ") {
-        if let Some(cap) =
-            state.and_then(|s| s.operations.iter().find(|c| catalog.op_name(c.op) == op))
-        {
-            return vec![catalog.rule(cap.rule).id.clone()];
-        }
-        let doc = catalog.document(lc.doc);
-        let overdue = observation
-            .account(&r.account)
-            .is_some_and(|a| a.overdue_since.is_some());
-        let fee = catalog
-            .op_named(op)
-            .and_then(|o| doc.operations.get(&o))
-            .is_some_and(|o| o.fee_incurring);
-        if let (true, true, Some(rule)) = (overdue, fee, doc.deny_fee_operations_while_overdue) {
-            return vec![catalog.rule(rule).id.clone()];
+        let rules = operation_rules(catalog, r, observation, op);
+        if !rules.is_empty() {
+            return rules;
         }
     }
     if matches!(field, "overdue_since" | "oldest_overdue_bill") {

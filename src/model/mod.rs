@@ -906,10 +906,14 @@ impl<'c> Model<'c> {
                 return deny(Some(rule), "the account is overdue".to_string());
             }
         }
+        // An allowing capability is the rule behind the verdict unless a
+        // transition the operation triggers decides it.
+        let mut allowed_by = None;
         if let Some(cap) = state.operations.iter().find(|c| c.op == op) {
             if !cap.allowed {
                 return deny(Some(cap.rule), format!("not allowed while {}", state.id));
             }
+            allowed_by = Some(cap.rule);
         }
         let mut triggered = lc
             .transitions
@@ -921,9 +925,9 @@ impl<'c> Model<'c> {
             .peekable();
         let first = triggered.peek().map(|(_, t)| t.rule);
         match triggered.find(|(_, t)| self.guards_hold(r, &t.guards)) {
-            Some((i, _)) => Decision {
+            Some((i, t)) => Decision {
                 allowed: true,
-                rule: None,
+                rule: Some(t.rule),
                 reason: None,
                 transition: Some(i),
             },
@@ -931,9 +935,11 @@ impl<'c> Model<'c> {
                 first,
                 format!("its conditions do not hold while {}", state.id),
             ),
+            // No rule decides: allowed, and `rule` stays empty so that
+            // checks know the verdict is the implementation's own choice.
             None => Decision {
                 allowed: true,
-                rule: None,
+                rule: allowed_by,
                 reason: None,
                 transition: None,
             },

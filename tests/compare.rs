@@ -1,0 +1,197 @@
+//! The differential comparison judges only what the documents decide: an
+//! operation verdict a rule speaks of is compared (and a difference names
+//! that rule), one no rule speaks of is the implementation's own business.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use arrears::compare::compare;
+use arrears::examples::WorkedExample;
+use arrears::history::{History, Offset};
+use arrears::observation::{Trace, TraceEvent};
+use arrears::spec::Catalog;
+
+fn catalog() -> Catalog {
+    arrears::spec::compile(&arrears::spec::sources::embedded()).expect("shipped specs compile")
+}
+
+/// The model's trace of a pay-as-you-go instance whose bill is never paid,
+/// observed while overdue (day 2) and while stopped (day 20).
+fn never_paid(catalog: &Catalog) -> (Trace, DateTime<Utc>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("specs/examples/ecs-payg-stop-at-t15-release-at-t30.yaml");
+    let example = WorkedExample::from_text(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let observe: Vec<Offset> = ["+2d", "+20d"].iter().map(|o| o.parse().unwrap()).collect();
+    let trace =
+        arrears::model::run(catalog, &example.history, &observe).expect("the model runs it");
+    (trace, example.history.start)
+}
+
+/// The trace with one operation verdict of instance i-1 flipped at `at`.
+fn flipped(trace: &Trace, start: DateTime<Utc>, at: &str, operation: &str) -> Trace {
+    let instant = at.parse::<Offset>().unwrap().at(start);
+    let mut out = trace.clone();
+    let observation = out
+        .observations
+        .iter_mut()
+        .find(|o| o.at == instant)
+        .expect("observed at that instant");
+    let resource = observation
+        .resources
+        .iter_mut()
+        .find(|r| r.resource == "i-1")
+        .expect("i-1 is observed");
+    let verdict = resource
+        .operations
+        .get_mut(operation)
+        .expect("the operation is reported");
+    *verdict = !*verdict;
+    out
+}
+
+#[test]
+fn the_model_agrees_with_itself() {
+    let catalog = catalog();
+    let (trace, _) = never_paid(&catalog);
+    assert_eq!(
+        compare(&catalog, std::slice::from_ref(&trace), &trace),
+        None
+    );
+}
+
+#[test]
+fn a_verdict_a_state_decides_is_compared_and_cites_its_rule() {
+    let catalog = catalog();
+    let (trace, start) = never_paid(&catalog);
+    let actual = flipped(&trace, start, "+20d", "create-snapshot");
+    let divergence = compare(&catalog, std::slice::from_ref(&trace), &actual)
+        .expect("a snapshot allowed while stopped is a divergence");
+    assert_eq!(divergence.field, "operation create-snapshot");
+    assert_eq!(divergence.expected, "false");
+    assert_eq!(divergence.actual, "true");
+    assert_eq!(divergence.rules, vec!["ecs.stopped.no-manual-snapshots"]);
+}
+
+#[test]
+fn a_fee_incurring_operation_while_overdue_is_compared() {
+    let catalog = catalog();
+    let (trace, start) = never_paid(&catalog);
+    let actual = flipped(&trace, start, "+2d", "upgrade");
+    let divergence = compare(&catalog, std::slice::from_ref(&trace), &actual)
+        .expect("an upgrade allowed while overdue is a divergence");
+    assert_eq!(divergence.field, "operation upgrade");
+    assert_eq!(divergence.rules.len(), 1, "{divergence:?}");
+    assert!(
+        divergence.rules[0].starts_with("ecs."),
+        "{:?}",
+        divergence.rules
+    );
+}
+
+#[test]
+fn a_verdict_a_transition_decides_is_compared_and_cites_its_rule() {
+    let catalog = catalog();
+    let (trace, start) = never_paid(&catalog);
+    // The user may release a stopped instance: a transition says so.
+    let actual = flipped(&trace, start, "+20d", "release");
+    let divergence = compare(&catalog, std::slice::from_ref(&trace), &actual)
+        .expect("refusing a user release is a divergence");
+    assert_eq!(divergence.field, "operation release");
+    assert_eq!(divergence.expected, "true");
+    assert!(!divergence.rules.is_empty(), "{divergence:?}");
+}
+
+#[test]
+fn a_verdict_no_rule_decides_is_not_compared() {
+    let catalog = catalog();
+    let (trace, start) = never_paid(&catalog);
+    // No rule says whether a user may switch an instance that was stopped
+    // for an overdue payment to economical mode, or set its automatic
+    // release time: an implementation may answer either way.
+    for operation in ["economical-stop", "set-auto-release"] {
+        let actual = flipped(&trace, start, "+20d", operation);
+        assert_eq!(
+            compare(&catalog, std::slice::from_ref(&trace), &actual),
+            None,
+            "{operation} is decided by no rule in state stopped"
+        );
+    }
+}
+
+/// The model's trace of the never-paid instance on which the user, while it
+/// is stopped on day 20, asks for a snapshot (refused by a rule) and for
+/// economical mode (which no rule decides).
+fn operations_while_stopped(catalog: &Catalog) -> Trace {
+    let history: History = arrears::yaml::from_str(
+        r#"
+start: 2026-01-01T00:00:00Z
+until: +31d
+accounts:
+  - {id: a-1, cash: 1000}
+resources:
+  - {id: i-1, account: a-1, product: ecs, kind: instance, billing: pay-as-you-go}
+events:
+  - charge: {at: +1d, resource: i-1, amount: 2400}
+  - operate: {at: +20d, resource: i-1, operation: create-snapshot}
+  - operate: {at: +20d, resource: i-1, operation: economical-stop}
+"#,
+    )
+    .expect("the history parses");
+    arrears::model::run(catalog, &history, &[]).expect("the model runs it")
+}
+
+/// The trace with the verdict of the user's `operation` turned around.
+fn answered_otherwise(trace: &Trace, operation: &str) -> Trace {
+    let mut out = trace.clone();
+    let verdict = out
+        .events
+        .iter_mut()
+        .find_map(|e| match e {
+            TraceEvent::Operation {
+                operation: o,
+                allowed,
+                ..
+            } if o == operation => Some(allowed),
+            _ => None,
+        })
+        .expect("the operation is in the log");
+    *verdict = !*verdict;
+    out
+}
+
+#[test]
+fn a_refusal_a_rule_decides_is_compared_in_the_event_log() {
+    let catalog = catalog();
+    let trace = operations_while_stopped(&catalog);
+    let actual = answered_otherwise(&trace, "create-snapshot");
+    let divergence = compare(&catalog, std::slice::from_ref(&trace), &actual)
+        .expect("a snapshot taken while stopped is a divergence");
+    assert_eq!(divergence.field, "operations");
+    assert_eq!(divergence.rules, vec!["ecs.stopped.no-manual-snapshots"]);
+}
+
+#[test]
+fn an_answer_no_rule_decides_is_not_compared_in_the_event_log() {
+    let catalog = catalog();
+    let trace = operations_while_stopped(&catalog);
+    let economical = trace.events.iter().find_map(|e| match e {
+        TraceEvent::Operation {
+            operation,
+            allowed,
+            rule,
+            ..
+        } if operation == "economical-stop" => Some((*allowed, rule.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        economical,
+        Some((true, None)),
+        "the model allows it with no rule behind the verdict"
+    );
+    let actual = answered_otherwise(&trace, "economical-stop");
+    assert_eq!(
+        compare(&catalog, std::slice::from_ref(&trace), &actual),
+        None
+    );
+}
