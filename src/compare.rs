@@ -5,12 +5,13 @@
 //! exactly the readings the implementation declared); a resource's or an
 //! account's observation is accepted if it equals the model's under one of
 //! them, field by field, and so is each resource's sequence of transitions,
-//! deductions, notifications, refunds and operation verdicts. Fields the
-//! documents leave unspecified are not compared, nor are operations no rule
-//! decides in the state at hand (no capability, no transition, no refusal
-//! while overdue). The first divergence in
-//! time is reported with the rule behind it: the rule of the transition,
-//! deduction, notification or capability where the two part ways.
+//! deductions, notifications (the first of each kind), refunds and
+//! operation verdicts. Fields the documents leave unspecified are not
+//! compared, nor are operations no rule decides in the state at hand (no
+//! capability, no transition, no refusal while overdue). The first
+//! divergence in time is reported with the rule behind it: the rule of the
+//! transition, deduction, notification or capability where the two part
+//! ways.
 
 use std::collections::BTreeSet;
 
@@ -241,9 +242,14 @@ fn sequences(trace: &Trace, undecided: &Undecided) -> Sequences {
             ),
             _ => continue,
         };
-        out.entry((subject, kind))
-            .or_default()
-            .push((e.at(), what, e.rule().map(str::to_string)));
+        let sequence = out.entry((subject, kind)).or_default();
+        // The documents say that a notification is sent, never how often it
+        // repeats (every hourly EMR bill, or once an episode?): only the
+        // first of each kind is compared.
+        if kind == "notifications" && sequence.iter().any(|(_, w, _)| *w == what) {
+            continue;
+        }
+        sequence.push((e.at(), what, e.rule().map(str::to_string)));
     }
     out
 }

@@ -195,3 +195,66 @@ fn an_answer_no_rule_decides_is_not_compared_in_the_event_log() {
         None
     );
 }
+
+/// An EMR cluster whose hourly fees overdraw the account from the third
+/// hour on: each uncovered hourly bill is a notice in the model's log.
+fn overdrawn_cluster(catalog: &Catalog) -> Trace {
+    let history: History = arrears::yaml::from_str(
+        r#"
+start: 2026-01-01T00:00:00Z
+until: +10h
+accounts:
+  - {id: a-1, cash: 800}
+resources:
+  - {id: c-1, account: a-1, product: emr, kind: cluster, billing: pay-as-you-go, hourly_price: 400}
+events:
+  - charge: {at: +1h, resource: c-1, hours: 1}
+  - charge: {at: +2h, resource: c-1, hours: 1}
+  - charge: {at: +3h, resource: c-1, hours: 1}
+  - charge: {at: +4h, resource: c-1, hours: 1}
+  - charge: {at: +5h, resource: c-1, hours: 1}
+"#,
+    )
+    .expect("the history parses");
+    arrears::model::run(catalog, &history, &[]).expect("the model runs it")
+}
+
+fn notices(trace: &Trace, id: &str) -> usize {
+    trace
+        .events
+        .iter()
+        .filter(
+            |e| matches!(e, TraceEvent::Notification { notification, .. } if notification == id),
+        )
+        .count()
+}
+
+#[test]
+fn how_often_a_notice_repeats_is_not_compared_but_the_first_is() {
+    let catalog = catalog();
+    let trace = overdrawn_cluster(&catalog);
+    let id = "emr.notify.overdue";
+    assert!(notices(&trace, id) > 1, "the model repeats the notice");
+
+    // Once an episode is enough: the documents do not say how often.
+    let mut once = trace.clone();
+    let mut seen = false;
+    once.events.retain(|e| match e {
+        TraceEvent::Notification { notification, .. } if notification == id => {
+            !std::mem::replace(&mut seen, true)
+        }
+        _ => true,
+    });
+    assert_eq!(notices(&once, id), 1);
+    assert_eq!(compare(&catalog, std::slice::from_ref(&trace), &once), None);
+
+    // Never is not.
+    let mut never = trace.clone();
+    never.events.retain(
+        |e| !matches!(e, TraceEvent::Notification { notification, .. } if notification == id),
+    );
+    let divergence = compare(&catalog, std::slice::from_ref(&trace), &never)
+        .expect("a missing notice is a divergence");
+    assert_eq!(divergence.field, "notifications");
+    assert_eq!(divergence.rules, vec!["emr.overdue.notification"]);
+}
