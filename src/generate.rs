@@ -17,6 +17,12 @@
 //! lands on a boundary the specs name (T+7, T+15, 24 hours, 5 days, their
 //! sums, a term), just before it, just after it, or anywhere, counted from
 //! the start or from an earlier step; observations include long clock jumps.
+//!
+//! The mix is meant to look like a fleet: each case focuses on one or two
+//! products (a fifth of cases mix them all); most accounts pay on time,
+//! about a quarter pay late (their payments land at the later boundaries
+//! after a charge, in full) and a fifth never pay; payments and operations
+//! count from earlier charges so that they fall inside overdue episodes.
 
 use std::collections::BTreeSet;
 
@@ -82,14 +88,27 @@ pub struct TimeSpec {
 /// Offsets around a boundary, roundest first (shrinking goes left).
 const DELTAS: [i64; 7] = [0, 1, -1, 3_600, -3_600, 86_400, -86_400];
 
+/// How an account pays what it owes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payer {
+    /// Its top-ups, vouchers and payments land at any boundary after a
+    /// charge (or anywhere).
+    OnTime,
+    /// Its top-ups, vouchers and payments land at the later half of the
+    /// boundaries after a charge: after a stop or a lock and around the
+    /// release, where settling has the most to undo.
+    Late,
+    /// No top-up, voucher or payment reaches it: its bills run the whole
+    /// overdue course.
+    Never,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountBlueprint {
     pub cash: i64,
     pub vouchers: i64,
     pub credit_alert: Option<i64>,
-    /// An account that never pays: no top-up, voucher or payment of the
-    /// steps reaches it, so its bills run the whole overdue course.
-    pub never_pays: bool,
+    pub payer: Payer,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,11 +211,12 @@ pub fn boundaries(catalog: &Catalog) -> Vec<TimeDelta> {
     all.into_iter().map(TimeDelta::seconds).collect()
 }
 
-/// How far histories run: past the longest sum of two boundaries, so that a
-/// stop and the release after it both fall inside.
+/// How far histories run: half as far again as the longest sum of two
+/// boundaries, so that a bill charged well after the start still has its
+/// stop and the release after it inside the history.
 pub fn horizon(catalog: &Catalog) -> TimeDelta {
     let longest = boundaries(catalog).last().copied().unwrap_or_default();
-    (longest + TimeDelta::days(2)).clamp(TimeDelta::days(10), TimeDelta::days(120))
+    (longest + longest / 2 + TimeDelta::days(2)).clamp(TimeDelta::days(10), TimeDelta::days(120))
 }
 
 fn time_spec(max_boundary: usize) -> impl Strategy<Value = TimeSpec> {
@@ -220,20 +240,19 @@ fn amount(max: i64) -> impl Strategy<Value = i64> {
 
 fn account() -> impl Strategy<Value = AccountBlueprint> {
     (
-        // Most accounts can pay, some pay late, some never.
+        // Opening cash: often too little for the bills, sometimes plenty.
         prop_oneof![2 => 0i64..=2_000, 2 => 0i64..=20_000, 1 => 100_000i64..=1_000_000],
         prop_oneof![3 => Just(0i64), 1 => 0i64..=5_000],
         prop::option::weighted(0.3, 0i64..=10_000),
-        prop::bool::weighted(0.25),
+        // On time first, so that shrinking makes an account a simple payer.
+        prop_oneof![11 => Just(Payer::OnTime), 5 => Just(Payer::Late), 4 => Just(Payer::Never)],
     )
-        .prop_map(
-            |(cash, vouchers, credit_alert, never_pays)| AccountBlueprint {
-                cash,
-                vouchers,
-                credit_alert,
-                never_pays,
-            },
-        )
+        .prop_map(|(cash, vouchers, credit_alert, payer)| AccountBlueprint {
+            cash,
+            vouchers,
+            credit_alert,
+            payer,
+        })
 }
 
 fn resource() -> impl Strategy<Value = ResourceBlueprint> {
@@ -354,12 +373,17 @@ struct LifecycleInfo {
 
 /// What one case draws its targets from: the resources made (lifecycle
 /// index, id, account index), the lifecycles a purchase may create, and
-/// which accounts never pay.
+/// how each account pays.
 struct Draw<'a> {
     made: &'a [(usize, String, usize)],
     roots: &'a [usize],
-    never_pays: Vec<bool>,
+    payers: Vec<Payer>,
 }
+
+/// What a late payer adds to each top-up: enough for several of the
+/// largest charges a step draws (see [`step`]), so that paying late does
+/// settle and what settlement undoes gets exercised.
+const LATE_TOP_UP: i64 = 20_000;
 
 /// Operations that carry amounts and have events of their own.
 const MECHANISM_OPERATIONS: [&str; 4] = ["purchase", "renew", "upgrade", "set-auto-release"];
@@ -466,6 +490,17 @@ impl Builder {
         (base + boundary + delta).clamp(TimeDelta::zero(), self.horizon)
     }
 
+    /// The same instant moved to the later half of the boundaries, counted
+    /// from an earlier charge: when a late payer pays.
+    fn late(&self, spec: &TimeSpec) -> TimeSpec {
+        let half = self.boundaries.len() / 2;
+        TimeSpec {
+            base: Some(spec.base.unwrap_or(0)),
+            boundary: half + spec.boundary % (self.boundaries.len() - half).max(1),
+            ..*spec
+        }
+    }
+
     /// Builds a blueprint into a valid history.
     pub fn build(&self, b: &Blueprint) -> Scenario {
         let mut history = History {
@@ -519,7 +554,7 @@ impl Builder {
         let draw = Draw {
             made: &made,
             roots: &roots,
-            never_pays: b.accounts.iter().map(|a| a.never_pays).collect(),
+            payers: b.accounts.iter().map(|a| a.payer).collect(),
         };
         // Steps: resolve instants in blueprint order, then sort by time
         // (stably, so steps at one instant keep their order). Payments and
@@ -539,7 +574,20 @@ impl Builder {
             } else {
                 &instants
             };
-            let at = self.resolve(&step.when, bases);
+            let late = match step.kind {
+                StepKind::TopUp { account: a, .. }
+                | StepKind::Voucher { account: a, .. }
+                | StepKind::PayNow { account: a } => {
+                    draw.payers.get(a % draw.payers.len().max(1)) == Some(&Payer::Late)
+                }
+                _ => false,
+            };
+            let when = if late && !charges.is_empty() {
+                self.late(&step.when)
+            } else {
+                step.when
+            };
+            let at = self.resolve(&when, bases);
             instants.push(at);
             if let Some(e) = self.event(&history, &draw, step, at, &mut purchases) {
                 if matches!(e, Event::Charge { .. }) {
@@ -646,7 +694,7 @@ impl Builder {
         at: TimeDelta,
         purchases: &mut usize,
     ) -> Option<Event> {
-        let (made, roots, never_pays) = (draw.made, draw.roots, &draw.never_pays);
+        let (made, roots, payers) = (draw.made, draw.roots, &draw.payers);
         let at_offset = Offset(at);
         let account = |i: usize| h.accounts[i % h.accounts.len()].id.clone();
         Some(match &step.kind {
@@ -671,14 +719,19 @@ impl Builder {
             StepKind::TopUp { account: a, .. }
             | StepKind::Voucher { account: a, .. }
             | StepKind::PayNow { account: a }
-                if never_pays[a % never_pays.len()] =>
+                if payers[a % payers.len()] == Payer::Never =>
             {
                 return None;
             }
             StepKind::TopUp { account: a, amount } => Event::TopUp {
                 at: at_offset,
                 account: account(*a),
-                amount: *amount,
+                // A late payer pays up in full when it finally pays: its
+                // top-up also covers the largest bills a case draws.
+                amount: match payers[a % payers.len()] {
+                    Payer::Late => *amount + LATE_TOP_UP,
+                    _ => *amount,
+                },
             },
             StepKind::Voucher { account: a, amount } => Event::GrantVoucher {
                 at: at_offset,
