@@ -200,14 +200,7 @@ impl ReplayFile {
     }
 
     pub fn write(&self, path: &Path) -> Result<(), ReplayError> {
-        let text = crate::yaml::to_string(self).map_err(|e| ReplayError::Write {
-            path: path.display().to_string(),
-            error: e.message,
-        })?;
-        std::fs::write(path, text).map_err(|e| ReplayError::Write {
-            path: path.display().to_string(),
-            error: e.to_string(),
-        })
+        write_yaml(self, path)
     }
 
     pub fn scenario(&self) -> Scenario {
@@ -280,14 +273,7 @@ impl RegressionsFile {
     }
 
     pub fn write(&self, path: &Path) -> Result<(), ReplayError> {
-        let text = crate::yaml::to_string(self).map_err(|e| ReplayError::Write {
-            path: path.display().to_string(),
-            error: e.message,
-        })?;
-        std::fs::write(path, text).map_err(|e| ReplayError::Write {
-            path: path.display().to_string(),
-            error: e.to_string(),
-        })
+        write_yaml(self, path)
     }
 }
 
@@ -356,4 +342,16 @@ pub fn write_counterexamples(
         }
     }
     Ok(written)
+}
+
+/// Writes `value` as YAML to `path`.
+fn write_yaml<T: serde::Serialize>(value: &T, path: &Path) -> Result<(), ReplayError> {
+    let text = crate::yaml::to_string(value).map_err(|e| ReplayError::Write {
+        path: path.display().to_string(),
+        error: e.message,
+    })?;
+    std::fs::write(path, text).map_err(|e| ReplayError::Write {
+        path: path.display().to_string(),
+        error: e.to_string(),
+    })
 }
