@@ -118,6 +118,7 @@ fn disks_released_day_29() {
         &[
             "ecs.payg.release-after-stopped-15-days",
             "ecs.released.disks-deleted",
+            "ecs.released.data-disks-regardless-of-attachment",
         ],
     );
 }

@@ -34,7 +34,10 @@ pub const ALL: &[(Fault, &str, &[&str])] = &[
     (
         Fault::DisksReleasedDay29,
         "disks-released-day-29",
-        &["ecs.payg.release-after-stopped-15-days"],
+        &[
+            "ecs.payg.release-after-stopped-15-days",
+            "ecs.released.data-disks-regardless-of-attachment",
+        ],
     ),
     (
         Fault::SubscriptionStoppedWhileOverdue,
