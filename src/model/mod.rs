@@ -935,7 +935,8 @@ impl<'c> Model<'c> {
                 first,
                 format!("its conditions do not hold while {}", state.id),
             ),
-            // No rule decides: allowed, and `rule` stays empty so that
+            // Allowed by the state's capability if it names the operation;
+            // otherwise no rule decides, and `rule` stays empty so that
             // checks know the verdict is the implementation's own choice.
             None => Decision {
                 allowed: true,
