@@ -306,20 +306,13 @@ fn against(catalog: &Catalog, references: &[Trace], actual: &Trace) -> Option<Di
             });
             if !accepted {
                 let ops = documented_operations(catalog, r, main);
-                let ours = resource_fields(r, r, &ops);
-                let theirs = resource_fields(got, r, &ops);
-                if let Some(((field, want), (_, have))) =
-                    ours.iter().zip(&theirs).find(|(a, b)| a != b)
-                {
-                    found.push(Divergence {
-                        at: obs.at,
-                        subject,
-                        field: field.clone(),
-                        expected: show(want),
-                        actual: show(have),
-                        rules: field_rules(catalog, r, main, field),
-                    });
-                }
+                found.extend(first_field_difference(
+                    obs.at,
+                    subject,
+                    &resource_fields(r, r, &ops),
+                    &resource_fields(got, r, &ops),
+                    |field| field_rules(catalog, r, main, field),
+                ));
             }
         }
         for extra in obs
@@ -354,25 +347,20 @@ fn against(catalog: &Catalog, references: &[Trace], actual: &Trace) -> Option<Di
                 .filter_map(|o| o.account(&a.account))
                 .any(|reference| account_fields(got) == account_fields(reference));
             if !accepted {
-                let ours = account_fields(a);
-                let theirs = account_fields(got);
-                if let Some(((field, want), (_, have))) =
-                    ours.iter().zip(&theirs).find(|(x, y)| x != y)
-                {
-                    found.push(Divergence {
-                        at: obs.at,
-                        subject,
-                        field: field.clone(),
-                        expected: show(want),
-                        actual: show(have),
-                        rules: catalog
+                found.extend(first_field_difference(
+                    obs.at,
+                    subject,
+                    &account_fields(a),
+                    &account_fields(got),
+                    |_| {
+                        catalog
                             .ledger
                             .rules
                             .iter()
                             .map(|r| catalog.rule(*r).id.clone())
-                            .collect(),
-                    });
-                }
+                            .collect()
+                    },
+                ));
             }
         }
     }
@@ -434,6 +422,26 @@ fn against(catalog: &Catalog, references: &[Trace], actual: &Trace) -> Option<Di
     // observation differences better (they carry the rule).
     found.sort_by_key(|d| (d.at, priority(&d.field)));
     found.into_iter().next()
+}
+
+/// The first field where `theirs` differs from `ours` (same fields, same
+/// order), as a divergence with the rules `rules` gives for that field.
+fn first_field_difference(
+    at: DateTime<Utc>,
+    subject: String,
+    ours: &[(String, Value)],
+    theirs: &[(String, Value)],
+    rules: impl FnOnce(&str) -> Vec<String>,
+) -> Option<Divergence> {
+    let ((field, want), (_, have)) = ours.iter().zip(theirs).find(|(a, b)| a != b)?;
+    Some(Divergence {
+        at,
+        subject,
+        field: field.clone(),
+        expected: show(want),
+        actual: show(have),
+        rules: rules(field),
+    })
 }
 
 /// Which divergence at one instant explains the others best: a transition
