@@ -79,11 +79,33 @@ pub struct Outcome {
     pub checks: usize,
     /// Empty when the example passed.
     pub failures: Vec<String>,
+    /// Why the example was not run, when it was not (the system does not
+    /// implement what it is about, or answered `unsupported`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 impl Outcome {
+    /// Ran, and every expectation held. A skipped example has not passed.
     pub fn passed(&self) -> bool {
-        self.failures.is_empty()
+        self.failures.is_empty() && self.skipped.is_none()
+    }
+
+    /// Ran, and some expectation did not hold.
+    pub fn failed(&self) -> bool {
+        !self.failures.is_empty()
+    }
+
+    /// An example that was not run, with the reason.
+    pub fn skipped(name: &str, example: &WorkedExample, reason: impl Into<String>) -> Outcome {
+        Outcome {
+            name: name.to_string(),
+            description: example.description.clone(),
+            rules: example.rules.clone(),
+            checks: 0,
+            failures: Vec::new(),
+            skipped: Some(reason.into()),
+        }
     }
 }
 
@@ -144,6 +166,89 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, WorkedExample)>, ExampleError
         .collect()
 }
 
+/// Checks that an example is well-formed for these specs, before anything
+/// runs it: the rules it cites exist, its history fits the specs, its
+/// expectations are at instants of the history and name fields an
+/// observation has, its expected events name kinds and fields the log has.
+/// A malformed example is an error of the example (exit 2), never a
+/// failure of the system that runs it.
+pub fn validate(catalog: &Catalog, example: &WorkedExample) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for (i, rule) in example.rules.iter().enumerate() {
+        if catalog.rule_named(rule).is_none() {
+            problems.push(format!(
+                "rules[{i}]: unknown rule `{rule}` (run `arrears rules` to list them)"
+            ));
+        }
+    }
+    if let Err(e) = example.history.validate(catalog) {
+        problems.push(format!("history: {e}"));
+    }
+    let account_fields = top_level_fields(
+        schemars::schema_for!(crate::observation::AccountObservation),
+        &["overdue", "outstanding"],
+    );
+    let resource_fields = top_level_fields(
+        schemars::schema_for!(crate::observation::ResourceObservation),
+        &["overdue"],
+    );
+    for (i, expected) in example.expect.iter().enumerate() {
+        if expected.at < Offset::default() {
+            problems.push(format!(
+                "expect[{i}]: at {} is before the history's start; observations are taken from +0s on",
+                expected.at
+            ));
+        }
+        for (kind, map, fields) in [
+            ("accounts", &expected.accounts, &account_fields),
+            ("resources", &expected.resources, &resource_fields),
+        ] {
+            for (id, want) in map {
+                let Some(want) = want.as_object() else {
+                    problems.push(format!(
+                        "expect[{i}].{kind}.{id}: expectations must be a map of fields"
+                    ));
+                    continue;
+                };
+                for field in want.keys() {
+                    if !fields.contains(field) {
+                        problems.push(format!(
+                            "expect[{i}].{kind}.{id}: an observation has no field `{field}`; it has: {}",
+                            fields.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let known = event_fields();
+    for (list, entries) in [("events", &example.events), ("absent", &example.absent)] {
+        for (i, entry) in entries.iter().enumerate() {
+            if let Err(problem) = check_event_fields(&known, entry) {
+                problems.push(format!("{list}[{i}]: {problem}"));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// The property names of a schema's top-level object, plus `extra`.
+fn top_level_fields(schema: schemars::Schema, extra: &[&str]) -> Vec<String> {
+    let value = serde_json::to_value(schema).unwrap_or(Value::Null);
+    let mut fields: Vec<String> = value
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    fields.extend(extra.iter().map(|s| s.to_string()));
+    fields.sort();
+    fields
+}
+
 /// Runs an example through the reference model and compares.
 pub fn check(catalog: &Catalog, name: &str, example: &WorkedExample) -> Outcome {
     let model = crate::verify::ReferenceModel { catalog };
@@ -155,6 +260,7 @@ pub fn check(catalog: &Catalog, name: &str, example: &WorkedExample) -> Outcome 
             rules: example.rules.clone(),
             checks: 0,
             failures: vec![e.to_string()],
+            skipped: None,
         },
     }
 }
@@ -175,18 +281,12 @@ pub fn check_on(
         rules: example.rules.clone(),
         checks: 0,
         failures: Vec::new(),
+        skipped: None,
     };
-    for rule in &example.rules {
-        if catalog.rule_named(rule).is_none() {
-            outcome
-                .failures
-                .push(format!("cites unknown rule `{rule}`"));
-        }
-    }
-    if let Err(e) = example.history.validate(catalog) {
+    if let Err(problem) = validate(catalog, example) {
         outcome
             .failures
-            .push(format!("the history does not fit the specs: {e}"));
+            .push(format!("the example is malformed: {problem}"));
         return Ok(outcome);
     }
     let mut instants: Vec<Offset> = example.expect.iter().map(|e| e.at).collect();
@@ -195,6 +295,9 @@ pub fn check_on(
     match system.run(&example.history, &instants) {
         Ok(trace) => compare(example, &trace, &mut outcome),
         Err(err) if err.kind == crate::verify::SystemErrorKind::Protocol => return Err(err),
+        Err(err) if err.kind == crate::verify::SystemErrorKind::Unsupported => {
+            outcome.skipped = Some(format!("unsupported: {}", err.message));
+        }
         Err(err) => outcome.failures.push(format!(
             "{} cannot run the history: {err}",
             system.describe()

@@ -309,7 +309,7 @@ fn step(max_boundary: usize) -> impl Strategy<Value = Step> {
 }
 
 /// The strategy of blueprints for a catalog and configuration.
-pub fn blueprints(catalog: &Catalog, config: &GenConfig) -> BoxedStrategy<Blueprint> {
+pub fn blueprints(catalog: &Catalog, config: &GenConfig) -> SBoxedStrategy<Blueprint> {
     let max_boundary = boundaries(catalog).len();
     (
         prop::collection::vec(0usize..16, 1..=2),
@@ -332,15 +332,15 @@ pub fn blueprints(catalog: &Catalog, config: &GenConfig) -> BoxedStrategy<Bluepr
                 observe,
             },
         )
-        .boxed()
+        .sboxed()
 }
 
 /// The strategy of scenarios: blueprints built into histories.
-pub fn scenarios(catalog: &Catalog, config: &GenConfig) -> BoxedStrategy<Scenario> {
+pub fn scenarios(catalog: &Catalog, config: &GenConfig) -> SBoxedStrategy<Scenario> {
     let builder = Builder::new(catalog, config);
     blueprints(catalog, config)
         .prop_map(move |b| builder.build(&b))
-        .boxed()
+        .sboxed()
 }
 
 /// Builds blueprints into histories for one catalog and configuration.

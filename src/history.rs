@@ -383,6 +383,59 @@ impl History {
         })
     }
 
+    /// Reads a history file. A JSON history (its first character is `{`)
+    /// is read as a stream straight into the history, without holding the
+    /// text or a tree of it, so histories of millions of events load in
+    /// bounded extra memory; YAML is read through [`History::from_text`].
+    pub fn read_file(path: &std::path::Path) -> Result<History, HistoryError> {
+        use std::io::{BufRead, BufReader};
+        let failed = |message: String| HistoryError {
+            place: path.display().to_string(),
+            message,
+        };
+        let file = std::fs::File::open(path)
+            .map_err(|e| failed(format!("failed to read: {}", crate::files::plain_io(&e))))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0) as usize;
+        let limit = crate::yaml::input_limit_mb().saturating_mul(1024 * 1024);
+        if size > limit {
+            return Err(failed(format!(
+                "failed to read: {}",
+                crate::yaml::too_large(size)
+            )));
+        }
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let first = reader
+            .fill_buf()
+            .map_err(|e| failed(format!("failed to read: {}", crate::files::plain_io(&e))))?
+            .iter()
+            .copied()
+            .find(|b| !b.is_ascii_whitespace());
+        if first == Some(b'{') {
+            let mut de = serde_json::Deserializer::from_reader(reader);
+            let history = History::deserialize(&mut de).and_then(|h| de.end().map(|()| h));
+            return history.map_err(|e| HistoryError {
+                place: format!(
+                    "{}: line {}, column {}",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                ),
+                message: format!("failed to read history: {}", json_message(&e)),
+            });
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut text).map_err(|e| {
+            failed(format!(
+                "failed to read: {} (a history is UTF-8 YAML or JSON)",
+                crate::files::plain_io(&e)
+            ))
+        })?;
+        History::from_text(&text).map_err(|e| HistoryError {
+            place: format!("{}: {}", path.display(), e.place),
+            message: e.message,
+        })
+    }
+
     pub fn to_yaml(&self) -> String {
         crate::yaml::to_string(self).unwrap_or_default()
     }
@@ -615,6 +668,16 @@ impl History {
             }))
             .find(|r| r.id == id)
             .and_then(|r| r.hourly_price)
+    }
+}
+
+/// serde_json's message without the position it appends (the place is
+/// reported separately).
+fn json_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
     }
 }
 

@@ -1,16 +1,24 @@
 //! The `arrears` command line.
 //!
-//! Exit codes mean the same thing for every command:
-//! 0 success / conformance; 1 a conformance failure; 2 bad usage, bad specs
-//! or a bad history; 3 the implementation under test broke the protocol.
-//! Anything else (101) is a bug in arrears itself.
+//! Exit codes mean the same thing for every command (`arrears::exit`):
+//! 0 success / conformance; 1 a conformance failure; 2 bad usage, bad
+//! input or an output that cannot be written; 3 the implementation under
+//! test broke the protocol; 4 nothing was verified. Anything else (101) is
+//! a bug in arrears itself.
+//!
+//! Output discipline, so that no verdict is lost: every command builds its
+//! standard output as text and writes it last, after every file it was
+//! asked for; files are written atomically; a closed standard output
+//! (`arrears ... | head`) ends the output quietly and keeps the verdict's
+//! exit code.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use arrears::exit;
 use arrears::explain;
 use arrears::spec::{self, Catalog, SpecSource};
 
@@ -20,12 +28,21 @@ use arrears::spec::{self, Catalog, SpecSource};
     version,
     about = "Conformance suite for cloud overdue-payment lifecycles",
     long_about = "Encodes five cloud overdue-payment and refund policy documents as executable \
-                  specs, runs them in a reference model, and checks implementations against them."
+                  specs, runs them in a reference model, and checks implementations against them.",
+    after_help = "Exit codes: 0 success; 1 a conformance failure; 2 bad usage, bad input or an \
+                  output that cannot be written; 3 the implementation under test broke the \
+                  protocol; 4 nothing was verified."
 )]
 struct Cli {
     /// Read the specs from the *.yaml files of DIR instead of the embedded copy.
     #[arg(long, global = true, value_name = "DIR")]
     specs: Option<PathBuf>,
+
+    /// The largest input file (spec, history, example, replay, regressions)
+    /// arrears reads, in MiB.
+    #[arg(long, global = true, value_name = "MB", default_value_t = arrears::yaml::DEFAULT_INPUT_LIMIT_MB as u64,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 40))]
+    input_limit_mb: u64,
 
     #[command(subcommand)]
     command: Command,
@@ -45,6 +62,21 @@ enum SchemaKind {
     Observation,
     /// Worked examples.
     Example,
+}
+
+/// How long an implementation under test may take.
+#[derive(clap::Args, Clone, Copy)]
+struct SutTimeouts {
+    /// How long the implementation may take to answer one request (and to
+    /// read one), in milliseconds.
+    #[arg(long, default_value_t = 5000, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    timeout_ms: u64,
+    /// How long a newly started implementation may take to answer its first
+    /// request (hello), in milliseconds: start-up of a JVM or an interpreter.
+    #[arg(long, default_value_t = 20000, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    startup_timeout_ms: u64,
 }
 
 #[derive(Subcommand)]
@@ -88,12 +120,12 @@ enum Command {
         /// adapter protocol) instead of the reference model.
         #[arg(long, value_name = "CMD")]
         sut: Option<String>,
-        #[arg(long, default_value_t = 5000, value_name = "MS")]
-        timeout_ms: u64,
+        #[command(flatten)]
+        timeouts: SutTimeouts,
     },
-    /// Run generated billing histories through the reference model and check
-    /// every invariant of the specs; print each invariant's verdict and the
-    /// rule coverage.
+    /// Run generated billing histories through the reference model (or an
+    /// implementation) and check every invariant of the specs; print each
+    /// invariant's verdict and the rule coverage.
     Verify {
         /// How many histories to generate.
         #[arg(long, default_value_t = 512)]
@@ -110,13 +142,12 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
         /// The implementation under test: a command speaking the adapter
-        /// protocol (docs/protocol.md), run with `sh -c`. Without it, the
-        /// reference model itself is checked.
+        /// protocol (docs/protocol.md), run with `sh -c` in a process group of
+        /// its own. Without it, the reference model itself is checked.
         #[arg(long, value_name = "CMD")]
         sut: Option<String>,
-        /// How long the implementation may take to answer one request.
-        #[arg(long, default_value_t = 5000, value_name = "MS")]
-        timeout_ms: u64,
+        #[command(flatten)]
+        timeouts: SutTimeouts,
         /// Run only shard K of N (a deterministic split of the cases).
         #[arg(long, value_name = "K/N", value_parser = parse_shard)]
         shard: Option<(u32, u32)>,
@@ -126,11 +157,12 @@ enum Command {
         /// Also write the report as JSON.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
-        /// Where to write each counterexample's replay file and timelines.
+        /// Where to write each counterexample's replay file and timelines
+        /// (replacing those an earlier run wrote there).
         #[arg(long, value_name = "DIR", default_value = "arrears-out")]
         out: PathBuf,
         /// Histories that failed before: run them first, and add new
-        /// counterexamples to the file.
+        /// counterexamples to the file (safe for runs sharing it).
         #[arg(long, value_name = "FILE")]
         regressions: Option<PathBuf>,
     },
@@ -142,8 +174,8 @@ enum Command {
         /// The implementation to re-run it against.
         #[arg(long, value_name = "CMD")]
         sut: Option<String>,
-        #[arg(long, default_value_t = 5000, value_name = "MS")]
-        timeout_ms: u64,
+        #[command(flatten)]
+        timeouts: SutTimeouts,
         /// Write it as a worked example (into --dir) instead of running it.
         #[arg(long)]
         promote: bool,
@@ -175,6 +207,22 @@ enum Command {
     },
 }
 
+/// What a command produced: its exit code and its standard output, which
+/// is written after everything else.
+struct Done {
+    code: u8,
+    stdout: String,
+}
+
+impl Done {
+    fn new(code: u8, stdout: impl Into<String>) -> Done {
+        Done {
+            code,
+            stdout: stdout.into(),
+        }
+    }
+}
+
 /// A failure with the exit code it maps to.
 struct Failure {
     code: u8,
@@ -183,7 +231,17 @@ struct Failure {
 
 impl Failure {
     fn usage(error: anyhow::Error) -> Failure {
-        Failure { code: 2, error }
+        Failure {
+            code: exit::USAGE,
+            error,
+        }
+    }
+
+    fn protocol(error: impl std::fmt::Display) -> Failure {
+        Failure {
+            code: exit::PROTOCOL,
+            error: anyhow::anyhow!("{error}"),
+        }
     }
 }
 
@@ -193,149 +251,69 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(failure) => {
-            eprintln!("error: {:#}", failure.error);
-            ExitCode::from(failure.code)
-        }
-    }
+macro_rules! usage {
+    ($($arg:tt)*) => { Failure::usage(anyhow::anyhow!($($arg)*)) };
 }
 
-fn run(cli: Cli) -> Result<u8, Failure> {
+/// Writes a line to standard error; a closed or failing standard error is
+/// not worth a panic, and the exit code still tells the verdict.
+fn note(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{text}");
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    arrears::yaml::set_input_limit_mb(usize::try_from(cli.input_limit_mb).unwrap_or(usize::MAX));
+    let done = match run(cli) {
+        Ok(done) => done,
+        Err(failure) => {
+            note(&format!("error: {:#}", failure.error));
+            return ExitCode::from(failure.code);
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_all(done.stdout.as_bytes())
+        .and_then(|()| stdout.flush());
+    let code = match written {
+        Ok(()) => done.code,
+        // The reader went away (`| head`): what it wanted, it has; the
+        // verdict stands.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => done.code,
+        Err(e) => {
+            note(&format!(
+                "error: failed to write the report to standard output: {}",
+                arrears::files::plain_io(&e)
+            ));
+            // A conforming run whose report was lost must not look green.
+            if done.code == exit::OK {
+                exit::USAGE
+            } else {
+                done.code
+            }
+        }
+    };
+    ExitCode::from(code)
+}
+
+fn run(cli: Cli) -> Result<Done, Failure> {
+    let specs = cli.specs.as_deref();
     match cli.command {
-        Command::Rules { product, format } => {
-            let catalog = load_catalog(cli.specs.as_deref())?;
-            if let Some(p) = &product {
-                if catalog.document_named(p).is_none() {
-                    let known: Vec<&str> =
-                        catalog.documents.iter().map(|d| d.id.as_str()).collect();
-                    return Err(Failure::usage(anyhow::anyhow!(
-                        "unknown product `{p}`; the specs cover: {}",
-                        known.join(", ")
-                    )));
-                }
-            }
-            let rules = explain::summaries(&catalog, product.as_deref());
-            match format {
-                Format::Text => print!("{}", explain::rules_table(&rules)),
-                Format::Json => println!("{}", to_json(&rules)?),
-            }
-            Ok(0)
-        }
-        Command::Explain { rule, format } => {
-            let catalog = load_catalog(cli.specs.as_deref())?;
-            let Some(id) = catalog.rule_named(&rule) else {
-                let hint = catalog
-                    .rules
-                    .iter()
-                    .filter(|r| r.id.contains(rule.as_str()) || rule.contains(r.id.as_str()))
-                    .map(|r| r.id.as_str())
-                    .take(5)
-                    .collect::<Vec<_>>();
-                let hint = if hint.is_empty() {
-                    "run `arrears rules` to list them".to_string()
-                } else {
-                    format!("did you mean {}?", hint.join(", "))
-                };
-                return Err(Failure::usage(anyhow::anyhow!(
-                    "unknown rule `{rule}`; {hint}"
-                )));
-            };
-            match format {
-                Format::Text => print!("{}", explain::explanation_text(&catalog, id)),
-                Format::Json => println!("{}", to_json(&explain::explanation(&catalog, id))?),
-            }
-            Ok(0)
-        }
+        Command::Rules { product, format } => rules(specs, product, format),
+        Command::Explain { rule, format } => explain_rule(specs, &rule, format),
         Command::Lint {
             dir,
             sources,
             format,
         } => lint(dir.or(cli.specs), sources, format),
-        Command::Timeline { file, format, svg } => {
-            let catalog = load_catalog(cli.specs.as_deref())?;
-            let history = read_history(&file)?;
-            let trace = arrears::model::run(&catalog, &history, &[])
-                .map_err(|e| anyhow::anyhow!("failed to run {}: {e}", file.display()))?;
-            if let Some(out) = &svg {
-                std::fs::write(out, arrears::svg::render(&catalog, &history, &trace))
-                    .with_context(|| format!("failed to write {}", out.display()))?;
-            }
-            match format {
-                Format::Text => print!(
-                    "{}",
-                    arrears::timeline::text(&catalog, history.start, &trace)
-                ),
-                Format::Json => println!(
-                    "{}",
-                    to_json(&arrears::timeline::entries(&catalog, history.start, &trace))?
-                ),
-            }
-            Ok(0)
-        }
+        Command::Timeline { file, format, svg } => timeline(specs, &file, format, svg.as_deref()),
         Command::Examples {
             dir,
             format,
             sut,
-            timeout_ms,
-        } => {
-            let catalog = load_catalog(cli.specs.as_deref())?;
-            let dir = dir.unwrap_or_else(|| PathBuf::from("specs/examples"));
-            let examples = arrears::examples::read_dir(&dir).map_err(anyhow::Error::from)?;
-            if examples.is_empty() {
-                return Err(Failure::usage(anyhow::anyhow!(
-                    "no *.yaml examples in {}",
-                    dir.display()
-                )));
-            }
-            let model = arrears::verify::ReferenceModel { catalog: &catalog };
-            let driven;
-            let mut implemented = None;
-            let system: &dyn arrears::verify::System = match &sut {
-                None => &model,
-                Some(command) => {
-                    driven = start_sut(&catalog, command, timeout_ms)?;
-                    implemented = Some(implemented_lifecycles(&catalog, driven.declaration()));
-                    &driven
-                }
-            };
-            let mut outcomes = Vec::new();
-            for (name, ex) in &examples {
-                // An example about something the implementation does not
-                // implement is skipped, not failed.
-                let resolved = ex.history.validate(&catalog).unwrap_or_default();
-                let missing = implemented.as_ref().and_then(|imp| {
-                    resolved
-                        .values()
-                        .find(|r| !imp.contains(&r.lifecycle))
-                        .map(|r| catalog.lifecycle(r.lifecycle).id.clone())
-                });
-                if let Some(lifecycle) = missing {
-                    println!("{name}: skipped (not implemented: {lifecycle})");
-                    continue;
-                }
-                let outcome =
-                    arrears::examples::check_on(&catalog, system, name, ex).map_err(|e| {
-                        Failure {
-                            code: 3,
-                            error: anyhow::anyhow!("{e}"),
-                        }
-                    })?;
-                outcomes.push(outcome);
-            }
-            match format {
-                Format::Json => println!("{}", to_json(&outcomes)?),
-                Format::Text => print!("{}", examples_table(&outcomes)),
-            }
-            Ok(if outcomes.iter().all(|o| o.passed()) {
-                0
-            } else {
-                1
-            })
-        }
+            timeouts,
+        } => examples(specs, dir, format, sut.as_deref(), timeouts),
         Command::Verify {
             cases,
             seed,
@@ -343,240 +321,508 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             max_events,
             format,
             sut,
-            timeout_ms,
+            timeouts,
             shard,
             junit,
             json,
             out,
             regressions,
         } => {
-            let catalog = load_catalog(cli.specs.as_deref())?;
-            let mut options = arrears::verify::VerifyOptions::new(&catalog);
-            options.cases = cases;
-            options.seed = seed;
-            options.max_events = max_events;
-            if !products.is_empty() {
-                options.products = products
-                    .iter()
-                    .map(|p| {
-                        catalog.document_named(p).ok_or_else(|| {
-                            let known: Vec<&str> =
-                                catalog.documents.iter().map(|d| d.id.as_str()).collect();
-                            anyhow::anyhow!(
-                                "unknown product `{p}`; the specs cover: {}",
-                                known.join(", ")
-                            )
-                        })
-                    })
-                    .collect::<anyhow::Result<_>>()?;
-            }
-            options.shard = shard;
-            let model = arrears::verify::ReferenceModel { catalog: &catalog };
-            let driven;
-            let system: &dyn arrears::verify::System = match &sut {
-                None => &model,
-                Some(command) => {
-                    driven = start_sut(&catalog, command, timeout_ms)?;
-                    let declaration = driven.declaration();
-                    options.implemented = Some(implemented_lifecycles(&catalog, declaration));
-                    options.readings = declaration.readings.clone();
-                    arrears::verify::reference_catalogs(&catalog, &options.readings).map_err(
-                        |e| Failure {
-                            code: 3,
-                            error: anyhow::anyhow!("the implementation declared {e}"),
-                        },
-                    )?;
-                    options.compare = true;
-                    &driven
-                }
+            let catalog = load_catalog(specs)?;
+            let run = VerifyRun {
+                cases,
+                seed,
+                products,
+                max_events,
+                format,
+                shard,
+                junit,
+                json,
+                out,
+                regressions,
             };
-            let mut known = match &regressions {
-                Some(path) => {
-                    arrears::replay::RegressionsFile::read(path).map_err(anyhow::Error::from)?
-                }
-                None => arrears::replay::RegressionsFile::default(),
-            };
-            options.regressions = known.regressions();
-            let report = arrears::verify::verify(&catalog, system, &options);
-            match format {
-                Format::Text => print!("{}", arrears::verify::report_text(&catalog, &report)),
-                Format::Json => println!("{}", to_json(&report)?),
-            }
-            if let Some(path) = &junit {
-                std::fs::write(path, arrears::report::junit(&report))
-                    .with_context(|| format!("failed to write {}", path.display()))?;
-            }
-            if let Some(path) = &json {
-                std::fs::write(path, to_json(&report)?)
-                    .with_context(|| format!("failed to write {}", path.display()))?;
-            }
-            if !report.counterexamples.is_empty() {
-                let references = arrears::verify::reference_catalogs(&catalog, &options.readings)
-                    .map_err(|e| anyhow::anyhow!(e))?;
-                let written = arrears::replay::write_counterexamples(
-                    &references[0],
-                    system,
-                    &report.counterexamples,
-                    &out,
-                )
-                .map_err(anyhow::Error::from)?;
-                eprintln!("counterexamples written to {}:", out.display());
-                for f in &written {
-                    eprintln!("  {f}");
-                }
-                if let Some(path) = &regressions {
-                    let new = report
-                        .counterexamples
-                        .iter()
-                        .filter(|c| c.regression.is_none())
-                        .map(|c| {
-                            arrears::replay::from_counterexample(&references[0], &report.system, c)
-                        });
-                    let added = known.append(new);
-                    known.write(path).map_err(anyhow::Error::from)?;
-                    eprintln!("{added} new regressions added to {}", path.display());
-                }
-            }
-            Ok(report.exit_code())
+            verify(&catalog, run, sut.as_deref(), timeouts)
         }
         Command::Replay {
             file,
             sut,
-            timeout_ms,
+            timeouts,
             promote,
             name,
             dir,
         } => {
-            let catalog = load_catalog(cli.specs.as_deref())?;
-            let replay = arrears::replay::ReplayFile::read(&file).map_err(anyhow::Error::from)?;
-            replay.history.validate(&catalog).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: the history does not fit the specs: {e}",
-                    file.display()
-                )
-            })?;
             if promote {
-                let name = name.unwrap_or_else(|| {
-                    let stem = file
-                        .file_name()
-                        .map(|f| f.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    stem.trim_end_matches(".yaml")
-                        .trim_end_matches(".replay")
-                        .to_string()
-                });
-                let target = dir.join(format!("{}.yaml", arrears::replay::file_stem(&name)));
-                if target.exists() {
-                    return Err(Failure::usage(anyhow::anyhow!(
-                        "{} already exists; choose another --name",
-                        target.display()
-                    )));
-                }
-                let example = replay.to_example();
-                let outcome = arrears::examples::check(&catalog, &name, &example);
-                if !outcome.passed() {
-                    return Err(Failure {
-                        code: 1,
-                        error: anyhow::anyhow!(
-                            "the model no longer shows what the replay expects, so it would not pass as a worked example:\n  {}",
-                            outcome.failures.join("\n  ")
-                        ),
-                    });
-                }
-                std::fs::create_dir_all(&dir)
-                    .with_context(|| format!("failed to create {}", dir.display()))?;
-                std::fs::write(&target, example.to_yaml())
-                    .with_context(|| format!("failed to write {}", target.display()))?;
-                println!("promoted to worked example {}", target.display());
-                return Ok(0);
-            }
-            let model = arrears::verify::ReferenceModel { catalog: &catalog };
-            let driven;
-            let mut options = arrears::verify::VerifyOptions::new(&catalog);
-            let system: &dyn arrears::verify::System = match &sut {
-                None => &model,
-                Some(command) => {
-                    driven = start_sut(&catalog, command, timeout_ms)?;
-                    options.readings = driven.declaration().readings.clone();
-                    options.compare = true;
-                    &driven
-                }
-            };
-            options.cases = 0;
-            options.regressions = vec![arrears::verify::Regression {
-                name: file.display().to_string(),
-                scenario: replay.scenario(),
-            }];
-            let report = arrears::verify::verify(&catalog, system, &options);
-            if let Some(e) = &report.protocol_error {
-                return Err(Failure {
-                    code: 3,
-                    error: anyhow::anyhow!("{e}"),
-                });
-            }
-            let example = replay.to_example();
-            let expectations = arrears::examples::check_on(
-                &catalog,
-                system,
-                &file.display().to_string(),
-                &example,
-            )
-            .map_err(|e| Failure {
-                code: 3,
-                error: anyhow::anyhow!("{e}"),
-            })?;
-            println!(
-                "replay of {} ({}) on {}",
-                file.display(),
-                replay.replay.check,
-                report.system
-            );
-            for c in &report.counterexamples {
-                println!(
-                    "  {} {}: {}",
-                    if c.check == arrears::verify::DIFFERENTIAL {
-                        "DIVERGES"
-                    } else {
-                        "VIOLATED"
-                    },
-                    c.check,
-                    c.message()
-                );
-                for r in &c.rules {
-                    println!("    rule {} [{}]: \"{}\"", r.rule, r.section, r.anchor);
-                }
-            }
-            for f in &expectations.failures {
-                println!("  expectation not met: {f}");
-            }
-            for r in &report.refused {
-                println!("  REFUSED {r}");
-            }
-            if report.passed() && expectations.passed() {
-                println!("passes: the failure no longer reproduces");
-                Ok(0)
+                promote_replay(specs, &file, name, &dir)
             } else {
-                println!("reproduced");
-                Ok(1)
+                replay(specs, &file, sut.as_deref(), timeouts)
             }
         }
-        Command::Serve => {
-            let catalog = load_catalog(cli.specs.as_deref())?;
-            let mut model = arrears::protocol::ModelImplementation::new(&catalog);
-            let stdin = std::io::stdin();
-            arrears::protocol::serve(&mut model, stdin.lock(), std::io::stdout().lock())
-                .context("failed to write to standard output")?;
-            Ok(0)
-        }
+        Command::Serve => serve(specs),
         Command::Schema { what } => {
             let schema = match what {
                 SchemaKind::History => arrears::history::json_schema(),
                 SchemaKind::Observation => arrears::observation::json_schema(),
                 SchemaKind::Example => arrears::examples::json_schema(),
             };
-            println!("{}", to_json(&schema)?);
-            Ok(0)
+            Ok(Done::new(exit::OK, to_json(&schema)? + "\n"))
         }
+    }
+}
+
+fn unknown_product(catalog: &Catalog, product: &str) -> Failure {
+    let known: Vec<&str> = catalog.documents.iter().map(|d| d.id.as_str()).collect();
+    usage!(
+        "failed to select product `{product}`: the specs cover {}",
+        known.join(", ")
+    )
+}
+
+fn rules(specs: Option<&Path>, product: Option<String>, format: Format) -> Result<Done, Failure> {
+    let catalog = load_catalog(specs)?;
+    if let Some(p) = &product {
+        if catalog.document_named(p).is_none() {
+            return Err(unknown_product(&catalog, p));
+        }
+    }
+    let rules = explain::summaries(&catalog, product.as_deref());
+    let text = match format {
+        Format::Text => explain::rules_table(&rules),
+        Format::Json => to_json(&rules)? + "\n",
+    };
+    Ok(Done::new(exit::OK, text))
+}
+
+fn explain_rule(specs: Option<&Path>, rule: &str, format: Format) -> Result<Done, Failure> {
+    let catalog = load_catalog(specs)?;
+    let Some(id) = catalog.rule_named(rule) else {
+        let hint = catalog
+            .rules
+            .iter()
+            .filter(|r| r.id.contains(rule) || rule.contains(r.id.as_str()))
+            .map(|r| r.id.as_str())
+            .take(5)
+            .collect::<Vec<_>>();
+        let hint = if hint.is_empty() {
+            "run `arrears rules` to list them".to_string()
+        } else {
+            format!("did you mean {}?", hint.join(", "))
+        };
+        return Err(usage!("failed to explain `{rule}`: no such rule; {hint}"));
+    };
+    let text = match format {
+        Format::Text => explain::explanation_text(&catalog, id),
+        Format::Json => to_json(&explain::explanation(&catalog, id))? + "\n",
+    };
+    Ok(Done::new(exit::OK, text))
+}
+
+fn timeline(
+    specs: Option<&Path>,
+    file: &Path,
+    format: Format,
+    svg: Option<&Path>,
+) -> Result<Done, Failure> {
+    let catalog = load_catalog(specs)?;
+    let history = read_history(file)?;
+    history
+        .validate(&catalog)
+        .map_err(|e| usage!("failed to run {}: {e}", file.display()))?;
+    let trace = arrears::model::run(&catalog, &history, &[])
+        .map_err(|e| usage!("failed to run {}: {e}", file.display()))?;
+    if let Some(out) = svg {
+        arrears::files::write_atomic(
+            out,
+            arrears::svg::render(&catalog, &history, &trace).as_bytes(),
+        )
+        .map_err(|e| usage!("{e}"))?;
+    }
+    let text = match format {
+        Format::Text => arrears::timeline::text(&catalog, history.start, &trace),
+        Format::Json => {
+            to_json(&arrears::timeline::entries(&catalog, history.start, &trace))? + "\n"
+        }
+    };
+    Ok(Done::new(exit::OK, text))
+}
+
+fn examples(
+    specs: Option<&Path>,
+    dir: Option<PathBuf>,
+    format: Format,
+    sut: Option<&str>,
+    timeouts: SutTimeouts,
+) -> Result<Done, Failure> {
+    let catalog = load_catalog(specs)?;
+    let dir = dir.unwrap_or_else(|| PathBuf::from("specs/examples"));
+    let examples = arrears::examples::read_dir(&dir)
+        .map_err(|e| usage!("failed to read the worked examples: {e}"))?;
+    if examples.is_empty() {
+        return Err(usage!(
+            "failed to run the worked examples: no *.yaml examples in {}",
+            dir.display()
+        ));
+    }
+    // A malformed example is the example's fault, found before anything runs.
+    let malformed: Vec<String> = examples
+        .iter()
+        .filter_map(|(name, ex)| {
+            arrears::examples::validate(&catalog, ex)
+                .err()
+                .map(|p| format!("{}: {p}", dir.join(format!("{name}.yaml")).display()))
+        })
+        .collect();
+    if !malformed.is_empty() {
+        return Err(usage!(
+            "failed to run the worked examples: {} malformed:\n  {}",
+            malformed.len(),
+            malformed.join("\n  ")
+        ));
+    }
+    let model = arrears::verify::ReferenceModel { catalog: &catalog };
+    let driven;
+    let mut implemented = None;
+    let system: &dyn arrears::verify::System = match sut {
+        None => &model,
+        Some(command) => {
+            driven = start_sut(&catalog, command, timeouts)?;
+            implemented = Some(arrears::verify::implemented_lifecycles(
+                &catalog,
+                driven.declaration(),
+            ));
+            &driven
+        }
+    };
+    let mut outcomes = Vec::new();
+    for (name, ex) in &examples {
+        // An example about something the implementation does not implement
+        // is skipped, not failed.
+        let resolved = ex.history.validate(&catalog).unwrap_or_default();
+        let missing = implemented.as_ref().and_then(|imp| {
+            resolved
+                .values()
+                .map(|r| r.lifecycle)
+                .filter(|l| !imp.contains(l))
+                .min()
+                .map(|l| catalog.lifecycle(l).id.clone())
+        });
+        if let Some(lifecycle) = missing {
+            outcomes.push(arrears::examples::Outcome::skipped(
+                name,
+                ex,
+                format!("not implemented: {lifecycle}"),
+            ));
+            continue;
+        }
+        let outcome =
+            arrears::examples::check_on(&catalog, system, name, ex).map_err(Failure::protocol)?;
+        outcomes.push(outcome);
+    }
+    let text = match format {
+        Format::Json => to_json(&outcomes)? + "\n",
+        Format::Text => examples_table(&outcomes),
+    };
+    let code = if outcomes.iter().any(|o| o.failed()) {
+        exit::FAILURE
+    } else if outcomes.iter().all(|o| o.skipped.is_some()) {
+        note("arrears: nothing was verified: every example was skipped");
+        exit::NOTHING_VERIFIED
+    } else {
+        exit::OK
+    };
+    Ok(Done::new(code, text))
+}
+
+/// The options of one `verify` run, as given on the command line.
+struct VerifyRun {
+    cases: u32,
+    seed: u64,
+    products: Vec<String>,
+    max_events: usize,
+    format: Format,
+    shard: Option<(u32, u32)>,
+    junit: Option<PathBuf>,
+    json: Option<PathBuf>,
+    out: PathBuf,
+    regressions: Option<PathBuf>,
+}
+
+fn verify(
+    catalog: &Catalog,
+    run: VerifyRun,
+    sut: Option<&str>,
+    timeouts: SutTimeouts,
+) -> Result<Done, Failure> {
+    let mut options = arrears::verify::VerifyOptions::new(catalog);
+    options.cases = run.cases;
+    options.seed = run.seed;
+    options.max_events = run.max_events;
+    if !run.products.is_empty() {
+        options.products = run
+            .products
+            .iter()
+            .map(|p| {
+                catalog
+                    .document_named(p)
+                    .ok_or_else(|| unknown_product(catalog, p))
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    options.shard = run.shard;
+    // Read the regressions before starting anything: a bad file is a usage
+    // error, found before a child process is spawned.
+    let known = match &run.regressions {
+        Some(path) => arrears::replay::RegressionsFile::read(path)
+            .map_err(|e| usage!("failed to read the regressions: {e}"))?,
+        None => arrears::replay::RegressionsFile::default(),
+    };
+    options.regressions = known.regressions();
+    let model = arrears::verify::ReferenceModel { catalog };
+    let driven;
+    let system: &dyn arrears::verify::System = match sut {
+        None => &model,
+        Some(command) => {
+            driven = start_sut(catalog, command, timeouts)?;
+            let declaration = driven.declaration();
+            options.implemented = Some(arrears::verify::implemented_lifecycles(
+                catalog,
+                declaration,
+            ));
+            options.readings = declaration.readings.clone();
+            arrears::verify::reference_catalogs(catalog, &options.readings)
+                .map_err(|e| Failure::protocol(format!("the implementation declared {e}")))?;
+            options.compare = true;
+            &driven
+        }
+    };
+    let report = arrears::verify::verify(catalog, system, &options);
+
+    // Files first, each on its own: one that cannot be written is reported
+    // and does not stop the others, nor hide the verdict.
+    let mut unwritten = Vec::new();
+    let mut wrote = |result: Result<(), String>| {
+        if let Err(e) = result {
+            unwritten.push(e);
+        }
+    };
+    if let Some(path) = &run.junit {
+        wrote(
+            arrears::files::write_atomic(path, arrears::report::junit(&report).as_bytes())
+                .map_err(|e| e.to_string()),
+        );
+    }
+    if let Some(path) = &run.json {
+        wrote(
+            to_json(&report)
+                .map_err(|e| format!("{e:#}"))
+                .and_then(|text| {
+                    arrears::files::write_atomic(path, (text + "\n").as_bytes())
+                        .map_err(|e| e.to_string())
+                }),
+        );
+    }
+    let references = arrears::verify::reference_catalogs(catalog, &options.readings)
+        .map_err(|e| usage!("failed to verify: {e}"))?;
+    match arrears::replay::write_counterexamples(
+        &references[0],
+        system,
+        &report.counterexamples,
+        &run.out,
+    ) {
+        Ok(written) if !written.is_empty() => {
+            let mut text = format!("counterexamples written to {}:", run.out.display());
+            for f in &written {
+                text.push_str(&format!("\n  {f}"));
+            }
+            note(&text);
+        }
+        Ok(_) => {}
+        Err(e) => wrote(Err(format!("failed to write the counterexamples: {e}"))),
+    }
+    if let Some(path) = &run.regressions {
+        let new: Vec<_> = report
+            .counterexamples
+            .iter()
+            .filter(|c| c.regression.is_none())
+            .map(|c| arrears::replay::from_counterexample(&references[0], &report.system, c))
+            .collect();
+        if !new.is_empty() {
+            match arrears::replay::RegressionsFile::append_to_file(path, &new) {
+                Ok(added) => note(&format!(
+                    "{added} new regressions added to {}",
+                    path.display()
+                )),
+                Err(e) => wrote(Err(format!("failed to add the regressions: {e}"))),
+            }
+        }
+    }
+    for e in &unwritten {
+        note(&format!("error: {e}"));
+    }
+    let text = match run.format {
+        Format::Text => arrears::verify::report_text(catalog, &report),
+        Format::Json => to_json(&report)? + "\n",
+    };
+    let mut code = report.exit_code();
+    if code == exit::OK && !unwritten.is_empty() {
+        code = exit::USAGE;
+    }
+    Ok(Done::new(code, text))
+}
+
+fn read_replay(catalog: &Catalog, file: &Path) -> Result<arrears::replay::ReplayFile, Failure> {
+    let replay = arrears::replay::ReplayFile::read(file)
+        .map_err(|e| usage!("failed to read the replay file: {e}"))?;
+    replay.history.validate(catalog).map_err(|e| {
+        usage!(
+            "failed to replay {}: the history does not fit the specs: {e}",
+            file.display()
+        )
+    })?;
+    Ok(replay)
+}
+
+fn promote_replay(
+    specs: Option<&Path>,
+    file: &Path,
+    name: Option<String>,
+    dir: &Path,
+) -> Result<Done, Failure> {
+    let catalog = load_catalog(specs)?;
+    let replay = read_replay(&catalog, file)?;
+    let name = name.unwrap_or_else(|| {
+        let stem = file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        stem.trim_end_matches(".yaml")
+            .trim_end_matches(".replay")
+            .to_string()
+    });
+    let target = dir.join(format!("{}.yaml", arrears::replay::file_stem(&name)));
+    if target.exists() {
+        return Err(usage!(
+            "failed to promote {}: {} already exists; choose another --name",
+            file.display(),
+            target.display()
+        ));
+    }
+    let example = replay.to_example();
+    let outcome = arrears::examples::check(&catalog, &name, &example);
+    if !outcome.passed() {
+        return Err(Failure {
+            code: exit::FAILURE,
+            error: anyhow::anyhow!(
+                "failed to promote {}: the model no longer shows what the replay expects, so it would not pass as a worked example:\n  {}",
+                file.display(),
+                outcome.failures.join("\n  ")
+            ),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        usage!(
+            "failed to create {}: {}",
+            dir.display(),
+            arrears::files::plain_io(&e)
+        )
+    })?;
+    arrears::files::write_atomic(&target, example.to_yaml().as_bytes())
+        .map_err(|e| usage!("{e}"))?;
+    Ok(Done::new(
+        exit::OK,
+        format!("promoted to worked example {}\n", target.display()),
+    ))
+}
+
+fn replay(
+    specs: Option<&Path>,
+    file: &Path,
+    sut: Option<&str>,
+    timeouts: SutTimeouts,
+) -> Result<Done, Failure> {
+    let catalog = load_catalog(specs)?;
+    let replay = read_replay(&catalog, file)?;
+    let model = arrears::verify::ReferenceModel { catalog: &catalog };
+    let driven;
+    let mut options = arrears::verify::VerifyOptions::new(&catalog);
+    let system: &dyn arrears::verify::System = match sut {
+        None => &model,
+        Some(command) => {
+            driven = start_sut(&catalog, command, timeouts)?;
+            options.readings = driven.declaration().readings.clone();
+            options.compare = true;
+            &driven
+        }
+    };
+    options.cases = 0;
+    options.regressions = vec![arrears::verify::Regression {
+        name: file.display().to_string(),
+        scenario: replay.scenario(),
+    }];
+    let report = arrears::verify::verify(&catalog, system, &options);
+    if let Some(e) = &report.protocol_error {
+        return Err(Failure::protocol(e));
+    }
+    let mut out = format!(
+        "replay of {} ({}) on {}\n",
+        file.display(),
+        replay.replay.check,
+        report.system
+    );
+    if let Some(reason) = report.skipped_cases.first() {
+        out.push_str(&format!(
+            "not verified: the system did not run the history ({reason})\n"
+        ));
+        return Ok(Done::new(exit::NOTHING_VERIFIED, out));
+    }
+    let example = replay.to_example();
+    let expectations =
+        arrears::examples::check_on(&catalog, system, &file.display().to_string(), &example)
+            .map_err(Failure::protocol)?;
+    for c in &report.counterexamples {
+        out.push_str(&format!(
+            "  {} {}: {}\n",
+            if c.check == arrears::verify::DIFFERENTIAL {
+                "DIVERGES"
+            } else {
+                "VIOLATED"
+            },
+            c.check,
+            c.message()
+        ));
+        for r in &c.rules {
+            out.push_str(&format!(
+                "    rule {} [{}]: \"{}\"\n",
+                r.rule, r.section, r.anchor
+            ));
+        }
+    }
+    for f in &expectations.failures {
+        out.push_str(&format!("  expectation not met: {f}\n"));
+    }
+    for r in &report.refused {
+        out.push_str(&format!("  REFUSED {r}\n"));
+    }
+    if report.passed() && expectations.passed() {
+        out.push_str("passes: the failure no longer reproduces\n");
+        Ok(Done::new(exit::OK, out))
+    } else {
+        out.push_str("reproduced\n");
+        Ok(Done::new(exit::FAILURE, out))
+    }
+}
+
+fn serve(specs: Option<&Path>) -> Result<Done, Failure> {
+    let catalog = load_catalog(specs)?;
+    let mut model = arrears::protocol::ModelImplementation::new(&catalog);
+    let stdin = std::io::stdin();
+    match arrears::protocol::serve(&mut model, stdin.lock(), std::io::stdout().lock()) {
+        Ok(()) => Ok(Done::new(exit::OK, "")),
+        // The client hung up: the conversation is over.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Done::new(exit::OK, "")),
+        Err(e) => Err(usage!(
+            "failed to serve the adapter protocol: {}",
+            arrears::files::plain_io(&e)
+        )),
     }
 }
 
@@ -603,54 +849,37 @@ fn parse_shard(text: &str) -> Result<(u32, u32), String> {
 fn start_sut(
     catalog: &Catalog,
     command: &str,
-    timeout_ms: u64,
+    timeouts: SutTimeouts,
 ) -> Result<arrears::sut::Driven<'static>, Failure> {
+    let _ = timeouts.startup_timeout_ms;
     arrears::sut::Driven::child(
         catalog,
         command,
-        std::time::Duration::from_millis(timeout_ms),
+        std::time::Duration::from_millis(timeouts.timeout_ms),
     )
-    .map_err(|e| Failure {
-        code: 3,
-        error: anyhow::anyhow!("{e}"),
-    })
-}
-
-/// The lifecycles whose product and billing method an implementation declared.
-fn implemented_lifecycles(
-    catalog: &Catalog,
-    declaration: &arrears::protocol::Declaration,
-) -> std::collections::BTreeSet<arrears::spec::LifecycleId> {
-    catalog
-        .lifecycles
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| {
-            let product = &catalog.document(l.doc).id;
-            declaration
-                .implements
-                .iter()
-                .any(|i| i.product == *product && i.billing.contains(&l.billing))
-        })
-        .map(|(i, _)| arrears::spec::LifecycleId(i as u32))
-        .collect()
+    .map_err(Failure::protocol)
 }
 
 /// Reads a history file, or the history of a worked example.
-fn read_history(path: &std::path::Path) -> anyhow::Result<arrears::history::History> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("failed to read {}", path.display()))?;
-    let is_example = arrears::yaml::from_str::<serde_json::Value>(&text)
-        .ok()
-        .is_some_and(|v| v.get("history").is_some());
+fn read_history(path: &Path) -> Result<arrears::history::History, Failure> {
+    let is_example = path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+        && std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| arrears::yaml::from_str::<serde_json::Value>(&text).ok())
+            .is_some_and(|v| v.get("history").is_some());
     if is_example {
-        let example = arrears::examples::WorkedExample::from_text(&text).map_err(|e| {
-            anyhow::anyhow!("failed to read worked example {}: {e}", path.display())
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            usage!(
+                "failed to read {}: {}",
+                path.display(),
+                arrears::files::plain_io(&e)
+            )
         })?;
+        let example = arrears::examples::WorkedExample::from_text(&text)
+            .map_err(|e| usage!("failed to read worked example {}: {e}", path.display()))?;
         Ok(example.history)
     } else {
-        arrears::history::History::from_text(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        arrears::history::History::read_file(path).map_err(|e| usage!("{e}"))
     }
 }
 
@@ -663,88 +892,117 @@ fn examples_table(outcomes: &[arrears::examples::Outcome]) -> String {
         .max(7);
     let mut out = format!("{:width$}  result  checks  rules\n", "example");
     for o in outcomes {
+        let result = if o.skipped.is_some() {
+            "skip"
+        } else if o.passed() {
+            "pass"
+        } else {
+            "FAIL"
+        };
         out.push_str(&format!(
             "{:width$}  {:6}  {:6}  {}\n",
             o.name,
-            if o.passed() { "pass" } else { "FAIL" },
+            result,
             o.checks,
             o.rules.join(", ")
         ));
+        if let Some(reason) = &o.skipped {
+            out.push_str(&format!("{:width$}    - skipped: {reason}\n", ""));
+        }
         for f in &o.failures {
             out.push_str(&format!("{:width$}    - {f}\n", ""));
         }
     }
     let passed = outcomes.iter().filter(|o| o.passed()).count();
-    out.push_str(&format!("{passed} of {} examples pass\n", outcomes.len()));
+    let skipped = outcomes.iter().filter(|o| o.skipped.is_some()).count();
+    out.push_str(&format!(
+        "{passed} of {} examples pass{}\n",
+        outcomes.len() - skipped,
+        if skipped > 0 {
+            format!(" ({skipped} skipped, not run)")
+        } else {
+            String::new()
+        }
+    ));
     out
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
-    serde_json::to_string_pretty(value).context("failed to write JSON")
+    serde_json::to_string_pretty(value).map_err(|e| anyhow::anyhow!("failed to write JSON: {e}"))
 }
 
-fn read_sources(dir: Option<&std::path::Path>) -> anyhow::Result<Vec<SpecSource>> {
+fn read_sources(dir: Option<&Path>) -> Result<Vec<SpecSource>, Failure> {
     match dir {
-        Some(dir) => Ok(spec::sources::read_dir(dir)?),
+        Some(dir) => spec::sources::read_dir(dir).map_err(|e| usage!("{e}")),
         None => Ok(spec::sources::embedded()),
     }
 }
 
-fn load_catalog(dir: Option<&std::path::Path>) -> anyhow::Result<Catalog> {
+fn load_catalog(dir: Option<&Path>) -> Result<Catalog, Failure> {
     let sources = read_sources(dir)?;
     spec::compile(&sources).map_err(|diags| {
-        anyhow::anyhow!(
-            "failed to load specs ({} problems; run `arrears lint` for details):\n{diags}",
+        usage!(
+            "failed to load the specs ({} problems; run `arrears lint` for details):\n{diags}",
             diags.0.len()
         )
     })
 }
 
-fn lint(dir: Option<PathBuf>, source_docs: Option<PathBuf>, format: Format) -> Result<u8, Failure> {
+fn lint(
+    dir: Option<PathBuf>,
+    source_docs: Option<PathBuf>,
+    format: Format,
+) -> Result<Done, Failure> {
     let sources = read_sources(dir.as_deref())?;
-    let mut diagnostics = match spec::compile(&sources) {
+    let compiled = spec::compile(&sources);
+    let mut diagnostics = match &compiled {
         Ok(_) => Vec::new(),
-        Err(diags) => diags.0,
+        Err(diags) => diags.0.clone(),
     };
     if let Some(docs) = &source_docs {
         diagnostics.extend(spec::sources::verify_anchors(&sources, docs));
     }
+    let mut stdout = String::new();
     match format {
-        Format::Json => println!("{}", to_json(&diagnostics)?),
+        Format::Json => stdout = to_json(&diagnostics)? + "\n",
         Format::Text => {
+            let mut text = String::new();
             for d in &diagnostics {
-                let text = sources
+                let rendered = sources
                     .iter()
                     .find(|s| s.name == d.file)
                     .map(|s| d.render_with_source(&s.text))
                     .unwrap_or_else(|| d.to_string());
-                eprintln!("{text}\n");
+                text.push_str(&format!("{rendered}\n\n"));
+            }
+            if !diagnostics.is_empty() {
+                text.push_str(&format!(
+                    "error: {} problems in the specs",
+                    diagnostics.len()
+                ));
+                note(&text);
             }
         }
     }
-    if diagnostics.is_empty() {
-        if matches!(format, Format::Text) {
-            let catalog =
-                spec::compile(&sources).map_err(|d| Failure::usage(anyhow::anyhow!("{d}")))?;
-            println!(
-                "ok: {} spec files, {} rules, {} lifecycles, {} invariants, {} interpretations{}",
-                sources.len(),
-                catalog.rules.len(),
-                catalog.lifecycles.len(),
-                catalog.invariants.len(),
-                catalog.interpretations.len(),
-                if source_docs.is_some() {
-                    "; every anchor found in its source"
-                } else {
-                    ""
-                }
-            );
+    match (&compiled, diagnostics.is_empty()) {
+        (Ok(catalog), true) => {
+            if matches!(format, Format::Text) {
+                stdout = format!(
+                    "ok: {} spec files, {} rules, {} lifecycles, {} invariants, {} interpretations{}\n",
+                    sources.len(),
+                    catalog.rules.len(),
+                    catalog.lifecycles.len(),
+                    catalog.invariants.len(),
+                    catalog.interpretations.len(),
+                    if source_docs.is_some() {
+                        "; every anchor found in its source"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(Done::new(exit::OK, stdout))
         }
-        Ok(0)
-    } else {
-        if matches!(format, Format::Text) {
-            eprintln!("error: {} problems in the specs", diagnostics.len());
-        }
-        Ok(2)
+        _ => Ok(Done::new(exit::USAGE, stdout)),
     }
 }

@@ -178,7 +178,7 @@ impl ReplayFile {
     pub fn read(path: &Path) -> Result<ReplayFile, ReplayError> {
         let text = std::fs::read_to_string(path).map_err(|e| ReplayError::Read {
             path: path.display().to_string(),
-            error: e.to_string(),
+            error: crate::files::plain_io(&e),
         })?;
         let file: ReplayFile = crate::yaml::from_str(&text).map_err(|e| ReplayError::Invalid {
             path: path.display().to_string(),
@@ -234,15 +234,40 @@ impl RegressionsFile {
         }
         let text = std::fs::read_to_string(path).map_err(|e| ReplayError::Read {
             path: path.display().to_string(),
-            error: e.to_string(),
+            error: crate::files::plain_io(&e),
         })?;
-        crate::yaml::from_str(&text).map_err(|e| ReplayError::Invalid {
-            path: path.display().to_string(),
-            message: match e.position {
-                Some(p) => format!("line {}, column {}: {}", p.line, p.column, e.message),
-                None => e.message,
-            },
-        })
+        RegressionsFile::parse(path, &text)
+    }
+
+    fn parse(path: &Path, text: &str) -> Result<RegressionsFile, ReplayError> {
+        if text.trim().is_empty() {
+            // An empty file holds no regressions; arrears never leaves one
+            // half-written (it writes by rename), so this is a new file.
+            return Ok(RegressionsFile::default());
+        }
+        let file: RegressionsFile =
+            crate::yaml::from_str(text).map_err(|e| ReplayError::Invalid {
+                path: path.display().to_string(),
+                message: match e.position {
+                    Some(p) => format!("line {}, column {}: {}", p.line, p.column, e.message),
+                    None => e.message,
+                },
+            })?;
+        if let Some((i, r)) = file
+            .regressions
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.replay.version != REPLAY_VERSION)
+        {
+            return Err(ReplayError::Invalid {
+                path: path.display().to_string(),
+                message: format!(
+                    "regressions[{i}]: replay format version {} is not supported (this arrears reads {REPLAY_VERSION})",
+                    r.replay.version
+                ),
+            });
+        }
+        Ok(file)
     }
 
     pub fn regressions(&self) -> Vec<Regression> {
@@ -275,6 +300,39 @@ impl RegressionsFile {
     pub fn write(&self, path: &Path) -> Result<(), ReplayError> {
         write_yaml(self, path)
     }
+
+    /// Appends `new` to the regressions file at `path` as it is *now* (not
+    /// as it was when the run read it), under a lock, so that runs sharing
+    /// the file (CI shards, two terminals) never lose each other's entries.
+    /// Returns how many were added.
+    pub fn append_to_file(path: &Path, new: &[ReplayFile]) -> Result<usize, ReplayError> {
+        let mut added = 0;
+        crate::files::update_locked::<ReplayError>(path, |current| {
+            let mut file = match current {
+                Some(text) => RegressionsFile::parse(path, text)?,
+                None => RegressionsFile::default(),
+            };
+            added = file.append(new.iter().cloned());
+            if added == 0 && current.is_some() {
+                return Ok(None);
+            }
+            let text = crate::yaml::to_string(&file).map_err(|e| ReplayError::Write {
+                path: path.display().to_string(),
+                error: e.message,
+            })?;
+            Ok(Some(text.into_bytes()))
+        })?;
+        Ok(added)
+    }
+}
+
+impl From<crate::files::WriteError> for ReplayError {
+    fn from(e: crate::files::WriteError) -> ReplayError {
+        ReplayError::Write {
+            path: e.path.display().to_string(),
+            error: e.reason,
+        }
+    }
 }
 
 /// A file name for a check: `ecs.inv.x` → `ecs.inv.x`, safe on any system.
@@ -291,19 +349,51 @@ pub fn file_stem(check: &str) -> String {
         .collect()
 }
 
+/// The file in an output directory that lists what the last run wrote
+/// there, so that the next run removes exactly those files and nothing of
+/// the user's.
+pub const RUN_INDEX: &str = "arrears-run.json";
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct RunIndex {
+    /// The system the counterexamples were found on.
+    system: String,
+    /// The files written, by name, inside the directory.
+    files: Vec<String>,
+}
+
 /// Writes each counterexample's replay file and the timelines of both
-/// systems into `dir`; returns the files written.
+/// systems into `dir`, replacing what an earlier run wrote there (listed in
+/// [`RUN_INDEX`]); returns the files written. With no counterexamples and
+/// no directory, writes nothing.
 pub fn write_counterexamples(
     reference: &Catalog,
     system: &dyn crate::verify::System,
     counterexamples: &[Counterexample],
     dir: &Path,
 ) -> Result<Vec<String>, ReplayError> {
-    std::fs::create_dir_all(dir).map_err(|e| ReplayError::Write {
+    let invalid = |message: String| ReplayError::Invalid {
         path: dir.display().to_string(),
-        error: e.to_string(),
-    })?;
-    let mut written = Vec::new();
+        message,
+    };
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => {
+            return Err(invalid(
+                "it is a file, not a directory; give --out a directory for the counterexamples"
+                    .into(),
+            ));
+        }
+        Ok(_) => remove_previous_run(dir)?,
+        Err(_) if counterexamples.is_empty() => return Ok(Vec::new()),
+        Err(_) => std::fs::create_dir_all(dir).map_err(|e| ReplayError::Write {
+            path: dir.display().to_string(),
+            error: crate::files::plain_io(&e),
+        })?,
+    }
+    let mut index = RunIndex {
+        system: system.describe(),
+        files: Vec::new(),
+    };
     let mut used: BTreeMap<String, usize> = BTreeMap::new();
     for c in counterexamples {
         let n = used.entry(c.check.clone()).or_default();
@@ -314,34 +404,57 @@ pub fn write_counterexamples(
             format!("{}-{n}", file_stem(&c.check))
         };
         let replay = from_counterexample(reference, &system.describe(), c);
-        let path = dir.join(format!("{stem}.replay.yaml"));
-        replay.write(&path)?;
-        written.push(path.display().to_string());
-        let model = crate::model::run(reference, &replay.history, &replay.observe);
-        if let Ok(trace) = &model {
-            let path = dir.join(format!("{stem}.model.svg"));
-            std::fs::write(&path, crate::svg::render(reference, &replay.history, trace)).map_err(
-                |e| ReplayError::Write {
-                    path: path.display().to_string(),
-                    error: e.to_string(),
-                },
-            )?;
-            written.push(path.display().to_string());
+        let name = format!("{stem}.replay.yaml");
+        replay.write(&dir.join(&name))?;
+        index.files.push(name);
+        if let Ok(trace) = crate::model::run(reference, &replay.history, &replay.observe) {
+            let name = format!("{stem}.model.svg");
+            let svg = crate::svg::render(reference, &replay.history, &trace);
+            crate::files::write_atomic(&dir.join(&name), svg.as_bytes())?;
+            index.files.push(name);
         }
         if let Ok(trace) = system.run(&replay.history, &replay.observe) {
-            let path = dir.join(format!("{stem}.system.svg"));
-            std::fs::write(
-                &path,
-                crate::svg::render(reference, &replay.history, &trace),
-            )
-            .map_err(|e| ReplayError::Write {
-                path: path.display().to_string(),
-                error: e.to_string(),
-            })?;
-            written.push(path.display().to_string());
+            let name = format!("{stem}.system.svg");
+            let svg = crate::svg::render(reference, &replay.history, &trace);
+            crate::files::write_atomic(&dir.join(&name), svg.as_bytes())?;
+            index.files.push(name);
         }
     }
-    Ok(written)
+    let text = serde_json::to_string_pretty(&index).unwrap_or_default();
+    crate::files::write_atomic(&dir.join(RUN_INDEX), text.as_bytes())?;
+    Ok(index
+        .files
+        .iter()
+        .map(|f| dir.join(f).display().to_string())
+        .collect())
+}
+
+/// Removes the files an earlier run listed in the directory's index, so
+/// that no stale replay file sits beside new ones. Only plain names inside
+/// the directory are removed (a symbolic link itself, never its target).
+fn remove_previous_run(dir: &Path) -> Result<(), ReplayError> {
+    let Ok(text) = std::fs::read_to_string(dir.join(RUN_INDEX)) else {
+        return Ok(());
+    };
+    let Ok(index) = serde_json::from_str::<RunIndex>(&text) else {
+        return Ok(());
+    };
+    for name in &index.files {
+        let plain = Path::new(name)
+            .file_name()
+            .is_some_and(|f| f == name.as_str());
+        if !plain {
+            continue;
+        }
+        let path = dir.join(name);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
+            std::fs::remove_file(&path).map_err(|e| ReplayError::Write {
+                path: path.display().to_string(),
+                error: format!("cannot remove it: {}", crate::files::plain_io(&e)),
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes `value` as YAML to `path`.
@@ -350,8 +463,6 @@ fn write_yaml<T: serde::Serialize>(value: &T, path: &Path) -> Result<(), ReplayE
         path: path.display().to_string(),
         error: e.message,
     })?;
-    std::fs::write(path, text).map_err(|e| ReplayError::Write {
-        path: path.display().to_string(),
-        error: e.to_string(),
-    })
+    crate::files::write_atomic(path, text.as_bytes())?;
+    Ok(())
 }

@@ -201,6 +201,9 @@ pub struct VerifyReport {
     pub seed: u64,
     /// Cases evaluated (this shard's, if sharded).
     pub cases: u32,
+    /// Histories the system ran to the end, regressions included (cases it
+    /// skipped as unsupported, or could not run, are not counted).
+    pub executed: u32,
     pub shard: Option<(u32, u32)>,
     pub products: Vec<String>,
     pub invariants: Vec<InvariantSummary>,
@@ -219,6 +222,9 @@ pub struct VerifyReport {
     pub refused: Vec<String>,
     /// The protocol violation that stopped the run.
     pub protocol_error: Option<String>,
+    /// Why the run verified nothing, when it did not: no history was run
+    /// to the end, or no invariant was exercised. Such a run does not pass.
+    pub not_verified: Option<String>,
 }
 
 impl VerifyReport {
@@ -228,14 +234,16 @@ impl VerifyReport {
     }
 
     /// The process exit code: 0 conforms, 1 a conformance failure, 3 a
-    /// protocol violation.
+    /// protocol violation, 4 nothing was verified.
     pub fn exit_code(&self) -> u8 {
         if self.protocol_error.is_some() {
-            3
-        } else if self.passed() {
-            0
+            crate::exit::PROTOCOL
+        } else if !self.passed() {
+            crate::exit::FAILURE
+        } else if self.not_verified.is_some() {
+            crate::exit::NOTHING_VERIFIED
         } else {
-            1
+            crate::exit::OK
         }
     }
 }
@@ -260,17 +268,70 @@ struct Context<'a> {
     compare: bool,
 }
 
-fn rng(seed: u64) -> TestRng {
+/// The random source of case `index` of a run seeded with `seed`: a
+/// ChaCha stream keyed by both, so every case has its own, independent of
+/// which other cases are drawn.
+pub fn case_rng(seed: u64, index: u64) -> TestRng {
     let mut bytes = [0u8; 32];
-    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
-        chunk.copy_from_slice(
-            &(seed
-                .wrapping_add(i as u64)
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15))
-            .to_le_bytes(),
-        );
+    let mut state = seed ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    for chunk in bytes.chunks_mut(8) {
+        chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes());
     }
     TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+}
+
+/// SplitMix64 (Steele, Lea and Flood): spreads a counter over 64 bits.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The shrink tree of case `index`: the same every time it is drawn.
+fn case_tree(
+    strategy: &proptest::strategy::SBoxedStrategy<Scenario>,
+    seed: u64,
+    index: usize,
+) -> Box<dyn ValueTree<Value = Scenario>> {
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            failure_persistence: None,
+            ..Config::default()
+        },
+        case_rng(seed, index as u64),
+    );
+    // The generators have no filters, so a draw is never rejected; should
+    // one be added, drawing again from the same stream stays deterministic.
+    for _ in 0..10_000 {
+        if let Ok(tree) = strategy.new_tree(&mut runner) {
+            return Box::new(tree);
+        }
+    }
+    unreachable!("internal error: the history generator rejected 10,000 draws in a row")
+}
+
+/// The lifecycles whose product and billing method an implementation
+/// declared in `hello`: the only ones generated histories hold, and the
+/// only ones whose rules and invariants it is judged on.
+pub fn implemented_lifecycles(
+    catalog: &Catalog,
+    declaration: &crate::protocol::Declaration,
+) -> BTreeSet<LifecycleId> {
+    catalog
+        .lifecycles
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            let product = &catalog.document(l.doc).id;
+            declaration
+                .implements
+                .iter()
+                .any(|i| i.product == *product && i.billing.contains(&l.billing))
+        })
+        .map(|(i, _)| LifecycleId(i as u32))
+        .collect()
 }
 
 /// The catalogs the model runs with: exactly the declared readings, or the
@@ -686,6 +747,8 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
         skipped_cases: Vec::new(),
         refused: Vec::new(),
         protocol_error: None,
+        not_verified: None,
+        executed: 0,
     };
 
     // Regressions first: histories that failed before.
@@ -700,6 +763,7 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
                 divergence,
                 ..
             } => {
+                report.executed += 1;
                 let mut fails = false;
                 for e in &evaluations {
                     if let Some(v) = &e.violation {
@@ -734,42 +798,30 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
         return report;
     }
 
-    // Generated cases.
+    // Generated cases: each drawn from its own seed, derived from the run's
+    // seed and the case's index, so a case is the same whatever the shard
+    // layout or thread count, generation runs in parallel, and a failing
+    // case's shrink tree can be drawn again for every check it fails.
     let mut config = GenConfig::all(judge);
     config.products = options.products.clone();
     config.max_steps = options.max_events;
     config.lifecycles = options.implemented.clone();
     let strategy = crate::generate::scenarios(judge, &config);
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases: options.cases,
-            max_shrink_iters: options.max_shrink_iters,
-            failure_persistence: None,
-            ..Config::default()
-        },
-        rng(options.seed),
-    );
-    let mut trees: Vec<Option<Box<dyn ValueTree<Value = Scenario>>>> = Vec::new();
-    let mut mine: Vec<usize> = Vec::new();
-    for index in 0..options.cases as usize {
-        let Ok(tree) = strategy.new_tree(&mut runner) else {
-            break;
-        };
-        let in_shard = options.shard.is_none_or(|(k, n)| index as u32 % n == k - 1);
-        if in_shard {
-            mine.push(index);
-            trees.push(Some(tree));
-        } else {
-            trees.push(None);
-        }
-    }
-    let scenarios: Vec<(usize, Scenario)> = mine
-        .iter()
-        .map(|i| (*i, trees[*i].as_ref().expect("in shard").current()))
+    let mine: Vec<usize> = (0..options.cases as usize)
+        .filter(|index| {
+            options
+                .shard
+                .is_none_or(|(k, n)| *index as u32 % n == k - 1)
+        })
         .collect();
-    let results: Vec<(usize, CaseOutcome)> = scenarios
+    let results: Vec<(usize, CaseOutcome)> = mine
         .par_iter()
-        .map(|(i, s)| (*i, ctx.case(s)))
+        .map(|i| {
+            (
+                *i,
+                ctx.case(&case_tree(&strategy, options.seed, *i).current()),
+            )
+        })
         .collect();
     report.cases = results.len() as u32;
 
@@ -784,6 +836,7 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
                 divergence,
                 labels,
             } => {
+                report.executed += 1;
                 report.coverage.add(judge, labels);
                 for e in evaluations {
                     let inv = &judge.invariants[e.invariant.index()];
@@ -810,17 +863,26 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
             }
         }
     }
+    // Every failed check gets its own shrunk counterexample, even when
+    // several first fail on the same case: each shrinks a fresh tree of
+    // that case, keeping what makes *its* check fail.
     if report.protocol_error.is_none() {
         for (which, case) in first_failure {
-            let Some(tree) = trees[case].take() else {
-                continue;
-            };
-            if let Some((scenario, found, steps)) =
-                shrink(&ctx, tree, which, options.max_shrink_iters)
-            {
-                report
+            let tree = case_tree(&strategy, options.seed, case);
+            match shrink(&ctx, tree, which, options.max_shrink_iters) {
+                Some((scenario, found, steps)) => report
                     .counterexamples
-                    .push(counterexample(judge, which, scenario, found, steps, None));
+                    .push(counterexample(judge, which, scenario, found, steps, None)),
+                None => {
+                    // The case no longer fails when run again: the system
+                    // answers differently to the same history.
+                    let name = which
+                        .map(|id| judge.invariants[id.index()].id.clone())
+                        .unwrap_or_else(|| DIFFERENTIAL.to_string());
+                    report.refused.push(format!(
+                        "case {case}: {name} failed once, but not when the same history was run again; the system is not deterministic"
+                    ));
+                }
             }
             if report.protocol_error.is_some() {
                 break;
@@ -828,6 +890,7 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
         }
     }
     report.invariants = summaries;
+    report.not_verified = not_verified(&report, options);
     report.unexercised_rules = report
         .coverage
         .unexercised_rules(judge, &product_list)
@@ -856,6 +919,53 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
         })
         .collect();
     report
+}
+
+/// Why a run verified nothing, if it did not: a run in which no history
+/// was run to the end against the system, or whose generated cases
+/// exercised no invariant at all, must not pass as if it had checked
+/// something.
+fn not_verified(report: &VerifyReport, options: &VerifyOptions) -> Option<String> {
+    if report.protocol_error.is_some() {
+        return None;
+    }
+    if report.executed == 0 {
+        let why = if !report.skipped_cases.is_empty() {
+            format!(
+                "the system skipped all {} cases as unsupported (the first: {})",
+                report.skipped_cases.len(),
+                report.skipped_cases[0]
+            )
+        } else if report.cases == 0 && options.regressions.is_empty() {
+            "no case was asked for (--cases 0, or a shard with no cases)".to_string()
+        } else {
+            "no history was run to the end".to_string()
+        };
+        return Some(why);
+    }
+    let generated = report.executed as usize > report.regressions.len();
+    let exercised: usize = report
+        .invariants
+        .iter()
+        .filter(|s| s.skipped.is_none())
+        .map(|s| s.exercised)
+        .sum();
+    if generated && exercised == 0 {
+        let checked = report
+            .invariants
+            .iter()
+            .filter(|s| s.skipped.is_none())
+            .count();
+        return Some(if checked == 0 {
+            "every invariant was skipped, as none concerns what the system implements".to_string()
+        } else {
+            format!(
+                "{} cases ran, but none exercised any of the {checked} invariants checked",
+                report.executed
+            )
+        });
+    }
+    None
 }
 
 /// Whether a system that implements the lifecycles `implemented` accepts
@@ -1077,6 +1187,9 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
     }
     for t in &report.unfired_transitions {
         out.push_str(&format!("transition never fired: {t}\n"));
+    }
+    if let Some(why) = &report.not_verified {
+        out.push_str(&format!("\nNOTHING VERIFIED: {why}\n"));
     }
     out
 }

@@ -50,6 +50,13 @@ pub fn compile(sources: &[SpecSource]) -> Result<Catalog, Diagnostics> {
     if !diags.is_empty() {
         return Err(Diagnostics(diags));
     }
+    // The catalog's order (documents, and through them lifecycles, rules and
+    // invariants) decides what the generators draw from a seed, so it must
+    // not depend on where the specs came from: the embedded copy and a
+    // directory list their files in different orders.
+    files.sort_by(|(a_name, a), (b_name, b)| {
+        (a.document.id.value.as_str(), *a_name).cmp(&(b.document.id.value.as_str(), *b_name))
+    });
     if files.is_empty() {
         return Err(Diagnostics(vec![Diagnostic::new(
             "",
