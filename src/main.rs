@@ -194,6 +194,7 @@ impl From<anyhow::Error> for Failure {
 }
 
 fn main() -> ExitCode {
+    arrears::protocol::install_signal_cleanup();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),

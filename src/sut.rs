@@ -17,6 +17,7 @@ use crate::history::{History, Offset};
 use crate::observation::Trace;
 use crate::protocol::{
     self, Answer, ChildProcess, Client, Declaration, Implementation, ProductOffer, ProtocolError,
+    Timeouts,
 };
 use crate::spec::Catalog;
 use crate::verify::{System, SystemError, SystemErrorKind};
@@ -54,15 +55,28 @@ impl<'a> Driven<'a> {
     }
 
     /// A child process started with `command`, answering each request
-    /// within `timeout`.
+    /// within `timeout`, and **hello** within the default start-up
+    /// allowance ([`Timeouts::new`]).
     pub fn child(
         catalog: &Catalog,
         command: &str,
         timeout: Duration,
     ) -> Result<Driven<'static>, ProtocolError> {
+        Driven::child_with(catalog, command, Timeouts::new(timeout))
+    }
+
+    /// A child process started with `command`, answering as `timeouts` say.
+    pub fn child_with(
+        catalog: &Catalog,
+        command: &str,
+        timeouts: Timeouts,
+    ) -> Result<Driven<'static>, ProtocolError> {
         let owned = command.to_string();
         let spawn = move || -> Result<Box<dyn Implementation + 'static>, ProtocolError> {
-            Ok(Box::new(Client::new(ChildProcess::spawn(&owned)?, timeout)))
+            Ok(Box::new(Client::new(
+                ChildProcess::spawn(&owned)?,
+                timeouts,
+            )))
         };
         let driven = Driven::new(catalog, "", spawn)?;
         let name = format!("{} (`{command}`)", driven.declaration.implementation);
