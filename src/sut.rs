@@ -8,6 +8,9 @@
 //! protocol is dropped (a child process is killed), and once one has, no new
 //! history is started: the run stops with the protocol error instead of
 //! waiting out one timeout per remaining case.
+//!
+//! Every instance's **hello** is checked against the offer
+//! ([`protocol::check_declaration`]), in-process implementations included.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,6 +47,7 @@ impl<'a> Driven<'a> {
         let offer = protocol::offer(catalog);
         let mut first = factory()?;
         let declaration = first.hello(&offer)?;
+        protocol::check_declaration(&offer, &declaration)?;
         Ok(Driven {
             name: name.into(),
             factory: Box::new(factory),

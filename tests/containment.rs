@@ -1,14 +1,17 @@
 //! Implementations under test are contained: whatever an adapter does —
 //! hang with helpers of its own, stop reading, flood its output or its
-//! standard error, start slowly — arrears ends within its timeouts, in
-//! bounded memory, and leaves no process of the adapter behind, also when
-//! arrears itself is interrupted.
+//! standard error, start slowly, misname a product — arrears ends within
+//! its timeouts, in bounded memory, with a clear report, and leaves no
+//! process of the adapter behind, also when arrears itself is interrupted.
 
 mod support;
 
 use std::time::Duration;
 
-use arrears::protocol::{ChildProcess, Client, Implementation, ProtocolError, Timeouts};
+use arrears::protocol::{
+    Answer, ChildProcess, Client, Declaration, HistoryHeader, Implementation, Implemented,
+    ProductOffer, ProtocolError, Timeouts,
+};
 use support::{ARREARS, HELLO_OK, Scratch, run_arrears, wait_for};
 
 /// Long enough that a hanging arrears is caught, never reached otherwise.
@@ -256,6 +259,95 @@ fn the_start_up_allowance_is_a_timeout_too() {
     );
     assert!(started.elapsed() < Duration::from_millis(300) + SLACK);
     assert_nothing_left(&scratch);
+}
+
+#[test]
+fn a_misspelt_product_in_hello_is_a_protocol_violation() {
+    let scratch = Scratch::new("misspelt");
+    let hello = HELLO_OK.replace("\"ecs\"", "\"MaxCompute\"");
+    // Otherwise the reference model: without the check, arrears would
+    // generate histories without any resource and pass it.
+    let sut = scratch.adapter(
+        "misspelt.sh",
+        &format!("read line\necho '{hello}'\nexec {ARREARS} serve"),
+    );
+    let run = run_arrears(&args(&verify(&sut, "2000", "4", &scratch)), GUARD, |_| {});
+    assert_eq!(run.code, Some(3), "{}", run.text());
+    assert!(
+        run.stderr.contains(
+            "the implementation declared product `MaxCompute`, which the specs do not cover; \
+             they cover: ecs, emr, maxcompute, flink, spark"
+        ),
+        "{}",
+        run.text()
+    );
+    assert_nothing_left(&scratch);
+
+    let billing = HELLO_OK.replace("\"pay-as-you-go\"", "\"hybrid\"");
+    let sut = scratch.adapter(
+        "billing.sh",
+        &format!("read line\necho '{billing}'\nexec {ARREARS} serve"),
+    );
+    let run = run_arrears(&args(&verify(&sut, "2000", "4", &scratch)), GUARD, |_| {});
+    assert_eq!(run.code, Some(3), "{}", run.text());
+    assert!(
+        run.stderr
+            .contains("billing method `hybrid` for product `ecs`, which the specs do not list"),
+        "{}",
+        run.text()
+    );
+}
+
+/// An in-process implementation that declares a product the specs lack.
+struct Misspelt;
+
+impl Implementation for Misspelt {
+    fn hello(&mut self, _: &[ProductOffer]) -> Result<Declaration, ProtocolError> {
+        Ok(Declaration {
+            implementation: "misspelt".into(),
+            implements: vec![Implemented {
+                product: "MaxCompute".into(),
+                billing: Vec::new(),
+            }],
+            readings: Default::default(),
+        })
+    }
+    fn load(&mut self, _: &HistoryHeader) -> Result<Answer<()>, ProtocolError> {
+        Ok(Answer::Error("never loaded".into()))
+    }
+    fn apply(
+        &mut self,
+        _: chrono::DateTime<chrono::Utc>,
+        _: &arrears::history::Event,
+    ) -> Result<Answer<()>, ProtocolError> {
+        Ok(Answer::Error("never applied".into()))
+    }
+    fn advance(&mut self, _: chrono::DateTime<chrono::Utc>) -> Result<Answer<()>, ProtocolError> {
+        Ok(Answer::Error("never advanced".into()))
+    }
+    fn observe(
+        &mut self,
+    ) -> Result<
+        Answer<(
+            arrears::observation::Observation,
+            Vec<arrears::observation::TraceEvent>,
+        )>,
+        ProtocolError,
+    > {
+        Ok(Answer::Error("never observed".into()))
+    }
+}
+
+#[test]
+fn an_in_process_implementation_is_held_to_the_offer_too() {
+    let catalog = arrears::spec::compile(&arrears::spec::sources::embedded()).expect("specs");
+    let error = arrears::sut::Driven::new(&catalog, "misspelt", || Ok(Box::new(Misspelt)))
+        .err()
+        .expect("the declaration is refused");
+    assert!(
+        error.to_string().contains("declared product `MaxCompute`"),
+        "{error}"
+    );
 }
 
 #[test]

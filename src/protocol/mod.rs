@@ -126,6 +126,8 @@ pub enum ProtocolError {
         "failed to shake hands (request 1, hello): the implementation speaks protocol `{got}`; arrears speaks `{expected}`"
     )]
     Version { expected: String, got: String },
+    #[error("failed to accept the reply to request 1 (hello): the implementation declared {error}")]
+    Declared { error: String },
     #[error(
         "failed to send request {id} ({request}): the implementation was already stopped (it broke the protocol, or was told bye)"
     )]
@@ -177,6 +179,51 @@ pub fn offer(catalog: &crate::spec::Catalog) -> Vec<ProductOffer> {
             }
         })
         .collect()
+}
+
+/// Checks that an implementation's **hello** declares only products the
+/// offer lists, and for each only billing methods the offer lists for it: a
+/// misspelt id (`MaxCompute` for `maxcompute`) would otherwise silently
+/// leave the product untested.
+pub fn check_declaration(
+    offer: &[ProductOffer],
+    declaration: &Declaration,
+) -> Result<(), ProtocolError> {
+    for implemented in &declaration.implements {
+        let Some(offered) = offer.iter().find(|p| p.product == implemented.product) else {
+            let covered: Vec<&str> = offer.iter().map(|p| p.product.as_str()).collect();
+            return Err(ProtocolError::Declared {
+                error: format!(
+                    "product `{}`, which the specs do not cover; they cover: {}",
+                    implemented.product,
+                    covered.join(", ")
+                ),
+            });
+        };
+        if let Some(billing) = implemented
+            .billing
+            .iter()
+            .find(|b| !offered.billing.contains(b))
+        {
+            // The wire names (`pay-as-you-go`), as the implementation wrote them.
+            let wire = |b: &crate::spec::BillingMethod| {
+                serde_json::to_value(b)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_else(|| format!("{b:?}"))
+            };
+            let listed: Vec<String> = offered.billing.iter().map(wire).collect();
+            return Err(ProtocolError::Declared {
+                error: format!(
+                    "billing method `{}` for product `{}`, which the specs do not list for it; they list: {}",
+                    wire(billing),
+                    offered.product,
+                    listed.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Runs one history through an implementation, observing at `observe`
