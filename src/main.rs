@@ -263,6 +263,9 @@ fn note(text: &str) {
 }
 
 fn main() -> ExitCode {
+    // Before anything can start an implementation under test: an
+    // interrupted run takes its process groups down with it.
+    arrears::protocol::install_signal_cleanup();
     let cli = Cli::parse();
     arrears::yaml::set_input_limit_mb(usize::try_from(cli.input_limit_mb).unwrap_or(usize::MAX));
     let done = match run(cli) {
@@ -851,11 +854,13 @@ fn start_sut(
     command: &str,
     timeouts: SutTimeouts,
 ) -> Result<arrears::sut::Driven<'static>, Failure> {
-    let _ = timeouts.startup_timeout_ms;
-    arrears::sut::Driven::child(
+    arrears::sut::Driven::child_with(
         catalog,
         command,
-        std::time::Duration::from_millis(timeouts.timeout_ms),
+        arrears::protocol::Timeouts {
+            startup: std::time::Duration::from_millis(timeouts.startup_timeout_ms),
+            request: std::time::Duration::from_millis(timeouts.timeout_ms),
+        },
     )
     .map_err(Failure::protocol)
 }

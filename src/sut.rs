@@ -8,6 +8,9 @@
 //! protocol is dropped (a child process is killed), and once one has, no new
 //! history is started: the run stops with the protocol error instead of
 //! waiting out one timeout per remaining case.
+//!
+//! Every instance's **hello** is checked against the offer
+//! ([`protocol::check_declaration`]), in-process implementations included.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +20,7 @@ use crate::history::{History, Offset};
 use crate::observation::Trace;
 use crate::protocol::{
     self, Answer, ChildProcess, Client, Declaration, Implementation, ProductOffer, ProtocolError,
+    Timeouts,
 };
 use crate::spec::Catalog;
 use crate::verify::{System, SystemError, SystemErrorKind};
@@ -43,6 +47,7 @@ impl<'a> Driven<'a> {
         let offer = protocol::offer(catalog);
         let mut first = factory()?;
         let declaration = first.hello(&offer)?;
+        protocol::check_declaration(&offer, &declaration)?;
         Ok(Driven {
             name: name.into(),
             factory: Box::new(factory),
@@ -54,15 +59,28 @@ impl<'a> Driven<'a> {
     }
 
     /// A child process started with `command`, answering each request
-    /// within `timeout`.
+    /// within `timeout`, and **hello** within the default start-up
+    /// allowance ([`Timeouts::new`]).
     pub fn child(
         catalog: &Catalog,
         command: &str,
         timeout: Duration,
     ) -> Result<Driven<'static>, ProtocolError> {
+        Driven::child_with(catalog, command, Timeouts::new(timeout))
+    }
+
+    /// A child process started with `command`, answering as `timeouts` say.
+    pub fn child_with(
+        catalog: &Catalog,
+        command: &str,
+        timeouts: Timeouts,
+    ) -> Result<Driven<'static>, ProtocolError> {
         let owned = command.to_string();
         let spawn = move || -> Result<Box<dyn Implementation + 'static>, ProtocolError> {
-            Ok(Box::new(Client::new(ChildProcess::spawn(&owned)?, timeout)))
+            Ok(Box::new(Client::new(
+                ChildProcess::spawn(&owned)?,
+                timeouts,
+            )))
         };
         let driven = Driven::new(catalog, "", spawn)?;
         let name = format!("{} (`{command}`)", driven.declaration.implementation);

@@ -1,17 +1,15 @@
 //! The client side of the adapter protocol: a [`Client`] speaks it over a
-//! [`Transport`] — a child process ([`ChildProcess`]) or, in tests, a
-//! scripted list of replies ([`ScriptedTransport`]).
+//! [`Transport`] — a child process ([`ChildProcess`](super::ChildProcess))
+//! or, in tests, a scripted list of replies ([`ScriptedTransport`]).
 //!
-//! Reading a child's output happens on a thread that hands complete lines
-//! to the client through a channel, so that every wait has a timeout and a
-//! child that hangs, floods or dies is reported instead of blocking arrears.
+//! Every step has a deadline ([`Timeouts`]): writing a request and reading
+//! its reply together take at most the request's timeout, the first
+//! request (**hello**) allowing extra time for the implementation to start.
+//! Once an implementation breaks the protocol the client stops it
+//! ([`Transport::kill`]) and never talks to it again.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -34,52 +32,150 @@ pub enum Received {
     TooLong,
 }
 
+/// Why a request could not be handed to the implementation.
+#[derive(Debug)]
+pub enum SendError {
+    /// It did not take the request within the timeout: it stopped reading
+    /// its standard input.
+    NotRead,
+    /// Writing failed (its standard input is closed: it exited).
+    Failed(std::io::Error),
+}
+
 /// A line-based channel to an implementation.
 pub trait Transport: Send {
-    fn send(&mut self, line: &str) -> std::io::Result<()>;
+    /// Hands one line to the implementation, waiting at most `timeout` for
+    /// it to be taken.
+    fn send(&mut self, line: &str, timeout: Duration) -> Result<(), SendError>;
     fn receive(&mut self, timeout: Duration) -> Received;
     /// How the implementation ended, for error messages (empty if unknown).
     fn exit_report(&mut self) -> String;
+    /// Stops the implementation at once: it broke the protocol.
+    fn kill(&mut self) {}
+    /// The longest reply line the transport accepts.
+    fn max_reply_bytes(&self) -> usize {
+        MAX_REPLY_BYTES
+    }
+}
+
+/// How long an implementation may take per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// For the first request, **hello**, which also waits for the process
+    /// to start (a JVM or a Python adapter may take seconds).
+    pub startup: Duration,
+    /// For every other request: writing it and reading the reply.
+    pub request: Duration,
+}
+
+impl Timeouts {
+    /// The start-up allowance when only a request timeout is given.
+    pub const DEFAULT_STARTUP: Duration = Duration::from_secs(10);
+
+    /// `request` per request, and [`Timeouts::DEFAULT_STARTUP`] (or
+    /// `request` if longer) for **hello**.
+    pub fn new(request: Duration) -> Timeouts {
+        Timeouts {
+            startup: request.max(Timeouts::DEFAULT_STARTUP),
+            request,
+        }
+    }
+}
+
+impl From<Duration> for Timeouts {
+    fn from(request: Duration) -> Timeouts {
+        Timeouts::new(request)
+    }
 }
 
 /// The adapter protocol over a transport.
 pub struct Client<T: Transport> {
     transport: T,
     next_id: u64,
-    timeout: Duration,
+    timeouts: Timeouts,
+    /// It broke the protocol and was stopped, or was told **bye**: no more
+    /// requests.
+    finished: bool,
 }
 
 impl<T: Transport> Client<T> {
-    pub fn new(transport: T, timeout: Duration) -> Client<T> {
+    /// A client whose requests wait as `timeouts` say (a plain [`Duration`]
+    /// is the request timeout, with the default start-up allowance).
+    pub fn new(transport: T, timeouts: impl Into<Timeouts>) -> Client<T> {
         Client {
             transport,
             next_id: 1,
-            timeout,
+            timeouts: timeouts.into(),
+            finished: false,
         }
+    }
+
+    /// Stops the implementation after it broke the protocol, and passes the
+    /// error on.
+    fn broke(&mut self, e: ProtocolError) -> ProtocolError {
+        self.finished = true;
+        self.transport.kill();
+        e
     }
 
     /// Sends a request and reads its reply, checking the id and the JSON.
     pub fn request(&mut self, request: Request) -> Result<(Reply, String), ProtocolError> {
+        if self.finished {
+            return Err(ProtocolError::Stopped {
+                id: self.next_id,
+                request: request.describe(),
+            });
+        }
+        self.exchange(request).map_err(|e| self.broke(e))
+    }
+
+    fn exchange(&mut self, request: Request) -> Result<(Reply, String), ProtocolError> {
         let id = self.next_id;
         self.next_id += 1;
         let describe = request.describe();
+        let hello = matches!(request, Request::Hello { .. });
+        let timeout = if hello {
+            self.timeouts.startup
+        } else {
+            self.timeouts.request
+        };
+        let ms = timeout.as_millis() as u64;
+        let deadline = Instant::now() + timeout;
         let line =
             serde_json::to_string(&RequestEnvelope { id, request }).expect("requests serialize");
-        if let Err(e) = self.transport.send(&line) {
-            return Err(ProtocolError::Write {
-                id,
-                request: describe,
-                error: e.to_string(),
-                exit: self.transport.exit_report(),
-            });
+        match self.transport.send(&line, timeout) {
+            Ok(()) => {}
+            Err(SendError::NotRead) => {
+                return Err(ProtocolError::NotRead {
+                    id,
+                    request: describe,
+                    ms,
+                    exit: self.transport.exit_report(),
+                });
+            }
+            Err(SendError::Failed(e)) => {
+                return Err(ProtocolError::Write {
+                    id,
+                    request: describe,
+                    error: e.to_string(),
+                    exit: self.transport.exit_report(),
+                });
+            }
         }
-        let reply = match self.transport.receive(self.timeout) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let reply = match self.transport.receive(left) {
             Received::Line(l) => l,
             Received::Timeout => {
                 return Err(ProtocolError::Timeout {
                     id,
                     request: describe,
-                    ms: self.timeout.as_millis() as u64,
+                    ms,
+                    allowance: if hello {
+                        " (the allowance for starting up and answering hello)".into()
+                    } else {
+                        String::new()
+                    },
+                    exit: self.transport.exit_report(),
                 });
             }
             Received::Closed => {
@@ -93,7 +189,7 @@ impl<T: Transport> Client<T> {
                 return Err(ProtocolError::TooLong {
                     id,
                     request: describe,
-                    limit: MAX_REPLY_BYTES,
+                    limit: self.transport.max_reply_bytes(),
                 });
             }
         };
@@ -132,25 +228,44 @@ impl<T: Transport> Client<T> {
             (Reply::Ok, _) => Ok(Answer::Done(())),
             (Reply::Error { message }, _) => Ok(Answer::Error(message)),
             (Reply::Unsupported { reason }, _) => Ok(Answer::Unsupported(reason)),
-            (other, describe) => Err(ProtocolError::Unexpected {
+            (other, describe) => Err(self.broke(ProtocolError::Unexpected {
                 id,
                 request: describe,
                 expected: "ok".into(),
                 error: format!("got a `{}` reply", other.kind()),
                 line: String::new(),
-            }),
+            })),
         }
     }
 
-    /// Tells the implementation to exit.
+    /// Tells the implementation to exit, without waiting long for its
+    /// answer: whatever it does, the transport stops it when dropped.
     pub fn bye(&mut self) {
+        if self.finished || self.next_id == 1 {
+            return;
+        }
         let line = serde_json::to_string(&RequestEnvelope {
             id: self.next_id,
             request: Request::Bye,
         })
         .expect("requests serialize");
-        let _ = self.transport.send(&line);
-        let _ = self.transport.receive(Duration::from_millis(200));
+        self.next_id += 1;
+        let wait = self.timeouts.request.min(BYE_WAIT);
+        if self.transport.send(&line, wait).is_ok() {
+            let _ = self.transport.receive(wait);
+        }
+        // Nothing more is sent once it said goodbye.
+        self.finished = true;
+    }
+}
+
+/// How long **bye** waits to be read, and then answered.
+const BYE_WAIT: Duration = Duration::from_millis(200);
+
+impl<T: Transport> Drop for Client<T> {
+    /// The end of a conversation that went well: **bye**.
+    fn drop(&mut self) {
+        self.bye();
     }
 }
 
@@ -187,10 +302,10 @@ impl<T: Transport> Implementation for Client<T> {
                 _,
             ) => {
                 if protocol != PROTOCOL {
-                    return Err(ProtocolError::Version {
+                    return Err(self.broke(ProtocolError::Version {
                         expected: PROTOCOL.into(),
                         got: protocol,
-                    });
+                    }));
                 }
                 Ok(Declaration {
                     implementation,
@@ -198,7 +313,7 @@ impl<T: Transport> Implementation for Client<T> {
                     readings,
                 })
             }
-            (other, describe) => Err(ProtocolError::Unexpected {
+            (other, describe) => Err(self.broke(ProtocolError::Unexpected {
                 id,
                 request: describe,
                 expected: "hello".into(),
@@ -207,7 +322,7 @@ impl<T: Transport> Implementation for Client<T> {
                     _ => format!("got a `{}` reply", other.kind()),
                 },
                 line: String::new(),
-            }),
+            })),
         }
     }
 
@@ -240,153 +355,14 @@ impl<T: Transport> Implementation for Client<T> {
             ) => Ok(Answer::Done((observation, events))),
             (Reply::Error { message }, _) => Ok(Answer::Error(message)),
             (Reply::Unsupported { reason }, _) => Ok(Answer::Unsupported(reason)),
-            (other, describe) => Err(ProtocolError::Unexpected {
+            (other, describe) => Err(self.broke(ProtocolError::Unexpected {
                 id,
                 request: describe,
                 expected: "observation".into(),
                 error: format!("got a `{}` reply", other.kind()),
                 line: String::new(),
-            }),
+            })),
         }
-    }
-}
-
-/// A child process speaking the protocol on its standard input and output.
-pub struct ChildProcess {
-    command: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<Received>,
-    stderr: Arc<Mutex<VecDeque<String>>>,
-}
-
-/// The last lines of standard error kept for error messages.
-const STDERR_LINES: usize = 20;
-
-impl ChildProcess {
-    /// Starts `command` (run by `sh -c`, so it may carry arguments and quotes).
-    pub fn spawn(command: &str) -> Result<ChildProcess, ProtocolError> {
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| ProtocolError::Spawn {
-                command: command.to_string(),
-                error: e.to_string(),
-            })?;
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("piped stdout");
-        let stderr_pipe = child.stderr.take().expect("piped stderr");
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            loop {
-                let mut buf = Vec::new();
-                let read = (&mut reader)
-                    .take(MAX_REPLY_BYTES as u64 + 1)
-                    .read_until(b'\n', &mut buf);
-                match read {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) if buf.len() > MAX_REPLY_BYTES => {
-                        let _ = tx.send(Received::TooLong);
-                        break;
-                    }
-                    Ok(_) => {
-                        while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                            buf.pop();
-                        }
-                        let line = String::from_utf8_lossy(&buf).into_owned();
-                        if tx.send(Received::Line(line)).is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(VecDeque::new()));
-        let keep = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let reader = BufReader::new(stderr_pipe);
-            for line in reader.lines() {
-                let Ok(line) = line else { break };
-                let mut kept = keep.lock().unwrap_or_else(|e| e.into_inner());
-                if kept.len() == STDERR_LINES {
-                    kept.pop_front();
-                }
-                kept.push_back(line.chars().take(500).collect());
-            }
-        });
-        Ok(ChildProcess {
-            command: command.to_string(),
-            child,
-            stdin,
-            lines: rx,
-            stderr,
-        })
-    }
-
-    pub fn command(&self) -> &str {
-        &self.command
-    }
-}
-
-impl Transport for ChildProcess {
-    fn send(&mut self, line: &str) -> std::io::Result<()> {
-        let stdin = self.stdin.as_mut().ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "standard input closed")
-        })?;
-        stdin.write_all(line.as_bytes())?;
-        stdin.write_all(b"\n")?;
-        stdin.flush()
-    }
-
-    fn receive(&mut self, timeout: Duration) -> Received {
-        match self.lines.recv_timeout(timeout) {
-            Ok(r) => r,
-            Err(RecvTimeoutError::Timeout) => Received::Timeout,
-            Err(RecvTimeoutError::Disconnected) => Received::Closed,
-        }
-    }
-
-    fn exit_report(&mut self) -> String {
-        // Give a dying child a moment to be reaped, so its status is known.
-        let mut status = None;
-        for _ in 0..20 {
-            if let Ok(Some(s)) = self.child.try_wait() {
-                status = Some(s);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let mut out = match status {
-            Some(s) => format!("; it exited with {s}"),
-            None => "; it is still running".to_string(),
-        };
-        std::thread::sleep(Duration::from_millis(20));
-        let stderr = self.stderr.lock().unwrap_or_else(|e| e.into_inner());
-        if !stderr.is_empty() {
-            out.push_str("; its last lines of standard error:\n");
-            for line in stderr.iter() {
-                out.push_str("  | ");
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-        out
-    }
-}
-
-impl Drop for ChildProcess {
-    fn drop(&mut self) {
-        // Closing standard input lets a well-behaved child exit by itself.
-        self.stdin = None;
-        if !matches!(self.child.try_wait(), Ok(Some(_))) {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
     }
 }
 
@@ -406,7 +382,7 @@ impl ScriptedTransport {
 }
 
 impl Transport for ScriptedTransport {
-    fn send(&mut self, line: &str) -> std::io::Result<()> {
+    fn send(&mut self, line: &str, _: Duration) -> Result<(), SendError> {
         self.sent.push(line.to_string());
         Ok(())
     }

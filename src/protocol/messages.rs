@@ -124,11 +124,15 @@
 //!
 //! ## Failures
 //!
-//! A child that exits before answering, does not answer a request within
-//! the timeout, writes a line that is not JSON, answers with the wrong id or
-//! the wrong type of reply, or speaks another protocol version has broken
-//! the protocol: arrears stops, reports the request and the reply (or the
-//! exit status and the last lines of standard error), and exits with code 3.
+//! A child that exits before answering, does not read a request or answer
+//! it within the timeout (**hello** has a start-up allowance), writes a
+//! line that is not JSON or longer than 64 MiB, answers with the wrong id or
+//! the wrong type of reply, speaks another protocol version, or declares in
+//! **hello** a product or billing method the offer does not list has broken
+//! the protocol: arrears stops, kills the child's process group, reports the
+//! request and the reply (or the exit status and the last lines of standard
+//! error), and exits with code 3. See `docs/protocol.md` for how children
+//! are contained.
 //!
 //! ## Example
 //!

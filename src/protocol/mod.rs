@@ -9,10 +9,15 @@
 //! implementation and collects its trace.
 //!
 //! A misbehaving implementation is a [`ProtocolError`], never a panic or a
-//! hang: every read has a timeout, every reply is checked for its id and
-//! its type, and the error names the request and the reply.
+//! hang: every read and every write has a timeout, every reply is checked
+//! for its id and its type, and the error names the request and the reply.
+//! A child process is also *contained* ([`containment`]): it runs in a
+//! process group of its own, killed on every way out, and however much it
+//! writes, arrears' memory stays bounded ([`ChildProcess`]).
 
+mod child;
 mod client;
+pub mod containment;
 pub mod messages;
 mod model;
 mod server;
@@ -21,7 +26,11 @@ use chrono::{DateTime, Utc};
 
 use crate::history::{Event, History, Offset};
 use crate::observation::{Observation, Trace, TraceEvent};
-pub use client::{ChildProcess, Client, Received, ScriptedTransport, Transport};
+pub use child::{ChildProcess, LINES_IN_FLIGHT, STDERR_LINE_BYTES, STDERR_LINES};
+pub use client::{
+    Client, MAX_REPLY_BYTES, Received, ScriptedTransport, SendError, Timeouts, Transport,
+};
+pub use containment::install_signal_cleanup;
 pub use messages::{Declaration, HistoryHeader, Implemented, PROTOCOL, ProductOffer};
 pub use model::ModelImplementation;
 pub use server::serve;
@@ -36,7 +45,9 @@ pub enum Answer<T> {
     Unsupported(String),
 }
 
-/// An implementation that broke the protocol.
+/// An implementation that broke the protocol. Each message says what arrears
+/// failed to do, what the implementation did, and at which request; the
+/// `exit` fields add its exit status and last lines of standard error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {
     #[error("failed to start the implementation `{command}`: {error}")]
@@ -48,29 +59,53 @@ pub enum ProtocolError {
         error: String,
         exit: String,
     },
-    #[error("the implementation did not answer request {id} ({request}) within {ms} ms")]
-    Timeout { id: u64, request: String, ms: u64 },
-    #[error("the implementation exited before answering request {id} ({request}){exit}")]
+    #[error(
+        "failed to send a request: the implementation did not read request {id} ({request}) within {ms} ms: it stopped reading its standard input{exit}"
+    )]
+    NotRead {
+        id: u64,
+        request: String,
+        ms: u64,
+        exit: String,
+    },
+    #[error(
+        "failed to get a reply: the implementation did not answer request {id} ({request}) within {ms} ms{allowance}{exit}"
+    )]
+    Timeout {
+        id: u64,
+        request: String,
+        ms: u64,
+        /// Says when the timeout was the start-up allowance.
+        allowance: String,
+        exit: String,
+    },
+    #[error(
+        "failed to get a reply: the implementation closed its standard output before answering request {id} ({request}){exit}"
+    )]
     Exited {
         id: u64,
         request: String,
         exit: String,
     },
-    #[error("the reply to request {id} ({request}) is not JSON ({error}): {line}")]
+    #[error(
+        "failed to read the reply to request {id} ({request}): it is not JSON ({error}): {line}"
+    )]
     NotJson {
         id: u64,
         request: String,
         error: String,
         line: String,
     },
-    #[error("the reply to request {id} ({request}) is longer than {limit} bytes")]
+    #[error(
+        "failed to read the reply to request {id} ({request}): it is longer than {limit} bytes"
+    )]
     TooLong {
         id: u64,
         request: String,
         limit: usize,
     },
     #[error(
-        "the reply to request {id} ({request}) carries id {got}: replies must answer requests in order"
+        "failed to read the reply to request {id} ({request}): it carries id {got}, and replies must answer requests in order"
     )]
     OutOfOrder {
         id: u64,
@@ -78,7 +113,7 @@ pub enum ProtocolError {
         got: String,
     },
     #[error(
-        "the reply to request {id} ({request}) is not a valid {expected} reply ({error}): {line}"
+        "failed to read the reply to request {id} ({request}): it is not a valid {expected} reply ({error}): {line}"
     )]
     Unexpected {
         id: u64,
@@ -87,8 +122,16 @@ pub enum ProtocolError {
         error: String,
         line: String,
     },
-    #[error("the implementation speaks protocol `{got}`; arrears speaks `{expected}`")]
+    #[error(
+        "failed to shake hands (request 1, hello): the implementation speaks protocol `{got}`; arrears speaks `{expected}`"
+    )]
     Version { expected: String, got: String },
+    #[error("failed to accept the reply to request 1 (hello): the implementation declared {error}")]
+    Declared { error: String },
+    #[error(
+        "failed to send request {id} ({request}): the implementation was already stopped (it broke the protocol, or was told bye)"
+    )]
+    Stopped { id: u64, request: String },
 }
 
 /// What arrears needs from a system under test. See [`messages`] for the
@@ -136,6 +179,51 @@ pub fn offer(catalog: &crate::spec::Catalog) -> Vec<ProductOffer> {
             }
         })
         .collect()
+}
+
+/// Checks that an implementation's **hello** declares only products the
+/// offer lists, and for each only billing methods the offer lists for it: a
+/// misspelt id (`MaxCompute` for `maxcompute`) would otherwise silently
+/// leave the product untested.
+pub fn check_declaration(
+    offer: &[ProductOffer],
+    declaration: &Declaration,
+) -> Result<(), ProtocolError> {
+    for implemented in &declaration.implements {
+        let Some(offered) = offer.iter().find(|p| p.product == implemented.product) else {
+            let covered: Vec<&str> = offer.iter().map(|p| p.product.as_str()).collect();
+            return Err(ProtocolError::Declared {
+                error: format!(
+                    "product `{}`, which the specs do not cover; they cover: {}",
+                    implemented.product,
+                    covered.join(", ")
+                ),
+            });
+        };
+        if let Some(billing) = implemented
+            .billing
+            .iter()
+            .find(|b| !offered.billing.contains(b))
+        {
+            // The wire names (`pay-as-you-go`), as the implementation wrote them.
+            let wire = |b: &crate::spec::BillingMethod| {
+                serde_json::to_value(b)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_else(|| format!("{b:?}"))
+            };
+            let listed: Vec<String> = offered.billing.iter().map(wire).collect();
+            return Err(ProtocolError::Declared {
+                error: format!(
+                    "billing method `{}` for product `{}`, which the specs do not list for it; they list: {}",
+                    wire(billing),
+                    offered.product,
+                    listed.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Runs one history through an implementation, observing at `observe`
