@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::check::Evaluation;
-use crate::observation::{Trace, TraceEvent};
+use crate::observation::TraceEvent;
 use crate::spec::{Catalog, Enforcement, RuleId};
 
 /// What one case exercised.
@@ -36,8 +36,14 @@ pub struct Coverage {
     pub invariants: BTreeMap<String, usize>,
 }
 
-/// Labels one case: its trace and its invariant verdicts.
-pub fn label(catalog: &Catalog, trace: &Trace, evaluations: &[Evaluation]) -> Labels {
+/// Labels one case: the events a history caused, the observations taken of
+/// it, and its invariant verdicts.
+pub fn label(
+    catalog: &Catalog,
+    events: &[TraceEvent],
+    observations: &[crate::observation::Observation],
+    evaluations: &[Evaluation],
+) -> Labels {
     let mut labels = Labels::default();
     let cite = |id: &str, labels: &mut Labels| {
         if let Some(r) = catalog.rule_named(id) {
@@ -45,7 +51,7 @@ pub fn label(catalog: &Catalog, trace: &Trace, evaluations: &[Evaluation]) -> La
         }
     };
     let mut docs_billed = BTreeSet::new();
-    for e in &trace.events {
+    for e in events {
         if let Some(rule) = e.rule() {
             cite(rule, &mut labels);
         }
@@ -85,7 +91,7 @@ pub fn label(catalog: &Catalog, trace: &Trace, evaluations: &[Evaluation]) -> La
     }
     // States observed give their capabilities' rules.
     let mut seen_states = BTreeSet::new();
-    for obs in &trace.observations {
+    for obs in observations {
         for r in &obs.resources {
             seen_states.insert((r.lifecycle.as_str(), r.state.as_str()));
         }

@@ -20,3 +20,8 @@ pub const PROTOCOL: u8 = 3;
 /// (everything skipped as unsupported, or no case asked for), or no
 /// invariant was exercised. A run that checked nothing does not pass.
 pub const NOTHING_VERIFIED: u8 = 4;
+/// The coverage gate failed: an enforced rule or a transition the readings
+/// in force allow was never exercised, or an invariant was exercised in
+/// fewer cases than `--min-exercised`. The run checked too little to vouch
+/// for the system.
+pub const COVERAGE: u8 = 5;

@@ -136,6 +136,9 @@ pub enum StepKind {
     TopUp {
         account: usize,
         amount: i64,
+        /// Under a reading where a top-up alone settles nothing, also
+        /// press Pay Now at the same instant.
+        pay_now: bool,
     },
     Voucher {
         account: usize,
@@ -169,6 +172,27 @@ pub enum StepKind {
     },
 }
 
+impl StepKind {
+    /// How many kinds of step there are.
+    pub const KINDS: usize = 10;
+
+    /// The kind's place in [`Swarm::kinds`].
+    pub fn index(&self) -> usize {
+        match self {
+            StepKind::Charge { .. } => 0,
+            StepKind::ChargeHours { .. } => 1,
+            StepKind::TopUp { .. } => 2,
+            StepKind::Voucher { .. } => 3,
+            StepKind::PayNow { .. } => 4,
+            StepKind::Operate { .. } => 5,
+            StepKind::Renew { .. } => 6,
+            StepKind::Upgrade { .. } => 7,
+            StepKind::AutoRelease { .. } => 8,
+            StepKind::Purchase { .. } => 9,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     pub when: TimeSpec,
@@ -188,6 +212,48 @@ pub struct Blueprint {
     pub resources: Vec<ResourceBlueprint>,
     pub steps: Vec<Step>,
     pub observe: Vec<TimeSpec>,
+    /// Swarm testing: the step kinds this case may use (indexed as
+    /// [`StepKind::index`]) and the payment behaviours its accounts may
+    /// have. Leaving some out makes rare combinations of the others
+    /// frequent: only charges and Pay Now, only late payers...
+    pub swarm: Swarm,
+}
+
+/// The subset of step kinds and payment behaviours a case draws from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Swarm {
+    pub kinds: [bool; StepKind::KINDS],
+    /// On time, late, never.
+    pub payers: [bool; 3],
+}
+
+impl Swarm {
+    /// Everything enabled (what shrinking leaves when it can).
+    pub fn all() -> Swarm {
+        Swarm {
+            kinds: [true; StepKind::KINDS],
+            payers: [true; 3],
+        }
+    }
+
+    fn allows(&self, kind: &StepKind) -> bool {
+        self.kinds[kind.index()]
+    }
+
+    /// The behaviour an account with `wanted` gets: itself if enabled, or
+    /// the first enabled one (on time if none is).
+    fn payer(&self, wanted: Payer) -> Payer {
+        let all = [Payer::OnTime, Payer::Late, Payer::Never];
+        let i = all.iter().position(|p| *p == wanted).unwrap_or(0);
+        if self.payers[i] {
+            wanted
+        } else {
+            all.iter()
+                .zip(self.payers)
+                .find(|(_, on)| *on)
+                .map_or(Payer::OnTime, |(p, _)| *p)
+        }
+    }
 }
 
 /// The durations the specs name, and their pairwise sums: where behaviour
@@ -295,7 +361,7 @@ fn step(max_boundary: usize) -> impl Strategy<Value = Step> {
     let kind = prop_oneof![
         6 => (target.clone(), amount(5_000)).prop_map(|(target, amount)| StepKind::Charge { target, amount }),
         1 => (target.clone(), 0i64..=48).prop_map(|(target, hours)| StepKind::ChargeHours { target, hours }),
-        3 => (account.clone(), amount(20_000)).prop_map(|(account, amount)| StepKind::TopUp { account, amount }),
+        3 => (account.clone(), amount(20_000), prop::bool::weighted(0.5)).prop_map(|(account, amount, pay_now)| StepKind::TopUp { account, amount, pay_now }),
         1 => (account.clone(), amount(5_000)).prop_map(|(account, amount)| StepKind::Voucher { account, amount }),
         2 => account.clone().prop_map(|account| StepKind::PayNow { account }),
         3 => (target.clone(), 0usize..32).prop_map(|(target, op)| StepKind::Operate { target, op }),
@@ -306,6 +372,35 @@ fn step(max_boundary: usize) -> impl Strategy<Value = Step> {
             .prop_map(|(account, lifecycle, price, term_days)| StepKind::Purchase { account, lifecycle, price, term_days }),
     ];
     (time_spec(max_boundary), kind).prop_map(|(when, kind)| Step { when, kind })
+}
+
+/// Swarm testing (Groce et al., "Swarm testing", ISSTA 2012): a third of
+/// the cases use every kind of step and payer; the others leave each kind
+/// out with probability 0.4 (charges, without which nothing happens, with
+/// 0.1) and each payment behaviour with 0.3. The flags are drawn as
+/// "left out", so that shrinking, which takes a bool to `false`, turns
+/// kinds back on and the history reads like an ordinary one.
+fn swarm() -> impl Strategy<Value = Swarm> {
+    let off = |p: f64| prop::bool::weighted(p);
+    prop_oneof![
+        1 => Just(Swarm::all()),
+        2 => (
+            off(0.1),
+            prop::array::uniform9(off(0.4)),
+            prop::array::uniform3(off(0.3)),
+        )
+            .prop_map(|(charge_off, rest_off, payers_off)| {
+                let mut kinds = [true; StepKind::KINDS];
+                kinds[0] = !charge_off;
+                for (k, off) in rest_off.iter().enumerate() {
+                    kinds[k + 1] = !off;
+                }
+                Swarm {
+                    kinds,
+                    payers: payers_off.map(|off| !off),
+                }
+            }),
+    ]
 }
 
 /// The strategy of blueprints for a catalog and configuration.
@@ -321,15 +416,17 @@ pub fn blueprints(catalog: &Catalog, config: &GenConfig) -> SBoxedStrategy<Bluep
             time_spec(max_boundary),
             SizeRange::from(0..=config.max_observations),
         ),
+        swarm(),
     )
         .prop_map(
-            |(focus, all_products, accounts, resources, steps, observe)| Blueprint {
+            |(focus, all_products, accounts, resources, steps, observe, swarm)| Blueprint {
                 focus,
                 all_products,
                 accounts,
                 resources,
                 steps,
                 observe,
+                swarm,
             },
         )
         .sboxed()
@@ -343,6 +440,29 @@ pub fn scenarios(catalog: &Catalog, config: &GenConfig) -> SBoxedStrategy<Scenar
         .sboxed()
 }
 
+/// The lifecycles a history may hold: those selected (by product, and by
+/// what an implementation implements) whose ancestors are selected too.
+pub fn usable_lifecycles(catalog: &Catalog, config: &GenConfig) -> BTreeSet<LifecycleId> {
+    let selected = |id: LifecycleId| {
+        let l = catalog.lifecycle(id);
+        config.products.contains(&l.doc)
+            && config.lifecycles.as_ref().is_none_or(|s| s.contains(&id))
+    };
+    (0..catalog.lifecycles.len())
+        .map(|i| LifecycleId(i as u32))
+        .filter(|id| {
+            let mut cursor = Some(*id);
+            while let Some(c) = cursor {
+                if !selected(c) {
+                    return false;
+                }
+                cursor = catalog.lifecycle(c).parent;
+            }
+            true
+        })
+        .collect()
+}
+
 /// Builds blueprints into histories for one catalog and configuration.
 #[derive(Debug, Clone)]
 pub struct Builder {
@@ -352,6 +472,9 @@ pub struct Builder {
     boundaries: Vec<TimeDelta>,
     horizon: TimeDelta,
     start: chrono::DateTime<chrono::Utc>,
+    /// Whether a top-up settles overdue bills by itself, under the
+    /// readings generation follows.
+    top_up_settles: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -390,22 +513,8 @@ const MECHANISM_OPERATIONS: [&str; 4] = ["purchase", "renew", "upgrade", "set-au
 
 impl Builder {
     pub fn new(catalog: &Catalog, config: &GenConfig) -> Builder {
-        // A lifecycle is usable if it is selected and so is its parent's.
-        let selected = |id: LifecycleId| {
-            let l = catalog.lifecycle(id);
-            config.products.contains(&l.doc)
-                && config.lifecycles.as_ref().is_none_or(|s| s.contains(&id))
-        };
-        let usable = |id: LifecycleId| {
-            let mut cursor = Some(id);
-            while let Some(c) = cursor {
-                if !selected(c) {
-                    return false;
-                }
-                cursor = catalog.lifecycle(c).parent;
-            }
-            true
-        };
+        let usable = usable_lifecycles(catalog, config);
+        let usable = |id: LifecycleId| usable.contains(&id);
         let lifecycles: Vec<LifecycleInfo> = catalog
             .lifecycles
             .iter()
@@ -470,6 +579,7 @@ impl Builder {
             boundaries: boundaries(catalog),
             horizon: horizon(catalog),
             start: "2026-01-01T00:00:00Z".parse().expect("a valid instant"),
+            top_up_settles: catalog.flag(catalog.ledger.top_up_settles),
         }
     }
 
@@ -554,7 +664,7 @@ impl Builder {
         let draw = Draw {
             made: &made,
             roots: &roots,
-            payers: b.accounts.iter().map(|a| a.payer).collect(),
+            payers: b.accounts.iter().map(|a| b.swarm.payer(a.payer)).collect(),
         };
         // Steps: resolve instants in blueprint order, then sort by time
         // (stably, so steps at one instant keep their order). Payments and
@@ -564,7 +674,7 @@ impl Builder {
         let mut charges: Vec<TimeDelta> = Vec::new();
         let mut events: Vec<(TimeDelta, Event)> = Vec::new();
         let mut purchases = 0;
-        for step in &b.steps {
+        for step in b.steps.iter().filter(|s| b.swarm.allows(&s.kind)) {
             let follows_a_bill = !matches!(
                 step.kind,
                 StepKind::Charge { .. } | StepKind::ChargeHours { .. } | StepKind::Purchase { .. }
@@ -593,7 +703,24 @@ impl Builder {
                 if matches!(e, Event::Charge { .. }) {
                     charges.push(at);
                 }
+                // Where a top-up alone settles nothing, paying late means
+                // Pay Now too: as often as a top-up settles under the
+                // reading that it does.
+                let pay_now = match (&e, &step.kind) {
+                    (Event::TopUp { account, .. }, StepKind::TopUp { pay_now: true, .. })
+                        if !self.top_up_settles =>
+                    {
+                        Some(Event::PayNow {
+                            at: Offset(at),
+                            account: account.clone(),
+                        })
+                    }
+                    _ => None,
+                };
                 events.push((at, e));
+                if let Some(p) = pay_now {
+                    events.push((at, p));
+                }
             }
         }
         events.sort_by_key(|(at, _)| *at);
@@ -723,7 +850,9 @@ impl Builder {
             {
                 return None;
             }
-            StepKind::TopUp { account: a, amount } => Event::TopUp {
+            StepKind::TopUp {
+                account: a, amount, ..
+            } => Event::TopUp {
                 at: at_offset,
                 account: account(*a),
                 // A late payer pays up in full when it finally pays: its

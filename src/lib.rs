@@ -8,6 +8,7 @@
 pub mod check;
 pub mod compare;
 pub mod coverage;
+pub mod directed;
 pub mod duration;
 pub mod examples;
 pub mod exit;

@@ -165,6 +165,23 @@ enum Command {
         /// counterexamples to the file (safe for runs sharing it).
         #[arg(long, value_name = "FILE")]
         regressions: Option<PathBuf>,
+        /// The coverage gate: fail (exit 5) unless every invariant is
+        /// exercised in at least K cases (and every enforced rule and every
+        /// transition the readings in force allow at least once).
+        #[arg(long, value_name = "K", default_value_t = arrears::verify::DEFAULT_MIN_EXERCISED)]
+        min_exercised: usize,
+        /// Report what the run left unexercised without failing on it (for
+        /// quick exploratory runs of a few cases).
+        #[arg(long)]
+        no_coverage_gate: bool,
+        /// Also write the per-rule, per-transition and per-invariant case
+        /// counts and the gate's verdict as JSON, for CI dashboards.
+        #[arg(long, value_name = "FILE")]
+        coverage_report: Option<PathBuf>,
+        /// Judge the implementation by the invariants alone, without
+        /// comparing its observations with the reference model's.
+        #[arg(long)]
+        no_compare: bool,
     },
     /// Re-run a saved counterexample, against the model or an
     /// implementation; or promote it to a worked example.
@@ -330,9 +347,17 @@ fn run(cli: Cli) -> Result<Done, Failure> {
             json,
             out,
             regressions,
+            min_exercised,
+            no_coverage_gate,
+            coverage_report,
+            no_compare,
         } => {
             let catalog = load_catalog(specs)?;
             let run = VerifyRun {
+                min_exercised,
+                coverage_gate: !no_coverage_gate,
+                coverage_report,
+                compare: !no_compare,
                 cases,
                 seed,
                 products,
@@ -537,6 +562,10 @@ fn examples(
 
 /// The options of one `verify` run, as given on the command line.
 struct VerifyRun {
+    min_exercised: usize,
+    coverage_gate: bool,
+    coverage_report: Option<PathBuf>,
+    compare: bool,
     cases: u32,
     seed: u64,
     products: Vec<String>,
@@ -571,6 +600,8 @@ fn verify(
             .collect::<Result<_, _>>()?;
     }
     options.shard = run.shard;
+    options.min_exercised = run.min_exercised;
+    options.coverage_gate = run.coverage_gate;
     // Read the regressions before starting anything: a bad file is a usage
     // error, found before a child process is spawned.
     let known = match &run.regressions {
@@ -593,7 +624,7 @@ fn verify(
             options.readings = declaration.readings.clone();
             arrears::verify::reference_catalogs(catalog, &options.readings)
                 .map_err(|e| Failure::protocol(format!("the implementation declared {e}")))?;
-            options.compare = true;
+            options.compare = run.compare;
             &driven
         }
     };
@@ -616,6 +647,16 @@ fn verify(
     if let Some(path) = &run.json {
         wrote(
             to_json(&report)
+                .map_err(|e| format!("{e:#}"))
+                .and_then(|text| {
+                    arrears::files::write_atomic(path, (text + "\n").as_bytes())
+                        .map_err(|e| e.to_string())
+                }),
+        );
+    }
+    if let Some(path) = &run.coverage_report {
+        wrote(
+            to_json(&arrears::verify::CoverageReport::of(&report))
                 .map_err(|e| format!("{e:#}"))
                 .and_then(|text| {
                     arrears::files::write_atomic(path, (text + "\n").as_bytes())

@@ -27,7 +27,7 @@ use crate::compare::{self, Divergence};
 use crate::coverage::{self, Coverage};
 use crate::generate::{GenConfig, Scenario};
 use crate::history::{History, Offset};
-use crate::observation::Trace;
+use crate::observation::{Trace, TraceEvent};
 use crate::spec::{Catalog, DocId, InterpretationId, InvariantId, LifecycleId};
 
 /// A system that runs histories: the reference model or an implementation
@@ -99,7 +99,15 @@ pub struct VerifyOptions {
     /// Compare every observation with the reference model's.
     pub compare: bool,
     pub regressions: Vec<Regression>,
+    /// The fewest cases each invariant must be exercised in.
+    pub min_exercised: usize,
+    /// Whether the coverage gate decides the verdict.
+    pub coverage_gate: bool,
 }
+
+/// The default of `--min-exercised`: half the 20 cases the default run
+/// exercises every invariant in at any seed, for margin.
+pub const DEFAULT_MIN_EXERCISED: usize = 10;
 
 impl VerifyOptions {
     pub fn new(catalog: &Catalog) -> VerifyOptions {
@@ -116,6 +124,8 @@ impl VerifyOptions {
             readings: BTreeMap::new(),
             compare: false,
             regressions: Vec::new(),
+            min_exercised: DEFAULT_MIN_EXERCISED,
+            coverage_gate: true,
         }
     }
 }
@@ -133,6 +143,65 @@ pub struct InvariantSummary {
     pub violations: usize,
     /// Why it was not checked at all (the system does not implement it).
     pub skipped: Option<String>,
+}
+
+/// The coverage gate: a run that left an enforced rule unexercised, a
+/// transition that can fire under the readings in force unfired, or an
+/// invariant exercised in fewer than `min_exercised` cases did not put the
+/// system to the test it claims, and fails (exit 5).
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageGate {
+    pub min_exercised: usize,
+    /// Transitions of the implemented lifecycles that the readings in force
+    /// allow to fire: the ones the run must fire.
+    pub transitions_allowed: usize,
+    /// Whether the gate decides the exit code: it does unless turned off,
+    /// and for a whole run only (a shard sees part of the cases).
+    pub enforced: bool,
+    /// Transitions directed generation found no history for.
+    pub unreached_by_generation: Vec<String>,
+    /// Invariants exercised in fewer than `min_exercised` cases, with
+    /// their count.
+    pub under_exercised: Vec<(String, usize)>,
+    /// Every rule, transition and invariant reached as required.
+    pub passed: bool,
+}
+
+/// What `--coverage-report` writes: how many cases exercised each enforced
+/// rule, fired each transition and put each invariant to the test, and the
+/// gate's verdict — for CI dashboards that track coverage over time.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageReport<'r> {
+    pub seed: u64,
+    pub cases: u32,
+    pub shard: Option<(u32, u32)>,
+    pub rules: &'r BTreeMap<String, usize>,
+    pub transitions: &'r BTreeMap<String, usize>,
+    pub invariants: BTreeMap<&'r str, usize>,
+    pub unexercised_rules: &'r [String],
+    pub unfired_transitions: &'r [String],
+    pub gate: Option<&'r CoverageGate>,
+}
+
+impl<'r> CoverageReport<'r> {
+    pub fn of(report: &'r VerifyReport) -> CoverageReport<'r> {
+        CoverageReport {
+            seed: report.seed,
+            cases: report.cases,
+            shard: report.shard,
+            rules: &report.coverage.rules,
+            transitions: &report.coverage.transitions,
+            invariants: report
+                .invariants
+                .iter()
+                .filter(|s| s.skipped.is_none())
+                .map(|s| (s.invariant.as_str(), s.exercised))
+                .collect(),
+            unexercised_rules: &report.unexercised_rules,
+            unfired_transitions: &report.unfired_transitions,
+            gate: report.gate.as_ref(),
+        }
+    }
 }
 
 /// The comparison with the reference model over the whole run.
@@ -214,6 +283,8 @@ pub struct VerifyReport {
     pub coverage: Coverage,
     pub unexercised_rules: Vec<String>,
     pub unfired_transitions: Vec<String>,
+    /// The coverage gate's verdict (absent when no generated case ran).
+    pub gate: Option<CoverageGate>,
     /// The lifecycles the system implements (indexes), when not all.
     pub implemented: Option<Vec<u32>>,
     /// Cases the system said it does not support.
@@ -234,7 +305,7 @@ impl VerifyReport {
     }
 
     /// The process exit code: 0 conforms, 1 a conformance failure, 3 a
-    /// protocol violation, 4 nothing was verified.
+    /// protocol violation, 4 nothing was verified, 5 the coverage gate failed.
     pub fn exit_code(&self) -> u8 {
         if self.protocol_error.is_some() {
             crate::exit::PROTOCOL
@@ -242,6 +313,8 @@ impl VerifyReport {
             crate::exit::FAILURE
         } else if self.not_verified.is_some() {
             crate::exit::NOTHING_VERIFIED
+        } else if self.gate.as_ref().is_some_and(|g| g.enforced && !g.passed) {
+            crate::exit::COVERAGE
         } else {
             crate::exit::OK
         }
@@ -287,29 +360,6 @@ fn splitmix64(state: &mut u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
-}
-
-/// The shrink tree of case `index`: the same every time it is drawn.
-fn case_tree(
-    strategy: &proptest::strategy::SBoxedStrategy<Scenario>,
-    seed: u64,
-    index: usize,
-) -> Box<dyn ValueTree<Value = Scenario>> {
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            failure_persistence: None,
-            ..Config::default()
-        },
-        case_rng(seed, index as u64),
-    );
-    // The generators have no filters, so a draw is never rejected; should
-    // one be added, drawing again from the same stream stays deterministic.
-    for _ in 0..10_000 {
-        if let Ok(tree) = strategy.new_tree(&mut runner) {
-            return Box::new(tree);
-        }
-    }
-    unreachable!("internal error: the history generator rejected 10,000 draws in a row")
 }
 
 /// The lifecycles whose product and billing method an implementation
@@ -364,18 +414,24 @@ pub fn reference_catalogs(
 /// The instants to observe a scenario at: its own, and every instant the
 /// reference model has an event.
 pub fn observation_instants(reference: &Catalog, scenario: &Scenario) -> Vec<Offset> {
+    reference_run(reference, scenario).0
+}
+
+/// The observation instants of a scenario, and the reference model's
+/// events on it (what the history exercises under the readings in force).
+fn reference_run(reference: &Catalog, scenario: &Scenario) -> (Vec<Offset>, Vec<TraceEvent>) {
     let mut instants = scenario.observe.clone();
-    if let Ok(trace) = crate::model::run(reference, &scenario.history, &[]) {
-        instants.extend(
-            trace
-                .events
-                .iter()
-                .map(|e| Offset::between(scenario.history.start, e.at())),
-        );
-    }
+    let events = crate::model::run(reference, &scenario.history, &[])
+        .map(|t| t.events)
+        .unwrap_or_default();
+    instants.extend(
+        events
+            .iter()
+            .map(|e| Offset::between(scenario.history.start, e.at())),
+    );
     instants.sort();
     instants.dedup();
-    instants
+    (instants, events)
 }
 
 impl Context<'_> {
@@ -384,10 +440,18 @@ impl Context<'_> {
     /// other times than the model), runs it again observing there too, so
     /// that every state it passes through is observed.
     fn run(&self, scenario: &Scenario) -> (Vec<Offset>, Result<Trace, SystemError>) {
-        let mut instants = observation_instants(&self.references[0], scenario);
+        self.run_with_reference(scenario).0
+    }
+
+    /// [`Context::run`], also returning the reference model's events.
+    fn run_with_reference(
+        &self,
+        scenario: &Scenario,
+    ) -> ((Vec<Offset>, Result<Trace, SystemError>), Vec<TraceEvent>) {
+        let (mut instants, reference) = reference_run(&self.references[0], scenario);
         let trace = self.system.run(&scenario.history, &instants);
         let Ok(first) = &trace else {
-            return (instants, trace);
+            return ((instants, trace), reference);
         };
         let start = scenario.history.start;
         let own: BTreeSet<Offset> = first
@@ -397,11 +461,11 @@ impl Context<'_> {
             .collect();
         let known: BTreeSet<Offset> = instants.iter().copied().collect();
         if own.is_subset(&known) {
-            return (instants, trace);
+            return ((instants, trace), reference);
         }
         instants = known.union(&own).copied().collect();
         let trace = self.system.run(&scenario.history, &instants);
-        (instants, trace)
+        ((instants, trace), reference)
     }
 
     fn divergence(
@@ -422,7 +486,7 @@ impl Context<'_> {
     }
 
     fn case(&self, scenario: &Scenario) -> CaseOutcome {
-        let (instants, trace) = self.run(scenario);
+        let ((instants, trace), reference) = self.run_with_reference(scenario);
         match trace {
             Err(e) => CaseOutcome::Failed(e),
             Ok(trace) => {
@@ -435,7 +499,11 @@ impl Context<'_> {
                     Some(&rerun),
                 );
                 let divergence = self.divergence(scenario, &instants, &trace);
-                let labels = coverage::label(self.judge, &trace, &evaluations);
+                // What the history exercised is what the model does with it
+                // under the readings in force; the states are those the
+                // system showed.
+                let labels =
+                    coverage::label(self.judge, &reference, &trace.observations, &evaluations);
                 CaseOutcome::Ran {
                     evaluations,
                     divergence,
@@ -701,61 +769,91 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
         system,
         compare: options.compare,
     };
-    let products: BTreeSet<DocId> = options.products.iter().copied().collect();
-    let product_list: Vec<DocId> = products.iter().copied().collect();
-    let mut summaries: Vec<InvariantSummary> = judge
-        .invariants
-        .iter()
-        .filter(|inv| products.contains(&inv.doc))
-        .map(|inv| InvariantSummary {
-            invariant: inv.id.clone(),
-            product: judge.document(inv.doc).id.clone(),
-            rules: inv
-                .checks
-                .iter()
-                .map(|r| judge.rule(*r).id.clone())
-                .collect(),
-            cases: 0,
-            exercised: 0,
-            violations: 0,
-            skipped: skip_reason(judge, &inv.subjects, &options.implemented),
-        })
-        .collect();
-    let mut report = VerifyReport {
-        system: system.describe(),
-        seed: options.seed,
-        cases: 0,
-        shard: options.shard,
-        products: product_list
-            .iter()
-            .map(|d| judge.document(*d).id.clone())
-            .collect(),
-        invariants: Vec::new(),
-        differential: options.compare.then_some(DifferentialSummary {
-            cases: 0,
-            divergences: 0,
-        }),
-        counterexamples: Vec::new(),
-        regressions: Vec::new(),
-        coverage: Coverage::default(),
-        unexercised_rules: Vec::new(),
-        unfired_transitions: Vec::new(),
-        implemented: options
-            .implemented
-            .as_ref()
-            .map(|s| s.iter().map(|l| l.0).collect()),
-        skipped_cases: Vec::new(),
-        refused: Vec::new(),
-        protocol_error: None,
-        not_verified: None,
-        executed: 0,
-    };
+    let mut report = VerifyReport::empty(judge, options, system.describe());
+    run_regressions(&ctx, options, &mut report);
+    if report.protocol_error.is_none() {
+        run_generated(&ctx, options, &mut report);
+    }
+    report.not_verified = not_verified(&report, options);
+    report
+}
 
-    // Regressions first: histories that failed before.
+impl VerifyReport {
+    /// A report of nothing run yet: every invariant of the selected products
+    /// listed with no case, skipped when the system does not implement it.
+    pub fn empty(judge: &Catalog, options: &VerifyOptions, system: String) -> VerifyReport {
+        let products: BTreeSet<DocId> = options.products.iter().copied().collect();
+        let invariants = judge
+            .invariants
+            .iter()
+            .filter(|inv| products.contains(&inv.doc))
+            .map(|inv| InvariantSummary {
+                invariant: inv.id.clone(),
+                product: judge.document(inv.doc).id.clone(),
+                rules: inv
+                    .checks
+                    .iter()
+                    .map(|r| judge.rule(*r).id.clone())
+                    .collect(),
+                cases: 0,
+                exercised: 0,
+                violations: 0,
+                skipped: skip_reason(judge, &inv.subjects, &options.implemented),
+            })
+            .collect();
+        VerifyReport {
+            system,
+            seed: options.seed,
+            cases: 0,
+            executed: 0,
+            shard: options.shard,
+            products: products
+                .iter()
+                .map(|d| judge.document(*d).id.clone())
+                .collect(),
+            invariants,
+            differential: options.compare.then_some(DifferentialSummary {
+                cases: 0,
+                divergences: 0,
+            }),
+            counterexamples: Vec::new(),
+            regressions: Vec::new(),
+            coverage: Coverage::default(),
+            unexercised_rules: Vec::new(),
+            unfired_transitions: Vec::new(),
+            gate: None,
+            implemented: options
+                .implemented
+                .as_ref()
+                .map(|s| s.iter().map(|l| l.0).collect()),
+            skipped_cases: Vec::new(),
+            refused: Vec::new(),
+            protocol_error: None,
+            not_verified: None,
+        }
+    }
+
+    /// The report of a run that could not start: the implementation broke
+    /// the protocol before the first history (in `hello`).
+    pub fn broken(
+        judge: &Catalog,
+        options: &VerifyOptions,
+        system: String,
+        error: String,
+    ) -> VerifyReport {
+        let mut report = VerifyReport::empty(judge, options, system);
+        report.protocol_error = Some(error);
+        report
+    }
+}
+
+/// Histories that failed before, first.
+fn run_regressions(ctx: &Context<'_>, options: &VerifyOptions, report: &mut VerifyReport) {
+    let judge = ctx.judge;
     for r in &options.regressions {
         match ctx.case(&r.scenario) {
             CaseOutcome::Failed(e) => {
-                let fails = record_failure(&mut report, &format!("regression {}", r.name), e);
+                let fails = record_failure(report, &format!("regression {}", r.name), e);
                 report.regressions.push((r.name.clone(), fails));
             }
             CaseOutcome::Ran {
@@ -793,20 +891,101 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
             }
         }
     }
-    if report.protocol_error.is_some() {
-        report.invariants = summaries;
-        return report;
+}
+
+/// Every `DIRECTED_EVERY`th case (starting with case 1) is a directed one:
+/// `RECIPES_PER_CASE` recipes of directed generation side by side, taken in
+/// the order of their schedule (every transition's recipe first, then
+/// rounds over the invariants), so that a default run fires every
+/// transition and puts every invariant to the test many times.
+const DIRECTED_EVERY: usize = 2;
+const RECIPES_PER_CASE: usize = 6;
+
+/// How the cases of a run are drawn: the random strategy, and the recipes
+/// of directed generation.
+struct Cases {
+    strategy: proptest::strategy::SBoxedStrategy<Scenario>,
+    targets: crate::directed::Targets,
+    seed: u64,
+}
+
+impl Cases {
+    fn new(ctx: &Context<'_>, options: &VerifyOptions) -> Cases {
+        // Generation follows the readings in force: what settles, what the
+        // recipes do, come from the catalog the system is judged under.
+        let in_force = &ctx.references[0];
+        let mut config = GenConfig::all(in_force);
+        config.products = options.products.clone();
+        config.max_steps = options.max_events;
+        config.lifecycles = options.implemented.clone();
+        let usable = crate::generate::usable_lifecycles(in_force, &config);
+        Cases {
+            strategy: crate::generate::scenarios(in_force, &config),
+            targets: crate::directed::targets(in_force, &usable),
+            seed: options.seed,
+        }
     }
 
-    // Generated cases: each drawn from its own seed, derived from the run's
-    // seed and the case's index, so a case is the same whatever the shard
-    // layout or thread count, generation runs in parallel, and a failing
-    // case's shrink tree can be drawn again for every check it fails.
-    let mut config = GenConfig::all(judge);
-    config.products = options.products.clone();
-    config.max_steps = options.max_events;
-    config.lifecycles = options.implemented.clone();
-    let strategy = crate::generate::scenarios(judge, &config);
+    /// The directed scenario of case `index`, if it is a directed case.
+    fn directed(&self, index: usize) -> Option<Scenario> {
+        if index % DIRECTED_EVERY != 1 {
+            return None;
+        }
+        self.targets.case(index / DIRECTED_EVERY, RECIPES_PER_CASE)
+    }
+
+    /// The shrink tree of case `index`: the same every time it is drawn.
+    fn tree(&self, index: usize) -> Box<dyn ValueTree<Value = Scenario>> {
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                failure_persistence: None,
+                ..Config::default()
+            },
+            case_rng(self.seed, index as u64),
+        );
+        if let Some(scenario) = self.directed(index) {
+            // A directed case is one history; delta debugging shrinks it.
+            return Box::new(DirectedTree(scenario));
+        }
+        // The generators have no filters, so a draw is never rejected; should
+        // one be added, drawing again from the same stream stays
+        // deterministic.
+        for _ in 0..10_000 {
+            if let Ok(tree) = self.strategy.new_tree(&mut runner) {
+                return Box::new(tree);
+            }
+        }
+        unreachable!("internal error: the history generator rejected 10,000 draws in a row")
+    }
+}
+
+/// The shrink tree of a directed case: one value, which proptest cannot
+/// simplify (delta debugging on the history does).
+struct DirectedTree(Scenario);
+
+impl ValueTree for DirectedTree {
+    type Value = Scenario;
+
+    fn current(&self) -> Scenario {
+        self.0.clone()
+    }
+
+    fn simplify(&mut self) -> bool {
+        false
+    }
+
+    fn complicate(&mut self) -> bool {
+        false
+    }
+}
+
+/// The generated cases: each drawn from its own seed, derived from the
+/// run's seed and the case's index, so a case is the same whatever the
+/// shard layout or thread count, generation runs in parallel, and a failing
+/// case's shrink tree can be drawn again for every check it fails.
+fn run_generated(ctx: &Context<'_>, options: &VerifyOptions, report: &mut VerifyReport) {
+    let judge = ctx.judge;
+    let cases = Cases::new(ctx, options);
     let mine: Vec<usize> = (0..options.cases as usize)
         .filter(|index| {
             options
@@ -816,20 +995,50 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
         .collect();
     let results: Vec<(usize, CaseOutcome)> = mine
         .par_iter()
-        .map(|i| {
-            (
-                *i,
-                ctx.case(&case_tree(&strategy, options.seed, *i).current()),
-            )
-        })
+        .map(|i| (*i, ctx.case(&cases.tree(*i).current())))
         .collect();
     report.cases = results.len() as u32;
+    let first_failure = tally(judge, &results, report);
+    // Every failed check gets its own shrunk counterexample, even when
+    // several first fail on the same case: each shrinks a fresh tree of
+    // that case, keeping what makes *its* check fail.
+    if report.protocol_error.is_none() {
+        for (which, case) in first_failure {
+            match shrink(ctx, cases.tree(case), which, options.max_shrink_iters) {
+                Some((scenario, found, steps)) => report
+                    .counterexamples
+                    .push(counterexample(judge, which, scenario, found, steps, None)),
+                None => {
+                    // The case no longer fails when run again: the system
+                    // answers differently to the same history.
+                    let name = which
+                        .map(|id| judge.invariants[id.index()].id.clone())
+                        .unwrap_or_else(|| DIFFERENTIAL.to_string());
+                    report.refused.push(format!(
+                        "case {case}: {name} failed once, but not when the same history was run again; the system is not deterministic"
+                    ));
+                }
+            }
+            if report.protocol_error.is_some() {
+                break;
+            }
+        }
+    }
+    coverage_verdict(ctx, options, &cases.targets, report);
+}
 
+/// Adds each case's outcome to the report; returns, per failed check (an
+/// invariant, or the comparison as `None`), the first case it failed on.
+fn tally(
+    judge: &Catalog,
+    results: &[(usize, CaseOutcome)],
+    report: &mut VerifyReport,
+) -> BTreeMap<Option<InvariantId>, usize> {
     let mut first_failure: BTreeMap<Option<InvariantId>, usize> = BTreeMap::new();
-    for (case, outcome) in &results {
+    for (case, outcome) in results {
         match outcome {
             CaseOutcome::Failed(e) => {
-                record_failure(&mut report, &format!("case {case}"), e.clone());
+                record_failure(report, &format!("case {case}"), e.clone());
             }
             CaseOutcome::Ran {
                 evaluations,
@@ -840,7 +1049,9 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
                 report.coverage.add(judge, labels);
                 for e in evaluations {
                     let inv = &judge.invariants[e.invariant.index()];
-                    let Some(summary) = summaries.iter_mut().find(|s| s.invariant == inv.id) else {
+                    let Some(summary) =
+                        report.invariants.iter_mut().find(|s| s.invariant == inv.id)
+                    else {
                         continue;
                     };
                     if summary.skipped.is_some() {
@@ -863,34 +1074,25 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
             }
         }
     }
-    // Every failed check gets its own shrunk counterexample, even when
-    // several first fail on the same case: each shrinks a fresh tree of
-    // that case, keeping what makes *its* check fail.
-    if report.protocol_error.is_none() {
-        for (which, case) in first_failure {
-            let tree = case_tree(&strategy, options.seed, case);
-            match shrink(&ctx, tree, which, options.max_shrink_iters) {
-                Some((scenario, found, steps)) => report
-                    .counterexamples
-                    .push(counterexample(judge, which, scenario, found, steps, None)),
-                None => {
-                    // The case no longer fails when run again: the system
-                    // answers differently to the same history.
-                    let name = which
-                        .map(|id| judge.invariants[id.index()].id.clone())
-                        .unwrap_or_else(|| DIFFERENTIAL.to_string());
-                    report.refused.push(format!(
-                        "case {case}: {name} failed once, but not when the same history was run again; the system is not deterministic"
-                    ));
-                }
-            }
-            if report.protocol_error.is_some() {
-                break;
-            }
-        }
-    }
-    report.invariants = summaries;
-    report.not_verified = not_verified(&report, options);
+    first_failure
+}
+
+/// What the run left unexercised, and the coverage gate's verdict on it.
+fn coverage_verdict(
+    ctx: &Context<'_>,
+    options: &VerifyOptions,
+    targets: &crate::directed::Targets,
+    report: &mut VerifyReport,
+) {
+    let judge = ctx.judge;
+    let in_force = &ctx.references[0];
+    let product_list: Vec<DocId> = options
+        .products
+        .iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     report.unexercised_rules = report
         .coverage
         .unexercised_rules(judge, &product_list)
@@ -905,20 +1107,69 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
         })
         .map(String::from)
         .collect();
+    // Transitions of implemented lifecycles that can fire under the
+    // readings in force.
     report.unfired_transitions = report
         .coverage
         .unfired_transitions(judge, &product_list)
         .into_iter()
         .filter(|t| {
-            options.implemented.as_ref().is_none_or(|imp| {
-                t.split('/')
-                    .next()
-                    .and_then(|l| judge.lifecycle_named(l))
-                    .is_some_and(|l| imp.contains(&l))
-            })
+            let Some((l, tr)) = t.split_once('/') else {
+                return false;
+            };
+            let Some(l) = judge.lifecycle_named(l) else {
+                return false;
+            };
+            let Some(tr) = judge
+                .lifecycle(l)
+                .transitions
+                .iter()
+                .position(|x| x.id == tr)
+            else {
+                return false;
+            };
+            options
+                .implemented
+                .as_ref()
+                .is_none_or(|imp| imp.contains(&l))
+                && crate::directed::enabled(in_force, (l, tr))
         })
         .collect();
-    report
+    let under_exercised: Vec<(String, usize)> = report
+        .invariants
+        .iter()
+        .filter(|s| s.skipped.is_none() && s.exercised < options.min_exercised)
+        .map(|s| (s.invariant.clone(), s.exercised))
+        .collect();
+    let passed = report.unexercised_rules.is_empty()
+        && report.unfired_transitions.is_empty()
+        && under_exercised.is_empty();
+    let transitions_allowed = judge
+        .lifecycles
+        .iter()
+        .enumerate()
+        .filter(|(l, lc)| {
+            let l = LifecycleId(*l as u32);
+            product_list.contains(&lc.doc)
+                && options
+                    .implemented
+                    .as_ref()
+                    .is_none_or(|imp| imp.contains(&l))
+        })
+        .map(|(l, lc)| {
+            (0..lc.transitions.len())
+                .filter(|t| crate::directed::enabled(in_force, (LifecycleId(l as u32), *t)))
+                .count()
+        })
+        .sum();
+    report.gate = Some(CoverageGate {
+        min_exercised: options.min_exercised,
+        transitions_allowed,
+        enforced: options.coverage_gate && options.shard.is_none(),
+        unreached_by_generation: targets.unreached.clone(),
+        under_exercised,
+        passed,
+    });
 }
 
 /// Why a run verified nothing, if it did not: a run in which no history
@@ -1167,10 +1418,20 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
         .filter(|l| implemented(*l))
         .map(|l| judge.lifecycle(l).transitions.len())
         .sum();
+    // Transitions another reading enables cannot fire under these.
+    let allowed = report
+        .gate
+        .as_ref()
+        .map_or(transitions, |g| g.transitions_allowed);
     out.push_str(&format!(
-        "\nrule coverage: {covered} of {} enforced rules exercised; {} of {transitions} transitions fired\n",
+        "\nrule coverage: {covered} of {} enforced rules exercised; {} of the {allowed} transitions the readings in force allow fired{}\n",
         enforced.len(),
-        transitions.saturating_sub(report.unfired_transitions.len())
+        allowed.saturating_sub(report.unfired_transitions.len()),
+        if allowed < transitions {
+            format!(" ({} more need other readings)", transitions - allowed)
+        } else {
+            String::new()
+        }
     ));
     let w = enforced
         .iter()
@@ -1187,6 +1448,31 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
     }
     for t in &report.unfired_transitions {
         out.push_str(&format!("transition never fired: {t}\n"));
+    }
+    if let Some(gate) = &report.gate {
+        for (inv, n) in &gate.under_exercised {
+            out.push_str(&format!(
+                "invariant exercised in {n} cases, fewer than {}: {inv}\n",
+                gate.min_exercised
+            ));
+        }
+        for t in &gate.unreached_by_generation {
+            out.push_str(&format!("no generated history reaches: {t}\n"));
+        }
+        if !gate.passed {
+            out.push_str(&format!(
+                "\nCOVERAGE GATE {}: the run did not reach every enforced rule and transition, and every invariant in {} cases{}\n",
+                if gate.enforced { "FAILED" } else { "not met" },
+                gate.min_exercised,
+                if gate.enforced {
+                    " (raise --cases, or see docs/coverage.md)"
+                } else if report.shard.is_some() {
+                    " (a shard sees part of the cases; the gate applies to whole runs)"
+                } else {
+                    " (--no-coverage-gate)"
+                }
+            ));
+        }
     }
     if let Some(why) = &report.not_verified {
         out.push_str(&format!("\nNOTHING VERIFIED: {why}\n"));

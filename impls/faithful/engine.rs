@@ -49,6 +49,7 @@ use crate::faults::Faults;
 use crate::ledger::{Account, Bill};
 use crate::products;
 use crate::products::spark;
+use crate::readings::Readings;
 use crate::vocab::{
     AVAILABLE_CREDIT_RULE, Billing, CREDIT_ALERT, ChargeKind, Ctx, Effect, FEE_PRODUCTS, Lc,
     OpAnswer, Product, Shortfall, Signal, St, Timed, Tr,
@@ -105,6 +106,7 @@ struct Refusal {
 
 pub struct Engine {
     faults: Faults,
+    readings: Readings,
     start: DateTime<Utc>,
     now: DateTime<Utc>,
     accounts: Vec<Account>,
@@ -119,10 +121,11 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(faults: Faults) -> Engine {
+    pub fn new(faults: Faults, readings: Readings) -> Engine {
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         Engine {
             faults,
+            readings,
             start: epoch,
             now: epoch,
             accounts: Vec::new(),
@@ -535,8 +538,11 @@ impl Engine {
         self.ledger_changed(account);
         self.settle_overdrawn(account);
         // "If you add funds to your account to settle the overdue amount":
-        // a top-up settles overdue bills at once (ecs.interp.top-up-settles).
-        self.pay_overdue(account, AttemptCause::TopUp);
+        // a top-up settles overdue bills at once (ecs.interp.top-up-settles)
+        // — unless this run reads it as waiting for Pay Now or a retry.
+        if self.readings.top_up_settles {
+            self.pay_overdue(account, AttemptCause::TopUp);
+        }
         self.check_credit_alert(account);
         self.sync_overdue(account);
     }
@@ -872,7 +878,7 @@ impl Engine {
     }
 
     fn load_history(&mut self, header: &HistoryHeader) -> Result<(), String> {
-        *self = Engine::new(std::mem::take(&mut self.faults));
+        *self = Engine::new(std::mem::take(&mut self.faults), self.readings.clone());
         self.start = header.start;
         self.now = header.start;
         for a in &header.accounts {
@@ -1151,8 +1157,11 @@ impl Implementation for Engine {
             None => "arrears-faithful 0.1.0".to_string(),
             Some(f) => format!("arrears-faithful 0.1.0 (fault {f})"),
         };
-        // Every product and billing method the specs cover.
-        Ok(Declaration::everything(name, offer))
+        // Every product and billing method the specs cover, and the
+        // readings taken where they differ from the specs' choice.
+        let mut declaration = Declaration::everything(name, offer);
+        declaration.readings = self.readings.declared.clone();
+        Ok(declaration)
     }
 
     fn load(&mut self, header: &HistoryHeader) -> Result<Answer<()>, ProtocolError> {

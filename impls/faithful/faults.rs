@@ -21,6 +21,9 @@ pub enum Fault {
     PlanRefundDay6,
     ReleasedDataComesBack,
     StopAtT14,
+    DisksStayOutAfterSettlement,
+    MaxcomputeStaysLockedAfterSettlement,
+    EmrSuspendedDespiteSettlement,
 }
 
 /// Every fault with its command-line name and the rules it breaks (the
@@ -96,6 +99,21 @@ pub const ALL: &[(Fault, &str, &[&str])] = &[
         ],
     ),
     (Fault::StopAtT14, "stop-at-t14", &["ecs.payg.stop-at-t15"]),
+    (
+        Fault::DisksStayOutAfterSettlement,
+        "disks-stay-out-after-settlement",
+        &["ecs.settle.auto-restart"],
+    ),
+    (
+        Fault::MaxcomputeStaysLockedAfterSettlement,
+        "maxcompute-stays-locked-after-settlement",
+        &["maxcompute.overdue.clear-to-avoid-release"],
+    ),
+    (
+        Fault::EmrSuspendedDespiteSettlement,
+        "emr-suspended-despite-settlement",
+        &["emr.overdue.settle-before-suspension"],
+    ),
 ];
 
 /// The faults switched on for this run (at most one in practice).

@@ -240,9 +240,15 @@ pub fn on_signal(lc: Lc, st: St, entered_by: &str, signal: Signal, faults: &Faul
 
 /// What an attached resource does when the instance (or snapshot) it
 /// belongs to enters a state.
-pub fn on_parent(lc: Lc, st: St, parent: St) -> Option<Tr> {
+pub fn on_parent(lc: Lc, st: St, parent: St, faults: &Faults) -> Option<Tr> {
     use St::*;
     match (lc, st, parent) {
+        // The fault: disks forget to come back with their instance.
+        (Lc::EcsPaygDataDisk | Lc::EcsPaygLocalDisk, OutOfService, Running)
+            if faults.has(Fault::DisksStayOutAfterSettlement) =>
+        {
+            None
+        }
         (Lc::EcsPaygDataDisk, InService, Stopped) => Some(tr(
             OutOfService,
             "out-of-service-with-instance",

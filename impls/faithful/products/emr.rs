@@ -6,7 +6,7 @@
 use arrears::observation::{BillingStatus as B, Data as D, Serving as S};
 use chrono::{DateTime, Utc};
 
-use crate::faults::Faults;
+use crate::faults::{Fault, Faults};
 use crate::policy;
 use crate::vocab::{Ctx, Lc, OpAnswer, Signal, St, Timed, Tr, Traits, gone, tr, traits};
 
@@ -45,9 +45,17 @@ pub fn refusal(lc: Lc, st: St, op: &str) -> Option<&'static str> {
     }
 }
 
-pub fn on_signal(lc: Lc, st: St, signal: Signal) -> Option<Tr> {
+pub fn on_signal(lc: Lc, st: St, signal: Signal, faults: &Faults) -> Option<Tr> {
     use St::*;
     match (lc, st, signal) {
+        // The fault: settling within the 24 hours does not call off the
+        // suspension, which still comes 24 hours after the cluster went
+        // overdue (see `timers`).
+        (Lc::EmrPaygCluster, Overdue, Signal::Settled)
+            if faults.has(Fault::EmrSuspendedDespiteSettlement) =>
+        {
+            None
+        }
         // When vouchers and cash cannot cover the last hour's fees, "the
         // clusters enter the Overdue state" (emr.payg.overdue-state).
         (Lc::EmrPaygCluster, Running, Signal::Overdue) => {
@@ -97,7 +105,13 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx, faults: &Faults) -> Vec<(DateTime<Utc>,
         // "After 24 hours, the system suspends the clusters", counted from
         // the cluster's own first uncovered fee.
         (Lc::EmrPaygCluster, St::Overdue) => {
-            if let Some(since) = ctx.overdue_since {
+            let since = if faults.has(Fault::EmrSuspendedDespiteSettlement) {
+                // Counted from entering the overdue state, settled or not.
+                Some(ctx.overdue_since.unwrap_or(ctx.since))
+            } else {
+                ctx.overdue_since
+            };
+            if let Some(since) = since {
                 out.push((
                     since + policy::emr_grace(faults),
                     Timed::Transition(tr(

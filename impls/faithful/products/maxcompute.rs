@@ -5,7 +5,7 @@
 use arrears::observation::{BillingStatus as B, Data as D, Serving as S};
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::faults::Faults;
+use crate::faults::{Fault, Faults};
 use crate::policy;
 use crate::vocab::{Ctx, Lc, OpAnswer, Signal, St, Timed, Tr, Traits, gone, tr, traits};
 
@@ -40,9 +40,15 @@ pub fn refusal(_lc: Lc, st: St, op: &str) -> Option<&'static str> {
     }
 }
 
-pub fn on_signal(lc: Lc, st: St, signal: Signal) -> Option<Tr> {
+pub fn on_signal(lc: Lc, st: St, signal: Signal, faults: &Faults) -> Option<Tr> {
     use St::*;
     match (lc, st, signal) {
+        // The fault: paying the overdue bills leaves the services locked.
+        (Lc::McPaygInstance, Locked, Signal::Settled)
+            if faults.has(Fault::MaxcomputeStaysLockedAfterSettlement) =>
+        {
+            None
+        }
         // A due bill that cannot be paid puts the instance into overdue
         // (maxcompute.payg.overdue-when-unpaid-at-due).
         (Lc::McPaygInstance, Active, Signal::Overdue) => Some(tr(

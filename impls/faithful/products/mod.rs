@@ -50,8 +50,8 @@ pub fn refusal(lc: Lc, st: St, op: &str) -> Option<&'static str> {
 pub fn on_signal(lc: Lc, st: St, entered_by: &str, signal: Signal, faults: &Faults) -> Option<Tr> {
     match lc.product() {
         Product::Ecs => ecs::on_signal(lc, st, entered_by, signal, faults),
-        Product::Emr => emr::on_signal(lc, st, signal),
-        Product::MaxCompute => maxcompute::on_signal(lc, st, signal),
+        Product::Emr => emr::on_signal(lc, st, signal, faults),
+        Product::MaxCompute => maxcompute::on_signal(lc, st, signal, faults),
         Product::Flink => flink::on_signal(lc, st, signal),
         Product::Spark => spark::on_signal(lc, st, signal),
     }
@@ -59,7 +59,7 @@ pub fn on_signal(lc: Lc, st: St, entered_by: &str, signal: Signal, faults: &Faul
 
 pub fn on_parent(lc: Lc, st: St, parent: St, faults: &Faults) -> Option<Tr> {
     match lc.product() {
-        Product::Ecs => ecs::on_parent(lc, st, parent),
+        Product::Ecs => ecs::on_parent(lc, st, parent, faults),
         Product::Emr | Product::MaxCompute => None,
         Product::Flink => flink::on_parent(lc, st, parent, faults),
         Product::Spark => spark::on_parent(lc, st, parent),

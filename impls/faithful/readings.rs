@@ -1,0 +1,77 @@
+//! The readings the faithful implementation can take where a document's
+//! sentence can be read more than one way, chosen with `--reading
+//! ID=READING` and declared in hello, so that the suite judges it against
+//! the model read the same way.
+//!
+//! Without `--reading`, it follows the readings the specs choose (and
+//! declares none, so any accepted reading is accepted of it).
+
+use std::collections::BTreeMap;
+
+/// Each interpretation this implementation can read another way, with its
+/// readings (the specs' choice first).
+pub const KNOWN: &[(&str, &[&str])] = &[("ecs.interp.top-up-settles", &["settles", "waits"])];
+
+/// The readings in force.
+#[derive(Debug, Clone)]
+pub struct Readings {
+    /// "If you add funds to your account to settle the overdue amount": a
+    /// top-up settles overdue bills at once (`settles`), or only Pay Now and
+    /// the scheduled retries do (`waits`).
+    pub top_up_settles: bool,
+    /// As given on the command line, for hello.
+    pub declared: BTreeMap<String, String>,
+}
+
+impl Default for Readings {
+    fn default() -> Readings {
+        Readings {
+            top_up_settles: true,
+            declared: BTreeMap::new(),
+        }
+    }
+}
+
+impl Readings {
+    /// Parses `ID=READING` arguments; `Err` names what is wrong and lists
+    /// what is known.
+    pub fn parse(args: &[String]) -> Result<Readings, String> {
+        let mut readings = Readings::default();
+        for arg in args {
+            let Some((id, reading)) = arg.split_once('=') else {
+                return Err(format!(
+                    "failed to read --reading `{arg}`: write it ID=READING, like ecs.interp.top-up-settles=waits"
+                ));
+            };
+            let Some((_, known)) = KNOWN.iter().find(|(k, _)| *k == id) else {
+                return Err(format!(
+                    "failed to read --reading `{arg}`: no interpretation `{id}` can be read another way here; known: {}",
+                    list()
+                ));
+            };
+            if !known.contains(&reading) {
+                return Err(format!(
+                    "failed to read --reading `{arg}`: `{id}` has the readings {}",
+                    known.join(", ")
+                ));
+            }
+            match id {
+                "ecs.interp.top-up-settles" => readings.top_up_settles = reading == "settles",
+                _ => unreachable!("every known interpretation is handled"),
+            }
+            readings
+                .declared
+                .insert(id.to_string(), reading.to_string());
+        }
+        Ok(readings)
+    }
+}
+
+/// The known interpretations and readings, for help and errors.
+pub fn list() -> String {
+    KNOWN
+        .iter()
+        .map(|(id, readings)| format!("{id}={}", readings.join("|")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
