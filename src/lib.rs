@@ -24,3 +24,6 @@ pub mod svg;
 pub mod timeline;
 pub mod verify;
 pub mod yaml;
+
+#[cfg(test)]
+mod testing;
