@@ -453,6 +453,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::testing::proptest_config(256))]
+
         #[test]
         fn parser_and_evaluator_never_panic(text in "[-+*/() 0-9a-z_]{0,40}",
                                            cash in any::<i64>(), used in any::<i64>(), term in any::<i64>()) {
