@@ -23,6 +23,8 @@
 
 mod ledger;
 
+use ledger::Movement;
+
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 
@@ -53,6 +55,31 @@ pub enum ModelError {
          lifecycles trigger each other in a loop"
     )]
     Runaway { at: DateTime<Utc>, limit: usize },
+    /// A balance would leave the range of an `i64`: only an unvalidated
+    /// history gets here (see [`crate::history::MAX_ACCOUNT_TOTAL`]).
+    #[error(
+        "failed to run the history: {what} at {at} would take the balances of account \
+         `{account}` beyond what 64-bit minor units hold; keep each account's money in and \
+         out under {limit} minor units, as a valid history does",
+        limit = crate::history::MAX_ACCOUNT_TOTAL
+    )]
+    Money {
+        at: DateTime<Utc>,
+        account: String,
+        what: String,
+    },
+    /// A refund formula that cannot be evaluated on a resource's inputs.
+    #[error(
+        "failed to compute the refund of resource `{resource}` at {at}: formula `{formula}` \
+         {reason}; check the formula in the spec"
+    )]
+    Refund {
+        at: DateTime<Utc>,
+        resource: String,
+        formula: String,
+        /// Which expression failed, on what inputs, and why.
+        reason: String,
+    },
 }
 
 /// Runs a whole history through the model, observing at `observe_at` (and
@@ -234,6 +261,16 @@ impl<'c> Model<'c> {
                 }
                 .into());
             }
+            if a.cash.checked_add(a.vouchers).is_none() {
+                return Err(ModelError::Money {
+                    at: history.start,
+                    account: a.id.clone(),
+                    what: format!(
+                        "a starting balance of {} cash and {} vouchers",
+                        a.cash, a.vouchers
+                    ),
+                });
+            }
             model
                 .account_index
                 .insert(a.id.clone(), model.accounts.len());
@@ -310,11 +347,11 @@ impl<'c> Model<'c> {
                 self.steps_this_instant = 0;
             }
             match what {
-                Agendum::Deduction { bill, attempt } => self.scheduled_deduction(bill, attempt),
+                Agendum::Deduction { bill, attempt } => self.scheduled_deduction(bill, attempt)?,
                 Agendum::Timer {
                     resource,
                     generation,
-                } => self.timer(resource, generation),
+                } => self.timer(resource, generation)?,
                 Agendum::Reminder {
                     resource,
                     generation,
@@ -354,6 +391,28 @@ impl<'c> Model<'c> {
             self.steps_this_instant = 0;
         }
         let where_ = format!("{} at {}", event.kind(), event.at());
+        // Bills and prices are never negative (a valid history's amounts
+        // lie between 0 and MAX_AMOUNT): the ledger splits them between
+        // cash and vouchers, which only means something for what is owed.
+        let owed = match event {
+            Event::Charge { amount, hours, .. } => amount.or(*hours).map(|a| ("amount", a)),
+            Event::Purchase { price, .. }
+            | Event::Renew { price, .. }
+            | Event::Upgrade { price, .. } => Some(("price", *price)),
+            _ => None,
+        };
+        if let Some((field, value)) = owed.filter(|(_, v)| *v < 0) {
+            let field = if matches!(event, Event::Charge { amount: None, .. }) {
+                "hours"
+            } else {
+                field
+            };
+            return Err(HistoryError {
+                place: where_,
+                message: format!("{field} must not be negative (it is {value})"),
+            }
+            .into());
+        }
         if let Some(id) = event
             .resource()
             .filter(|_| !matches!(event, Event::Purchase { .. }))
@@ -373,15 +432,20 @@ impl<'c> Model<'c> {
                 let r = self.resource_named(resource, &where_)?;
                 let amount = match (amount, hours) {
                     (Some(a), _) => *a,
-                    (None, Some(h)) => self.resources[r]
-                        .hourly_price
-                        .and_then(|p| p.checked_mul(*h))
-                        .ok_or_else(|| HistoryError {
+                    (None, Some(h)) => {
+                        let price = self.resources[r].hourly_price.ok_or_else(|| HistoryError {
                             place: where_.clone(),
                             message: format!(
                                 "`hours` needs an hourly_price on resource `{resource}`"
                             ),
-                        })?,
+                        })?;
+                        price.checked_mul(*h).ok_or_else(|| HistoryError {
+                            place: where_.clone(),
+                            message: "hours times the hourly price does not fit in 64-bit \
+                                      minor units"
+                                .to_string(),
+                        })?
+                    }
                     (None, None) => {
                         return Err(HistoryError {
                             place: where_,
@@ -396,17 +460,17 @@ impl<'c> Model<'c> {
                 account, amount, ..
             } => {
                 let a = self.account_named(account, &where_)?;
-                self.top_up(a, *amount);
+                self.top_up(a, *amount)?;
             }
             Event::GrantVoucher {
                 account, amount, ..
             } => {
                 let a = self.account_named(account, &where_)?;
-                self.grant_voucher(a, *amount);
+                self.grant_voucher(a, *amount)?;
             }
             Event::PayNow { account, .. } => {
                 let a = self.account_named(account, &where_)?;
-                self.pay_now(a);
+                self.pay_now(a)?;
             }
             Event::Purchase {
                 account,
@@ -431,7 +495,7 @@ impl<'c> Model<'c> {
             } => {
                 let r = self.resource_named(resource, &where_)?;
                 let op = self.op_of(r, "upgrade", &where_)?;
-                self.paid_operation(r, op, *price, |_| {});
+                self.paid_operation(r, op, *price, |_| {})?;
             }
             Event::SetAutoRelease {
                 resource,
@@ -457,7 +521,7 @@ impl<'c> Model<'c> {
                 let decision = self.decide(r, op);
                 self.log_operation(r, op, &decision);
                 if let (true, Some(t)) = (decision.allowed, decision.transition) {
-                    self.fire(r, t);
+                    self.fire(r, t)?;
                 }
             }
         }
@@ -643,7 +707,7 @@ impl<'c> Model<'c> {
     }
 
     /// Moves resource `r` along transition `t` of its lifecycle.
-    fn fire(&mut self, r: usize, t: usize) {
+    fn fire(&mut self, r: usize, t: usize) -> Result<(), ModelError> {
         self.steps_this_instant += 1;
         let catalog = self.catalog;
         let res = &self.resources[r];
@@ -665,7 +729,7 @@ impl<'c> Model<'c> {
         for effect in &transition.effects {
             match effect {
                 Effect::Notify(n) => self.notify(*n, self.resources[r].account, Some(r)),
-                Effect::Refund(f) => self.refund(r, *f),
+                Effect::Refund(f) => self.refund(r, *f)?,
             }
         }
         for child in self.resources[r].children.clone() {
@@ -674,13 +738,14 @@ impl<'c> Model<'c> {
             self.dirty.insert(child);
         }
         self.dirty.insert(r);
+        Ok(())
     }
 
     /// Delivers a stimulus: the first transition from the current state that
     /// it triggers and whose guards hold fires (declaration order decides).
-    fn deliver(&mut self, r: usize, stimulus: Stimulus) {
+    fn deliver(&mut self, r: usize, stimulus: Stimulus) -> Result<(), ModelError> {
         if self.is_terminal(r) {
-            return;
+            return Ok(());
         }
         let res = &self.resources[r];
         let lc = self.catalog.lifecycle(res.lifecycle);
@@ -696,8 +761,9 @@ impl<'c> Model<'c> {
                 && self.guards_hold(r, &t.guards)
         });
         if let Some(t) = found {
-            self.fire(r, t);
+            self.fire(r, t)?;
         }
+        Ok(())
     }
 
     /// Processes everything the last step set off at this instant: signals,
@@ -712,7 +778,7 @@ impl<'c> Model<'c> {
                         limit: MAX_STEPS_PER_INSTANT,
                     });
                 }
-                self.deliver(r, stimulus);
+                self.deliver(r, stimulus)?;
             }
             let dirty = std::mem::take(&mut self.dirty);
             for r in dirty {
@@ -761,13 +827,13 @@ impl<'c> Model<'c> {
             .min()
     }
 
-    fn timer(&mut self, r: usize, generation: u64) {
+    fn timer(&mut self, r: usize, generation: u64) -> Result<(), ModelError> {
         if self.resources[r].timer_generation != generation {
-            return;
+            return Ok(());
         }
         self.resources[r].timer_due = None;
         if self.is_terminal(r) {
-            return;
+            return Ok(());
         }
         let res = &self.resources[r];
         let lc = self.catalog.lifecycle(res.lifecycle);
@@ -790,11 +856,12 @@ impl<'c> Model<'c> {
             }
         }
         match best {
-            Some((_, t)) => self.fire(r, t),
+            Some((_, t)) => self.fire(r, t)?,
             None => {
                 self.dirty.insert(r);
             }
         }
+        Ok(())
     }
 
     // ----- notifications -----------------------------------------------------------
@@ -968,10 +1035,10 @@ impl<'c> Model<'c> {
         op: OpId,
         price: i64,
         before_transition: impl FnOnce(&mut Self),
-    ) {
+    ) -> Result<(), ModelError> {
         let mut decision = self.decide(r, op);
         let account = self.resources[r].account;
-        if decision.allowed && self.available(account) < price {
+        if decision.allowed && self.available(account) < i128::from(price) {
             decision = Decision {
                 allowed: false,
                 rule: self.catalog.ledger.rules.first().copied(),
@@ -981,11 +1048,22 @@ impl<'c> Model<'c> {
         }
         self.log_operation(r, op, &decision);
         if !decision.allowed {
-            return;
+            return Ok(());
         }
-        let (cash, vouchers) = self.take(account, price);
-        self.resources[r].paid_cash += cash;
-        self.resources[r].paid_voucher += vouchers;
+        let payment = Movement::Payment { resource: r, price };
+        let (cash, vouchers) = self.take(account, price, payment)?;
+        let res = &self.resources[r];
+        match (
+            res.paid_cash.checked_add(cash),
+            res.paid_voucher.checked_add(vouchers),
+        ) {
+            (Some(paid_cash), Some(paid_voucher)) => {
+                let res = &mut self.resources[r];
+                res.paid_cash = paid_cash;
+                res.paid_voucher = paid_voucher;
+            }
+            _ => return Err(self.money_error(account, payment)),
+        }
         self.log.push(TraceEvent::Payment {
             at: self.now,
             account: self.accounts[account].id.clone(),
@@ -997,8 +1075,9 @@ impl<'c> Model<'c> {
         before_transition(self);
         self.after_ledger_change(account);
         if let Some(t) = decision.transition {
-            self.fire(r, t);
+            self.fire(r, t)?;
         }
+        Ok(())
     }
 
     fn renew(
@@ -1016,8 +1095,7 @@ impl<'c> Model<'c> {
             res.term += term;
             res.expires_at = res.expires_at.map(|e| e + term);
             model.dirty.insert(r);
-        });
-        Ok(())
+        })
     }
 
     fn purchase(
@@ -1051,7 +1129,7 @@ impl<'c> Model<'c> {
                 Some(rule),
                 Some("the account is overdue".to_string()),
             )
-        } else if self.available(account) < price {
+        } else if self.available(account) < i128::from(price) {
             (
                 false,
                 self.catalog.ledger.rules.first().copied(),
@@ -1073,7 +1151,7 @@ impl<'c> Model<'c> {
             self.refused.insert(def.id.clone(), (account, rule));
             return Ok(());
         }
-        let (cash, vouchers) = self.take(account, price);
+        let (cash, vouchers) = self.take(account, price, Movement::Purchase { price })?;
         let r = self.create(account, def, self.now, cash, vouchers, where_)?;
         self.log.push(TraceEvent::Payment {
             at: self.now,
@@ -1164,7 +1242,8 @@ impl<'c> Model<'c> {
                     account: a.id.clone(),
                     cash: a.cash,
                     vouchers: a.vouchers,
-                    available_credit: a.cash + a.vouchers,
+                    // The model keeps the sum inside an i64 (Model::credit).
+                    available_credit: a.cash.saturating_add(a.vouchers),
                     overdue_since: a.overdue_since,
                     outstanding_bills: outstanding
                         .into_iter()
