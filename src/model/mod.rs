@@ -45,6 +45,19 @@ use crate::spec::{
 /// instead of hanging. Far above anything a real history causes.
 const MAX_STEPS_PER_INSTANT: usize = 100_000;
 
+/// The work budget of one history, in steps (a transition fired, a
+/// scheduled action processed): a fixed allowance plus so much per account,
+/// resource and event, so it grows with the history as the model's cost
+/// does. A safety limit, not a policy number: the worked examples, the
+/// benches and generated histories need a few steps per item (see
+/// tests/model_budget.rs), far below it. It stops a spec whose timed
+/// transitions cycle faster than a history can hold (a 1-second cycle over
+/// 30 days is 5 million steps and gigabytes of trace) with an error,
+/// quickly and in bounded memory.
+pub const WORK_BASE: u64 = 100_000;
+/// See [`WORK_BASE`].
+pub const WORK_PER_ITEM: u64 = 1_000;
+
 /// A history the model cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModelError {
@@ -55,6 +68,18 @@ pub enum ModelError {
          lifecycles trigger each other in a loop"
     )]
     Runaway { at: DateTime<Utc>, limit: usize },
+    /// The history's work budget ([`WORK_BASE`], [`WORK_PER_ITEM`]) ran out.
+    #[error(
+        "failed to run the history: more than {limit} steps of work by {at}; {culprit} cycle \
+         faster than the history can hold — check the spec's timed transitions"
+    )]
+    Budget {
+        at: DateTime<Utc>,
+        limit: u64,
+        /// What did most of the work, such as "lifecycle `x` transitions
+        /// `a`→`b` (ab), `b`→`a` (ba)".
+        culprit: String,
+    },
     /// A balance would leave the range of an `i64`: only an unvalidated
     /// history gets here (see [`crate::history::MAX_ACCOUNT_TOTAL`]).
     #[error(
@@ -222,6 +247,11 @@ pub struct Model<'c> {
     stimuli: VecDeque<(usize, Stimulus)>,
     dirty: BTreeSet<usize>,
     steps_this_instant: usize,
+    /// Steps of work so far, against the budget.
+    work: u64,
+    budget: u64,
+    /// How often each transition fired, per lifecycle, to name a cycle.
+    fired: Vec<Vec<u64>>,
     start: DateTime<Utc>,
     /// Resources whose purchase was refused, with the refusing rule: later
     /// events about them are refused too, not errors of the history.
@@ -250,6 +280,16 @@ impl<'c> Model<'c> {
             stimuli: VecDeque::new(),
             dirty: BTreeSet::new(),
             steps_this_instant: 0,
+            work: 0,
+            budget: WORK_BASE.saturating_add(
+                WORK_PER_ITEM
+                    .saturating_mul((history.accounts.len() + history.resources.len()) as u64),
+            ),
+            fired: catalog
+                .lifecycles
+                .iter()
+                .map(|l| vec![0; l.transitions.len()])
+                .collect(),
             start: history.start,
             refused: HashMap::new(),
         };
@@ -316,6 +356,53 @@ impl<'c> Model<'c> {
         self.now
     }
 
+    /// Steps of work done so far (transitions fired, scheduled actions
+    /// processed), and the budget they may reach.
+    pub fn work(&self) -> (u64, u64) {
+        (self.work, self.budget)
+    }
+
+    /// Counts one step of work, failing once the budget is spent.
+    fn spend(&mut self) -> Result<(), ModelError> {
+        self.work += 1;
+        if self.work <= self.budget {
+            return Ok(());
+        }
+        Err(ModelError::Budget {
+            at: self.now,
+            limit: self.budget,
+            culprit: self.busiest_transitions(),
+        })
+    }
+
+    /// The transitions that fired most, as the cause of a spent budget.
+    fn busiest_transitions(&self) -> String {
+        let Some((lifecycle, most)) = self
+            .fired
+            .iter()
+            .enumerate()
+            .filter_map(|(l, counts)| counts.iter().max().map(|m| (l, *m)))
+            .max_by_key(|(l, m)| (*m, std::cmp::Reverse(*l)))
+            .filter(|(_, m)| *m > 0)
+        else {
+            return "the scheduled deductions and reminders".to_string();
+        };
+        let lc = &self.catalog.lifecycles[lifecycle];
+        // The transitions of that lifecycle that fired about as often: the
+        // members of the cycle.
+        let busy: Vec<String> = lc
+            .transitions
+            .iter()
+            .zip(&self.fired[lifecycle])
+            .filter(|(_, n)| **n * 2 >= most)
+            .map(|(t, _)| {
+                let from: Vec<&str> = t.from.iter().map(|s| lc.state(*s).id.as_str()).collect();
+                format!("`{}`→`{}` ({})", from.join("|"), lc.state(t.to).id, t.id)
+            })
+            .collect();
+        format!("lifecycle `{}` transitions {}", lc.id, busy.join(", "))
+    }
+
     /// The events logged since the last call.
     pub fn take_events(&mut self) -> Vec<TraceEvent> {
         std::mem::take(&mut self.log)
@@ -342,6 +429,7 @@ impl<'c> Model<'c> {
             let Some(Reverse((_, _, what))) = self.agenda.pop() else {
                 break;
             };
+            self.spend()?;
             if due > self.now {
                 self.now = due;
                 self.steps_this_instant = 0;
@@ -383,6 +471,8 @@ impl<'c> Model<'c> {
             }
             .into());
         }
+        // Each event brings its share of the budget.
+        self.budget = self.budget.saturating_add(WORK_PER_ITEM);
         // Which comes first at one instant is an interpretation of the specs.
         let inclusive = !self.events_first();
         self.run_agenda(at, inclusive)?;
@@ -709,6 +799,9 @@ impl<'c> Model<'c> {
     /// Moves resource `r` along transition `t` of its lifecycle.
     fn fire(&mut self, r: usize, t: usize) -> Result<(), ModelError> {
         self.steps_this_instant += 1;
+        self.spend()?;
+        let lifecycle = self.resources[r].lifecycle.index();
+        self.fired[lifecycle][t] += 1;
         let catalog = self.catalog;
         let res = &self.resources[r];
         let lc = catalog.lifecycle(res.lifecycle);
