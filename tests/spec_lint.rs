@@ -192,6 +192,7 @@ const REQUIRED_FIXTURES: &[&str] = &[
     "invariant-two-patterns",
     "zero-duration-timer",
     "reading-overrides-timer-to-zero",
+    "formula-divides-by-zero",
 ];
 
 #[test]

@@ -1120,13 +1120,29 @@ impl<'a> Compiler<'a> {
             let element = format!("formula {}", f.id.value);
             let id = FormulaId(self.formulas.len() as u32);
             let parse = |text: &raw::Text, this: &mut Self| match formula::parse(&text.value) {
-                Ok(e) => Some(e),
+                Ok(e) => {
+                    // Division by zero has no value: the model would fail
+                    // on every refund by this formula.
+                    for divisor in e.zero_divisors() {
+                        this.error_at(
+                            at,
+                            text,
+                            &element,
+                            format!(
+                                "formula `{}` divides by an expression that is always zero: \
+                                 `{divisor}`",
+                                shortened(&text.value)
+                            ),
+                        );
+                    }
+                    Some(e)
+                }
                 Err(err) => {
                     this.error_at(
                         at,
                         text,
                         &element,
-                        format!("formula `{}`: {err}", text.value),
+                        format!("formula `{}`: {err}", shortened(&text.value)),
                     );
                     None
                 }
@@ -2304,6 +2320,15 @@ fn parse_value(unit: raw::Unit, options: &[String], text: &str) -> Result<ParamV
                 ))
             }
         }
+    }
+}
+
+/// A formula's text as a message quotes it: whole unless it is very long.
+fn shortened(text: &str) -> String {
+    const MAX_CHARS: usize = 80;
+    match text.char_indices().nth(MAX_CHARS) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}… ({} characters)", &text[..cut], text.chars().count()),
     }
 }
 
