@@ -11,7 +11,7 @@
 //! runs it, so that a bad history gets an error naming the event and the
 //! problem instead of surprising the model halfway.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -473,11 +473,14 @@ struct Totals {
 pub struct Validator<'c> {
     catalog: &'c Catalog,
     start: DateTime<Utc>,
-    totals: BTreeMap<String, Totals>,
+    /// Accounts by id, and each one's id and totals by index.
+    accounts: HashMap<String, usize>,
+    account_ids: Vec<String>,
+    totals: Vec<Totals>,
     resolved: HashMap<String, ResolvedResource>,
     /// Per resource: its account, its hourly price and (subscriptions) its
     /// expiry with the renewals so far.
-    accounts_of: HashMap<String, String>,
+    accounts_of: HashMap<String, usize>,
     hourly_prices: HashMap<String, i64>,
     expiries: HashMap<String, Offset>,
     last: Option<Offset>,
@@ -496,7 +499,9 @@ impl<'c> Validator<'c> {
         let mut v = Validator {
             catalog,
             start,
-            totals: BTreeMap::new(),
+            accounts: HashMap::new(),
+            account_ids: Vec::new(),
+            totals: Vec::new(),
             resolved: HashMap::new(),
             accounts_of: HashMap::new(),
             hourly_prices: HashMap::new(),
@@ -507,7 +512,7 @@ impl<'c> Validator<'c> {
         for (i, a) in accounts.iter().enumerate() {
             let place = format!("accounts[{i}] ({})", a.id);
             check_id(&a.id, &place)?;
-            if v.totals.contains_key(a.id.as_str()) {
+            if v.accounts.contains_key(a.id.as_str()) {
                 return Err(err(place, format!("account `{}` is listed twice", a.id)));
             }
             check_amount(a.cash, &place, "cash")?;
@@ -515,20 +520,23 @@ impl<'c> Validator<'c> {
             if let Some(t) = a.credit_alert {
                 check_amount(t, &place, "credit_alert")?;
             }
-            v.totals.insert(a.id.clone(), Totals::default());
-            let totals = v.totals_after(&a.id, &[a.cash, a.vouchers], 0, &place)?;
+            let index = v.totals.len();
+            v.accounts.insert(a.id.clone(), index);
+            v.account_ids.push(a.id.clone());
+            v.totals.push(Totals::default());
+            let totals = v.totals_after(index, &[a.cash, a.vouchers], 0, &place)?;
             v.commit(totals);
         }
         for (i, r) in resources.iter().enumerate() {
             let place = format!("resources[{i}] ({})", r.id);
-            if !v.totals.contains_key(r.account.as_str()) {
+            let Some(&account) = v.accounts.get(r.account.as_str()) else {
                 return Err(err(place, format!("unknown account `{}`", r.account)));
-            }
+            };
             let res = resolve_resource(catalog, r, &v.resolved, &place, false)?;
             let purchased = r.purchased_at.unwrap_or_default();
             let expiry = v.expiry_of(r, purchased, &place)?;
-            let totals = v.totals_after(&r.account, &[r.paid_cash, r.paid_voucher], 0, &place)?;
-            v.add_resource(r, &r.account, res, expiry);
+            let totals = v.totals_after(account, &[r.paid_cash, r.paid_voucher], 0, &place)?;
+            v.add_resource(r, account, res, expiry);
             v.commit(totals);
         }
         Ok(v)
@@ -562,7 +570,7 @@ impl<'c> Validator<'c> {
     fn add_resource(
         &mut self,
         r: &ResourceDef,
-        account: &str,
+        account: usize,
         res: ResolvedResource,
         expiry: Option<Offset>,
     ) {
@@ -572,7 +580,7 @@ impl<'c> Validator<'c> {
         if let Some(p) = r.hourly_price {
             self.hourly_prices.insert(r.id.clone(), p);
         }
-        self.accounts_of.insert(r.id.clone(), account.to_string());
+        self.accounts_of.insert(r.id.clone(), account);
         self.resolved.insert(r.id.clone(), res);
     }
 
@@ -581,12 +589,13 @@ impl<'c> Validator<'c> {
     /// [`MAX_ACCOUNT_TOTAL`]. Nothing changes until [`Validator::commit`].
     fn totals_after(
         &self,
-        account: &str,
+        index: usize,
         money_in: &[i64],
         money_out: i64,
         place: &str,
-    ) -> Result<(String, Totals), HistoryError> {
-        let totals = self.totals.get(account).copied().unwrap_or_default();
+    ) -> Result<(usize, Totals), HistoryError> {
+        let totals = self.totals[index];
+        let account = &self.account_ids[index];
         let limit = i128::from(MAX_ACCOUNT_TOTAL);
         let after = Totals {
             money_in: totals.money_in + money_in.iter().map(|a| i128::from(*a)).sum::<i128>(),
@@ -613,26 +622,27 @@ impl<'c> Validator<'c> {
                 ),
             ));
         }
-        Ok((account.to_string(), after))
+        Ok((index, after))
     }
 
     /// The totals after a payment of `price` by the resource's account:
     /// charged now, and refundable later.
     fn totals_after_payment(
         &self,
-        resource: &str,
-        account: Option<&str>,
+        account: usize,
         price: i64,
         place: &str,
-    ) -> Result<(String, Totals), HistoryError> {
-        let account = account
-            .or_else(|| self.accounts_of.get(resource).map(String::as_str))
-            .unwrap_or_default();
+    ) -> Result<(usize, Totals), HistoryError> {
         self.totals_after(account, &[price], price, place)
     }
 
-    fn commit(&mut self, (account, totals): (String, Totals)) {
-        self.totals.insert(account, totals);
+    fn commit(&mut self, (index, totals): (usize, Totals)) {
+        self.totals[index] = totals;
+    }
+
+    /// The account of a resource validation has resolved.
+    fn account_of(&self, resource: &str) -> usize {
+        self.accounts_of.get(resource).copied().unwrap_or_default()
     }
 
     /// Checks the next event of the history. An event that fails changes
@@ -715,12 +725,7 @@ impl<'c> Validator<'c> {
                     }
                     _ => return Err(err(place, "give exactly one of `amount` and `hours`")),
                 };
-                let account = self
-                    .accounts_of
-                    .get(resource.as_str())
-                    .cloned()
-                    .unwrap_or_default();
-                let totals = self.totals_after(&account, &[], charged, &place)?;
+                let totals = self.totals_after(self.account_of(resource), &[], charged, &place)?;
                 self.commit(totals);
             }
             Event::TopUp {
@@ -729,19 +734,21 @@ impl<'c> Validator<'c> {
             | Event::GrantVoucher {
                 account, amount, ..
             } => {
-                self.known_account(account, &place)?;
+                let account = self.known_account(account, &place)?;
                 check_amount(*amount, &place, "amount")?;
                 let totals = self.totals_after(account, &[*amount], 0, &place)?;
                 self.commit(totals);
             }
-            Event::PayNow { account, .. } => self.known_account(account, &place)?,
+            Event::PayNow { account, .. } => {
+                self.known_account(account, &place)?;
+            }
             Event::Purchase {
                 account,
                 resource,
                 price,
                 ..
             } => {
-                self.known_account(account, &place)?;
+                let index = self.known_account(account, &place)?;
                 check_amount(*price, &place, "price")?;
                 if !resource.account.is_empty() && resource.account != *account {
                     return Err(err(
@@ -760,9 +767,8 @@ impl<'c> Validator<'c> {
                 }
                 let res = resolve_resource(catalog, resource, &self.resolved, &place, true)?;
                 let expiry = self.expiry_of(resource, e.at(), &place)?;
-                let totals =
-                    self.totals_after_payment(&resource.id, Some(account), *price, &place)?;
-                self.add_resource(resource, account, res, expiry);
+                let totals = self.totals_after_payment(index, *price, &place)?;
+                self.add_resource(resource, index, res, expiry);
                 self.commit(totals);
             }
             Event::Renew {
@@ -799,7 +805,8 @@ impl<'c> Validator<'c> {
                         ),
                     ));
                 }
-                let totals = self.totals_after_payment(resource, None, *price, &place)?;
+                let totals =
+                    self.totals_after_payment(self.account_of(resource), *price, &place)?;
                 if let Some(renewed) = renewed {
                     self.expiries.insert(resource.clone(), renewed);
                 }
@@ -811,7 +818,8 @@ impl<'c> Validator<'c> {
                 let res = known_resource(resource)?;
                 check_amount(*price, &place, "price")?;
                 require_op(catalog, res.doc, "upgrade", &place)?;
-                let totals = self.totals_after_payment(resource, None, *price, &place)?;
+                let totals =
+                    self.totals_after_payment(self.account_of(resource), *price, &place)?;
                 self.commit(totals);
             }
             Event::SetAutoRelease {
@@ -848,12 +856,11 @@ impl<'c> Validator<'c> {
         Ok(())
     }
 
-    fn known_account(&self, id: &str, place: &str) -> Result<(), HistoryError> {
-        if self.totals.contains_key(id) {
-            Ok(())
-        } else {
-            Err(err(place, format!("unknown account `{id}`")))
-        }
+    fn known_account(&self, id: &str, place: &str) -> Result<usize, HistoryError> {
+        self.accounts
+            .get(id)
+            .copied()
+            .ok_or_else(|| err(place, format!("unknown account `{id}`")))
     }
 }
 
