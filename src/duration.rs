@@ -136,6 +136,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::testing::proptest_config(256))]
+
         #[test]
         fn format_reads_back(secs in 0i64..(400 * 86_400)) {
             let d = TimeDelta::seconds(secs);

@@ -11,7 +11,7 @@
 //! runs it, so that a bad history gets an error naming the event and the
 //! problem instead of surprising the model halfway.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -371,6 +371,22 @@ pub struct ResolvedResource {
 /// far beyond any bill, and small enough that sums never overflow.
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
 
+/// The most money one account may take in over a whole history, and the
+/// most it may be charged, in minor units (a thousand times
+/// [`MAX_AMOUNT`]). Money in counts the balances at the start, top-ups,
+/// vouchers and every payment (which a refund may return); money out counts
+/// charges and prices. With both bounded, no balance the model can reach
+/// (cash, vouchers, their sum, what a resource has paid) comes near the
+/// range of an `i64`: a safety limit, not a policy number.
+pub const MAX_ACCOUNT_TOTAL: i64 = 1_000 * MAX_AMOUNT;
+
+/// The latest instant a history may reach (the end of the year 2999), and
+/// the latest a subscription's expiry may be moved to by renewals (the end
+/// of the year 9999), as seconds since 1970: every instant the model
+/// computes from them, spec durations added, stays far inside chrono's range.
+const MAX_HISTORY_END: i64 = 32_503_680_000;
+const MAX_EXPIRY: i64 = 253_402_300_799;
+
 impl History {
     /// Reads a history from YAML or JSON text (JSON is YAML).
     pub fn from_text(text: &str) -> Result<History, HistoryError> {
@@ -451,194 +467,16 @@ impl History {
 
     /// Checks the history against the specs: every id unique and known,
     /// every resource matching a lifecycle, events in time order, amounts
-    /// sensible. Returns each resource's lifecycle, in the order resources
-    /// appear (start resources, then purchases).
+    /// sensible and each account's totals bounded (see [`Validator`]).
+    /// Returns each resource's lifecycle, in the order resources appear
+    /// (start resources, then purchases).
     pub fn validate(
         &self,
         catalog: &Catalog,
     ) -> Result<HashMap<String, ResolvedResource>, HistoryError> {
-        let mut accounts = BTreeMap::new();
-        for (i, a) in self.accounts.iter().enumerate() {
-            let place = format!("accounts[{i}] ({})", a.id);
-            check_id(&a.id, &place)?;
-            if accounts.insert(a.id.as_str(), ()).is_some() {
-                return Err(err(place, format!("account `{}` is listed twice", a.id)));
-            }
-            check_amount(a.cash, &place, "cash")?;
-            check_amount(a.vouchers, &place, "vouchers")?;
-            if let Some(t) = a.credit_alert {
-                check_amount(t, &place, "credit_alert")?;
-            }
-        }
-        let mut resolved: HashMap<String, ResolvedResource> = HashMap::new();
-        for (i, r) in self.resources.iter().enumerate() {
-            let place = format!("resources[{i}] ({})", r.id);
-            if !accounts.contains_key(r.account.as_str()) {
-                return Err(err(place, format!("unknown account `{}`", r.account)));
-            }
-            let res = resolve_resource(catalog, r, &resolved, &place, false)?;
-            resolved.insert(r.id.clone(), res);
-        }
-        let mut last = None;
-        for (i, e) in self.events.iter().enumerate() {
-            let place = format!("events[{i}] ({} at {})", e.kind(), e.at());
-            if e.at() < Offset::default() {
-                return Err(err(place, "events cannot happen before the start"));
-            }
-            if last.is_some_and(|l| e.at() < l) {
-                return Err(err(place, "events must be in time order"));
-            }
-            last = Some(e.at());
-            let known_resource = |id: &str| -> Result<&ResolvedResource, HistoryError> {
-                resolved.get(id).ok_or_else(|| {
-                    err(
-                        place.clone(),
-                        format!("unknown resource `{id}` (not listed, or bought later)"),
-                    )
-                })
-            };
-            match e {
-                Event::Charge {
-                    resource,
-                    amount,
-                    hours,
-                    ..
-                } => {
-                    let res = known_resource(resource)?;
-                    let lc = catalog.lifecycle(res.lifecycle);
-                    let billed = matches!(
-                        lc.billing,
-                        BillingMethod::PayAsYouGo | BillingMethod::Hybrid
-                    ) || (catalog.document(res.doc).billing.is_none()
-                        && lc.billing != BillingMethod::NotBilled);
-                    if !billed {
-                        return Err(err(
-                            place,
-                            format!(
-                                "resource `{resource}` is not billed by usage ({:?}); charge its pay-as-you-go attachments",
-                                lc.billing
-                            ),
-                        ));
-                    }
-                    match (amount, hours) {
-                        (Some(a), None) => check_amount(*a, &place, "amount")?,
-                        (None, Some(h)) => {
-                            check_amount(*h, &place, "hours")?;
-                            let price = self.price_of(resource).ok_or_else(|| {
-                                err(
-                                    place.clone(),
-                                    format!(
-                                        "`hours` needs an hourly_price on resource `{resource}`"
-                                    ),
-                                )
-                            })?;
-                            if price.checked_mul(*h).is_none_or(|v| v > MAX_AMOUNT) {
-                                return Err(err(
-                                    place,
-                                    "hours times the hourly price is too large",
-                                ));
-                            }
-                        }
-                        _ => return Err(err(place, "give exactly one of `amount` and `hours`")),
-                    }
-                }
-                Event::TopUp {
-                    account, amount, ..
-                }
-                | Event::GrantVoucher {
-                    account, amount, ..
-                } => {
-                    known_account(&accounts, account, &place)?;
-                    check_amount(*amount, &place, "amount")?;
-                }
-                Event::PayNow { account, .. } => known_account(&accounts, account, &place)?,
-                Event::Purchase {
-                    account,
-                    resource,
-                    price,
-                    ..
-                } => {
-                    known_account(&accounts, account, &place)?;
-                    check_amount(*price, &place, "price")?;
-                    if !resource.account.is_empty() && resource.account != *account {
-                        return Err(err(
-                            place,
-                            "the resource's account must be the purchasing account (or left out)",
-                        ));
-                    }
-                    if resource.purchased_at.is_some()
-                        || resource.paid_cash != 0
-                        || resource.paid_voucher != 0
-                    {
-                        return Err(err(
-                            place,
-                            "purchased_at, paid_cash and paid_voucher are set by the purchase itself",
-                        ));
-                    }
-                    let res = resolve_resource(catalog, resource, &resolved, &place, true)?;
-                    resolved.insert(resource.id.clone(), res);
-                }
-                Event::Renew {
-                    resource,
-                    price,
-                    term,
-                    ..
-                } => {
-                    let res = known_resource(resource)?;
-                    check_amount(*price, &place, "price")?;
-                    if term.0 <= TimeDelta::zero() {
-                        return Err(err(place, "a renewal term must be positive"));
-                    }
-                    let lc = catalog.lifecycle(res.lifecycle);
-                    if !matches!(
-                        lc.billing,
-                        BillingMethod::Subscription | BillingMethod::Hybrid
-                    ) {
-                        return Err(err(
-                            place,
-                            format!("resource `{resource}` has no subscription to renew"),
-                        ));
-                    }
-                    require_op(catalog, res.doc, "renew", &place)?;
-                }
-                Event::Upgrade {
-                    resource, price, ..
-                } => {
-                    let res = known_resource(resource)?;
-                    check_amount(*price, &place, "price")?;
-                    require_op(catalog, res.doc, "upgrade", &place)?;
-                }
-                Event::SetAutoRelease {
-                    resource,
-                    release_at,
-                    ..
-                } => {
-                    let res = known_resource(resource)?;
-                    require_op(catalog, res.doc, "set-auto-release", &place)?;
-                    if *release_at < e.at() {
-                        return Err(err(place, "the release time must not be in the past"));
-                    }
-                }
-                Event::Operate {
-                    resource,
-                    operation,
-                    ..
-                } => {
-                    let res = known_resource(resource)?;
-                    require_op(catalog, res.doc, operation, &place)?;
-                    if ["purchase", "renew", "upgrade", "set-auto-release"]
-                        .contains(&operation.as_str())
-                    {
-                        return Err(err(
-                            place,
-                            format!(
-                                "use the `{}` event, which carries what `{operation}` needs",
-                                operation.replace('-', "_")
-                            ),
-                        ));
-                    }
-                }
-            }
+        let mut validator = Validator::new(catalog, self.start, &self.accounts, &self.resources)?;
+        for e in &self.events {
+            validator.event(e)?;
         }
         for (i, o) in self.observe.iter().enumerate() {
             if *o < Offset::default() {
@@ -653,21 +491,429 @@ impl History {
                 return Err(err("until", "the end cannot be before the start"));
             }
         }
-        if (self.start + self.end().0).timestamp() > 32_503_680_000 {
+        if after(self.start, self.end(), MAX_HISTORY_END) {
             return Err(err("until", "the history ends after the year 3000"));
         }
-        Ok(resolved)
+        Ok(validator.resolved)
+    }
+}
+
+/// Whether `start + offset` is later than `limit` seconds since 1970 (or
+/// out of any calendar).
+fn after(start: DateTime<Utc>, offset: Offset, limit: i64) -> bool {
+    start
+        .checked_add_signed(offset.0)
+        .is_none_or(|t| t.timestamp() > limit)
+}
+
+/// Money an account has taken in and been charged so far, exactly.
+#[derive(Debug, Clone, Copy, Default)]
+struct Totals {
+    money_in: i128,
+    money_out: i128,
+}
+
+/// The checks of [`History::validate`], one event at a time: what `arrears
+/// serve` applies to the events an adapter session sends, so that the
+/// served model rejects exactly what a history file may not contain.
+///
+/// Beyond each event on its own (known ids, amounts between 0 and
+/// [`MAX_AMOUNT`], operations the product has), it keeps running totals per
+/// account and rejects the first event that takes an account's money in or
+/// money out past [`MAX_ACCOUNT_TOTAL`], and the first renewal that moves an
+/// expiry past the year 9999.
+#[derive(Debug, Clone)]
+pub struct Validator<'c> {
+    catalog: &'c Catalog,
+    start: DateTime<Utc>,
+    /// Accounts by id, and each one's id and totals by index.
+    accounts: HashMap<String, usize>,
+    account_ids: Vec<String>,
+    totals: Vec<Totals>,
+    resolved: HashMap<String, ResolvedResource>,
+    /// Per resource: its account, its hourly price and (subscriptions) its
+    /// expiry with the renewals so far.
+    accounts_of: HashMap<String, usize>,
+    hourly_prices: HashMap<String, i64>,
+    expiries: HashMap<String, Offset>,
+    last: Option<Offset>,
+    /// Events checked so far: the index of the next one.
+    count: usize,
+}
+
+impl<'c> Validator<'c> {
+    /// Checks the start of a history: its accounts and resources.
+    pub fn new(
+        catalog: &'c Catalog,
+        start: DateTime<Utc>,
+        accounts: &[AccountDef],
+        resources: &[ResourceDef],
+    ) -> Result<Validator<'c>, HistoryError> {
+        let mut v = Validator {
+            catalog,
+            start,
+            accounts: HashMap::new(),
+            account_ids: Vec::new(),
+            totals: Vec::new(),
+            resolved: HashMap::new(),
+            accounts_of: HashMap::new(),
+            hourly_prices: HashMap::new(),
+            expiries: HashMap::new(),
+            last: None,
+            count: 0,
+        };
+        for (i, a) in accounts.iter().enumerate() {
+            let place = format!("accounts[{i}] ({})", a.id);
+            check_id(&a.id, &place)?;
+            if v.accounts.contains_key(a.id.as_str()) {
+                return Err(err(place, format!("account `{}` is listed twice", a.id)));
+            }
+            check_amount(a.cash, &place, "cash")?;
+            check_amount(a.vouchers, &place, "vouchers")?;
+            if let Some(t) = a.credit_alert {
+                check_amount(t, &place, "credit_alert")?;
+            }
+            let index = v.totals.len();
+            v.accounts.insert(a.id.clone(), index);
+            v.account_ids.push(a.id.clone());
+            v.totals.push(Totals::default());
+            let totals = v.totals_after(index, &[a.cash, a.vouchers], 0, &place)?;
+            v.commit(totals);
+        }
+        for (i, r) in resources.iter().enumerate() {
+            let place = format!("resources[{i}] ({})", r.id);
+            let Some(&account) = v.accounts.get(r.account.as_str()) else {
+                return Err(err(place, format!("unknown account `{}`", r.account)));
+            };
+            let res = resolve_resource(catalog, r, &v.resolved, &place, false)?;
+            let purchased = r.purchased_at.unwrap_or_default();
+            let expiry = v.expiry_of(r, purchased, &place)?;
+            let totals = v.totals_after(account, &[r.paid_cash, r.paid_voucher], 0, &place)?;
+            v.add_resource(r, account, res, expiry);
+            v.commit(totals);
+        }
+        Ok(v)
     }
 
-    fn price_of(&self, id: &str) -> Option<i64> {
-        self.resources
-            .iter()
-            .chain(self.events.iter().filter_map(|e| match e {
-                Event::Purchase { resource, .. } => Some(&**resource),
-                _ => None,
-            }))
-            .find(|r| r.id == id)
-            .and_then(|r| r.hourly_price)
+    /// What validation learned about each resource so far.
+    pub fn resolved(&self) -> &HashMap<String, ResolvedResource> {
+        &self.resolved
+    }
+
+    /// When a subscription bought at `purchased` expires, if it does.
+    fn expiry_of(
+        &self,
+        r: &ResourceDef,
+        purchased: Offset,
+        place: &str,
+    ) -> Result<Option<Offset>, HistoryError> {
+        let Some(term) = r.term else {
+            return Ok(None);
+        };
+        let expiry = Offset(purchased.0 + term.0);
+        if after(self.start, expiry, MAX_EXPIRY) {
+            return Err(err(
+                place,
+                "the subscription would expire after the year 9999",
+            ));
+        }
+        Ok(Some(expiry))
+    }
+
+    fn add_resource(
+        &mut self,
+        r: &ResourceDef,
+        account: usize,
+        res: ResolvedResource,
+        expiry: Option<Offset>,
+    ) {
+        if let Some(expiry) = expiry {
+            self.expiries.insert(r.id.clone(), expiry);
+        }
+        if let Some(p) = r.hourly_price {
+            self.hourly_prices.insert(r.id.clone(), p);
+        }
+        self.accounts_of.insert(r.id.clone(), account);
+        self.resolved.insert(r.id.clone(), res);
+    }
+
+    /// The account's totals with `money_in` more taken in (or refundable
+    /// later) and `money_out` more charged, if both stay within
+    /// [`MAX_ACCOUNT_TOTAL`]. Nothing changes until [`Validator::commit`].
+    fn totals_after(
+        &self,
+        index: usize,
+        money_in: &[i64],
+        money_out: i64,
+        place: &str,
+    ) -> Result<(usize, Totals), HistoryError> {
+        let totals = self.totals[index];
+        let account = &self.account_ids[index];
+        let limit = i128::from(MAX_ACCOUNT_TOTAL);
+        let after = Totals {
+            money_in: totals.money_in + money_in.iter().map(|a| i128::from(*a)).sum::<i128>(),
+            money_out: totals.money_out + i128::from(money_out),
+        };
+        if after.money_in > limit {
+            return Err(err(
+                place,
+                format!(
+                    "account `{account}` would take in more than {MAX_ACCOUNT_TOTAL} minor units \
+                     over the history (balances at the start, top-ups, vouchers and payments a \
+                     refund could return), the most one account may hold; use smaller amounts \
+                     or split the history"
+                ),
+            ));
+        }
+        if after.money_out > limit {
+            return Err(err(
+                place,
+                format!(
+                    "account `{account}` would be charged more than {MAX_ACCOUNT_TOTAL} minor \
+                     units over the history (charges and prices), the most one account may \
+                     owe; use smaller amounts or split the history"
+                ),
+            ));
+        }
+        Ok((index, after))
+    }
+
+    /// The totals after a payment of `price` by the resource's account:
+    /// charged now, and refundable later.
+    fn totals_after_payment(
+        &self,
+        account: usize,
+        price: i64,
+        place: &str,
+    ) -> Result<(usize, Totals), HistoryError> {
+        self.totals_after(account, &[price], price, place)
+    }
+
+    fn commit(&mut self, (index, totals): (usize, Totals)) {
+        self.totals[index] = totals;
+    }
+
+    /// The account of a resource validation has resolved.
+    fn account_of(&self, resource: &str) -> usize {
+        self.accounts_of.get(resource).copied().unwrap_or_default()
+    }
+
+    /// Checks the next event of the history. An event that fails changes
+    /// nothing: the next one is checked as if it had not been sent.
+    pub fn event(&mut self, e: &Event) -> Result<(), HistoryError> {
+        let place = format!("events[{}] ({} at {})", self.count, e.kind(), e.at());
+        self.count += 1;
+        self.check(e, place)?;
+        self.last = Some(e.at());
+        Ok(())
+    }
+
+    fn check(&mut self, e: &Event, place: String) -> Result<(), HistoryError> {
+        let catalog = self.catalog;
+        if e.at() < Offset::default() {
+            return Err(err(place, "events cannot happen before the start"));
+        }
+        if self.last.is_some_and(|l| e.at() < l) {
+            return Err(err(place, "events must be in time order"));
+        }
+        if after(self.start, e.at(), MAX_HISTORY_END) {
+            return Err(err(place, "events cannot happen after the year 3000"));
+        }
+        let known_resource = |id: &str| -> Result<ResolvedResource, HistoryError> {
+            self.resolved.get(id).cloned().ok_or_else(|| {
+                err(
+                    place.clone(),
+                    format!("unknown resource `{id}` (not listed, or bought later)"),
+                )
+            })
+        };
+        match e {
+            Event::Charge {
+                resource,
+                amount,
+                hours,
+                ..
+            } => {
+                let res = known_resource(resource)?;
+                let lc = catalog.lifecycle(res.lifecycle);
+                let billed = matches!(
+                    lc.billing,
+                    BillingMethod::PayAsYouGo | BillingMethod::Hybrid
+                ) || (catalog.document(res.doc).billing.is_none()
+                    && lc.billing != BillingMethod::NotBilled);
+                if !billed {
+                    return Err(err(
+                        place,
+                        format!(
+                            "resource `{resource}` is not billed by usage ({}); charge its pay-as-you-go attachments",
+                            kebab_billing(lc.billing)
+                        ),
+                    ));
+                }
+                let charged = match (amount, hours) {
+                    (Some(a), None) => {
+                        check_amount(*a, &place, "amount")?;
+                        *a
+                    }
+                    (None, Some(h)) => {
+                        check_amount(*h, &place, "hours")?;
+                        let price = self.hourly_prices.get(resource).copied().ok_or_else(|| {
+                            err(
+                                place.clone(),
+                                format!("`hours` needs an hourly_price on resource `{resource}`"),
+                            )
+                        })?;
+                        match price.checked_mul(*h) {
+                            Some(v) if v <= MAX_AMOUNT => v,
+                            _ => {
+                                return Err(err(
+                                    place,
+                                    format!(
+                                        "hours times the hourly price is more than {MAX_AMOUNT} \
+                                         minor units"
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                    _ => return Err(err(place, "give exactly one of `amount` and `hours`")),
+                };
+                let totals = self.totals_after(self.account_of(resource), &[], charged, &place)?;
+                self.commit(totals);
+            }
+            Event::TopUp {
+                account, amount, ..
+            }
+            | Event::GrantVoucher {
+                account, amount, ..
+            } => {
+                let account = self.known_account(account, &place)?;
+                check_amount(*amount, &place, "amount")?;
+                let totals = self.totals_after(account, &[*amount], 0, &place)?;
+                self.commit(totals);
+            }
+            Event::PayNow { account, .. } => {
+                self.known_account(account, &place)?;
+            }
+            Event::Purchase {
+                account,
+                resource,
+                price,
+                ..
+            } => {
+                let index = self.known_account(account, &place)?;
+                check_amount(*price, &place, "price")?;
+                if !resource.account.is_empty() && resource.account != *account {
+                    return Err(err(
+                        place,
+                        "the resource's account must be the purchasing account (or left out)",
+                    ));
+                }
+                if resource.purchased_at.is_some()
+                    || resource.paid_cash != 0
+                    || resource.paid_voucher != 0
+                {
+                    return Err(err(
+                        place,
+                        "purchased_at, paid_cash and paid_voucher are set by the purchase itself",
+                    ));
+                }
+                let res = resolve_resource(catalog, resource, &self.resolved, &place, true)?;
+                let expiry = self.expiry_of(resource, e.at(), &place)?;
+                let totals = self.totals_after_payment(index, *price, &place)?;
+                self.add_resource(resource, index, res, expiry);
+                self.commit(totals);
+            }
+            Event::Renew {
+                resource,
+                price,
+                term,
+                ..
+            } => {
+                let res = known_resource(resource)?;
+                check_amount(*price, &place, "price")?;
+                if term.0 <= TimeDelta::zero() {
+                    return Err(err(place, "a renewal term must be positive"));
+                }
+                let lc = catalog.lifecycle(res.lifecycle);
+                if !matches!(
+                    lc.billing,
+                    BillingMethod::Subscription | BillingMethod::Hybrid
+                ) {
+                    return Err(err(
+                        place,
+                        format!("resource `{resource}` has no subscription to renew"),
+                    ));
+                }
+                require_op(catalog, res.doc, "renew", &place)?;
+                let renewed = self
+                    .expiries
+                    .get(resource.as_str())
+                    .map(|e| Offset(e.0 + term.0));
+                if renewed.is_some_and(|r| after(self.start, r, MAX_EXPIRY)) {
+                    return Err(err(
+                        place,
+                        format!(
+                            "the renewals would move the expiry of `{resource}` past the year 9999"
+                        ),
+                    ));
+                }
+                let totals =
+                    self.totals_after_payment(self.account_of(resource), *price, &place)?;
+                if let Some(renewed) = renewed {
+                    self.expiries.insert(resource.clone(), renewed);
+                }
+                self.commit(totals);
+            }
+            Event::Upgrade {
+                resource, price, ..
+            } => {
+                let res = known_resource(resource)?;
+                check_amount(*price, &place, "price")?;
+                require_op(catalog, res.doc, "upgrade", &place)?;
+                let totals =
+                    self.totals_after_payment(self.account_of(resource), *price, &place)?;
+                self.commit(totals);
+            }
+            Event::SetAutoRelease {
+                resource,
+                release_at,
+                ..
+            } => {
+                let res = known_resource(resource)?;
+                require_op(catalog, res.doc, "set-auto-release", &place)?;
+                if *release_at < e.at() {
+                    return Err(err(place, "the release time must not be in the past"));
+                }
+            }
+            Event::Operate {
+                resource,
+                operation,
+                ..
+            } => {
+                let res = known_resource(resource)?;
+                require_op(catalog, res.doc, operation, &place)?;
+                if ["purchase", "renew", "upgrade", "set-auto-release"]
+                    .contains(&operation.as_str())
+                {
+                    return Err(err(
+                        place,
+                        format!(
+                            "use the `{}` event, which carries what `{operation}` needs",
+                            operation.replace('-', "_")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn known_account(&self, id: &str, place: &str) -> Result<usize, HistoryError> {
+        self.accounts
+            .get(id)
+            .copied()
+            .ok_or_else(|| err(place, format!("unknown account `{id}`")))
     }
 }
 
@@ -706,14 +952,6 @@ fn check_amount(amount: i64, place: &str, field: &str) -> Result<(), HistoryErro
         ));
     }
     Ok(())
-}
-
-fn known_account(accounts: &BTreeMap<&str, ()>, id: &str, place: &str) -> Result<(), HistoryError> {
-    if accounts.contains_key(id) {
-        Ok(())
-    } else {
-        Err(err(place, format!("unknown account `{id}`")))
-    }
 }
 
 fn require_op(catalog: &Catalog, doc: DocId, op: &str, place: &str) -> Result<(), HistoryError> {
@@ -865,5 +1103,27 @@ mod tests {
         assert_eq!(back.to_string(), "-1d2h");
         assert_eq!("3h".parse::<Offset>().unwrap().0, TimeDelta::hours(3));
         assert!("tomorrow".parse::<Offset>().is_err());
+    }
+
+    #[test]
+    fn renewals_cannot_move_an_expiry_past_the_year_9999() {
+        // Each renewal term is bounded; their sum is bounded here, so the
+        // model never adds past the end of chrono's calendar (a panic).
+        let catalog = crate::spec::compile(&crate::spec::sources::embedded()).unwrap();
+        let mut text = String::from(
+            "start: 2026-01-01T00:00:00Z\naccounts: [{id: a-1, cash: 0}]\n\
+             resources: [{id: s-1, account: a-1, product: ecs, kind: instance, \
+             billing: subscription, term: 30d}]\nevents:\n",
+        );
+        for _ in 0..3 {
+            text.push_str("  - {renew: {at: +1d, resource: s-1, term: 1000000d, price: 0}}\n");
+        }
+        let history = History::from_text(&text).unwrap();
+        let e = history.validate(&catalog).unwrap_err();
+        assert_eq!(e.place, "events[2] (renew at +1d)");
+        assert_eq!(
+            e.message,
+            "the renewals would move the expiry of `s-1` past the year 9999"
+        );
     }
 }

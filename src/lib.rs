@@ -27,3 +27,6 @@ pub mod svg;
 pub mod timeline;
 pub mod verify;
 pub mod yaml;
+
+#[cfg(test)]
+mod testing;

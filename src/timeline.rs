@@ -92,7 +92,8 @@ fn changes(catalog: &Catalog, lifecycle: &str, from: &str, to: &str) -> Vec<&'st
 
 fn money(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
-    let m = minor.abs();
+    // unsigned_abs: i64::MIN has no positive i64 counterpart.
+    let m = minor.unsigned_abs();
     format!("{sign}{}.{:02}", m / 100, m % 100)
 }
 
@@ -283,4 +284,15 @@ pub fn text(catalog: &Catalog, start: DateTime<Utc>, trace: &Trace) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn money_prints_every_amount_an_implementation_may_report() {
+        assert_eq!(super::money(12_345), "123.45");
+        assert_eq!(super::money(-5), "-0.05");
+        assert_eq!(super::money(i64::MIN), "-92233720368547758.08");
+        assert_eq!(super::money(i64::MAX), "92233720368547758.07");
+    }
 }

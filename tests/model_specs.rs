@@ -187,3 +187,48 @@ fn every_transition_fires_in_some_worked_example_under_an_accepted_reading() {
         "transitions no worked example exercises: {never:#?}"
     );
 }
+
+#[test]
+fn a_refund_formula_without_a_value_stops_the_model_instead_of_refunding_0() {
+    // A formula dividing by `used` passes lint (used is not always zero) but
+    // has no value for a quota unsubscribed the instant it was bought. It
+    // used to refund 0 silently.
+    let with_formula = |expression: &str| -> Vec<SpecSource> {
+        let mut edited = shipped();
+        let spark = edited
+            .iter_mut()
+            .find(|s| s.name.ends_with("emr-serverless-spark.yaml"))
+            .unwrap();
+        let formula = "expression: \"paid_cash - used * paid_cash / term\"";
+        assert!(spark.text.contains(formula), "the quota formula moved");
+        spark.text = spark
+            .text
+            .replace(formula, &format!("expression: \"{expression}\""));
+        edited
+    };
+    let catalog = compile(&with_formula("paid_cash * term / used"));
+    let history = History::from_text(
+        "start: 2026-01-01T00:00:00Z\nuntil: +1d\naccounts: [{id: a-1, cash: 0}]\n\
+         resources: [{id: ws-1, account: a-1, product: spark, kind: workspace, \
+         billing: subscription, term: 30d, paid_cash: 3000}]\n\
+         events: [{operate: {at: +0s, resource: ws-1, operation: unsubscribe}}]\n",
+    )
+    .unwrap();
+    let err = arrears::model::run(&catalog, &history, &[]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "failed to compute the refund of resource `ws-1` at 2026-01-01 00:00:00 UTC: formula \
+         `spark.formula.quota-refund` (`paid_cash * term / used`) gives no value on paid_cash \
+         3000, paid_voucher 0, used 0s, term 2592000s: division by zero; check the formula in \
+         the spec"
+    );
+    // Lint still refuses a divisor that is zero whatever the inputs.
+    let diags =
+        arrears::spec::compile(&with_formula("paid_cash * term / (used - used)")).unwrap_err();
+    assert!(
+        diags.0[0]
+            .message
+            .ends_with("divides by an expression that is always zero: `used - used`"),
+        "{diags}"
+    );
+}

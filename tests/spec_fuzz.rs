@@ -8,6 +8,8 @@
 //! each name a file and say something (and render under their source line,
 //! as `arrears lint` shows them, without panicking).
 
+mod common;
+
 use proptest::prelude::*;
 
 use arrears::spec::sources::embedded;
@@ -44,7 +46,7 @@ fn yamlish_bytes() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(common::proptest_config(256))]
 
     #[test]
     fn arbitrary_bytes_never_panic(
@@ -202,7 +204,7 @@ fn apply(text: &str, mutation: &Mutation) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(common::proptest_config(512))]
 
     #[test]
     fn mutated_shipped_specs_never_panic(
@@ -294,4 +296,60 @@ fn one_mutation_can_break_a_shipped_spec() {
             .any(|d| d.message.contains("is not a rule") && d.line > 0),
         "{diags}"
     );
+}
+
+// ----- line breaks and odd characters ---------------------------------------------
+
+#[test]
+fn a_nel_then_a_bad_byte_gets_a_diagnostic_not_a_panic() {
+    // Once found by `arbitrary_bytes_never_panic`: the snippet's span ended
+    // inside the two bytes of U+0085.
+    let text = String::from_utf8_lossy(b"\xc2\x85\x01").into_owned();
+    check(&[SpecSource {
+        name: "nel.yaml".to_string(),
+        text,
+    }])
+    .unwrap();
+}
+
+#[test]
+fn the_snippet_underlines_the_token_whatever_the_line_breaks() {
+    // The YAML parser ends lines at LF, CRLF and a lone CR, and does not
+    // count a byte order mark as a column; the snippet must agree with it.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs/valid");
+    let valid = arrears::spec::sources::read_dir(&dir)
+        .unwrap()
+        .remove(0)
+        .text;
+    let broken = valid.replacen("  id: mini\n", "  id: mini\n  bogus: 1\n", 1);
+    assert_ne!(broken, valid, "the valid fixture's document id moved");
+    for newline in ["\n", "\r\n", "\r"] {
+        for bom in ["", "\u{feff}"] {
+            let text = format!("{bom}{}", broken.replace('\n', newline));
+            let sources = [SpecSource {
+                name: "spec.yaml".to_string(),
+                text: text.clone(),
+            }];
+            let diags = compile(&sources).expect_err("an unknown field");
+            let d = &diags.0[0];
+            assert!(d.message.contains("unknown field `bogus`"), "{d}");
+            let rendered = d.render_with_source(&text);
+            let lines: Vec<&str> = rendered.lines().collect();
+            let at = lines
+                .iter()
+                .position(|l| l.ends_with("|   bogus: 1"))
+                .unwrap_or_else(|| panic!("{newline:?} {bom:?}:\n{rendered}"));
+            let caret = lines[at + 1];
+            assert_eq!(
+                caret.find('^'),
+                lines[at].find("bogus"),
+                "{newline:?} {bom:?}:\n{rendered}"
+            );
+            assert!(caret.contains("^^^^^^"), "{rendered}");
+            assert!(
+                rendered.contains(&format!("spec.yaml:{}:3", d.line)),
+                "{rendered}"
+            );
+        }
+    }
 }

@@ -191,6 +191,8 @@ const REQUIRED_FIXTURES: &[&str] = &[
     "parent-entered-without-parent",
     "invariant-two-patterns",
     "zero-duration-timer",
+    "reading-overrides-timer-to-zero",
+    "formula-divides-by-zero",
 ];
 
 #[test]
@@ -348,4 +350,37 @@ fn anchor_check_reports_a_quote_missing_from_the_source() {
         !diags.iter().any(|d| d.element == "rule mini.deduction"),
         "{diags:?}"
     );
+}
+
+#[test]
+fn an_accepted_reading_gets_the_checks_of_the_chosen_values() {
+    // A reading that reorders the deduction offsets is refused at the
+    // override, as the same values written as the parameters' own are
+    // refused where the offsets are listed.
+    let mut sources = embedded();
+    let ecs = sources
+        .iter_mut()
+        .find(|s| s.name.ends_with("ecs.yaml"))
+        .unwrap();
+    let line = "          - {param: ecs.stop-after-overdue, value: \"16\"}\n";
+    assert!(
+        ecs.text.contains(line),
+        "the ECS day-boundary reading moved"
+    );
+    ecs.text = ecs.text.replacen(
+        line,
+        &format!("{line}          - {{param: ecs.deduction-at-t7, value: \"20\"}}\n"),
+        1,
+    );
+    let diags = compile(&sources).expect_err("offsets 0d, 20d, 14d do not increase");
+    let d = &diags.0[0];
+    assert_eq!(d.element, "interpretation ecs.interp.day-boundary");
+    assert!(
+        d.message.starts_with(
+            "with reading `calendar-day`, deduction offsets must increase, but \
+             `ecs.deduction-at-t7` is 20d and the next, `ecs.deduction-at-t14`, 14d (for billing at specs/ecs.yaml:92:"
+        ),
+        "{d}"
+    );
+    assert!(d.line > 1000, "located at the override: {d}");
 }

@@ -8,6 +8,8 @@
 //! a property renders random small histories, ids full of XML special
 //! characters included, and checks that every one parses.
 
+mod common;
+
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
@@ -621,7 +623,7 @@ fn build(r: &Random) -> (History, usize) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(common::proptest_config(300))]
 
     #[test]
     fn random_histories_render_to_well_formed_svg(r in random_history()) {

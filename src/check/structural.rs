@@ -533,10 +533,13 @@ fn implied_inputs(index: &TraceIndex<'_>, resource: &str, at: DateTime<Utc>) -> 
         } = e
         {
             if r == resource && *paid_at <= at {
-                inputs.paid_cash += cash;
-                inputs.paid_voucher += vouchers;
+                // A trace's amounts come from the implementation: sums that
+                // overflow mean no inputs can be implied.
+                inputs.paid_cash = inputs.paid_cash.checked_add(*cash)?;
+                inputs.paid_voucher = inputs.paid_voucher.checked_add(*vouchers)?;
                 if operation == "renew" {
-                    inputs.term_seconds += renew_terms.get(paid_at).copied().unwrap_or(0);
+                    let term = renew_terms.get(paid_at).copied().unwrap_or(0);
+                    inputs.term_seconds = inputs.term_seconds.checked_add(term)?;
                 }
             }
         }
@@ -602,12 +605,21 @@ fn refunds(
                 ParamValue::Choice(c) => Rounding::from_name(c).unwrap_or(Rounding::Floor),
                 _ => Rounding::Floor,
             };
-            let mut expected = def.expression.eval_rounded(&inputs, mode).unwrap_or(0);
+            // A formula without a value on these inputs (a division by
+            // zero, an overflow) cannot say what the refund should be: no
+            // verdict rather than a guessed 0. (The model fails on such a
+            // history instead of refunding.)
+            let eval = |e: &crate::spec::formula::Expr| e.eval_rounded(&inputs, mode).ok();
+            let Some(mut expected) = eval(&def.expression) else {
+                continue;
+            };
             if let Some(lo) = &def.at_least {
-                expected = expected.max(lo.eval_rounded(&inputs, mode).unwrap_or(0));
+                let Some(lo) = eval(lo) else { continue };
+                expected = expected.max(lo);
             }
             if let Some(hi) = &def.at_most {
-                expected = expected.min(hi.eval_rounded(&inputs, mode).unwrap_or(0));
+                let Some(hi) = eval(hi) else { continue };
+                expected = expected.min(hi);
             }
             if *amount < 0 || *amount > inputs.paid_cash {
                 return (

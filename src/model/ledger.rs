@@ -8,33 +8,136 @@
 //! product says. After every change the overdue status of each resource and
 //! of the account is recomputed and the changes are signalled to the
 //! lifecycles.
+//!
+//! Every change of a balance is checked arithmetic ([`Model::credit`],
+//! [`Model::debit`]): a sum that would leave the range of an `i64` is a
+//! [`ModelError::Money`], never a wrapped balance. A history that validates
+//! keeps each account's totals far inside that range
+//! ([`crate::history::MAX_ACCOUNT_TOTAL`]), so only unvalidated input meets
+//! the error.
 
-use super::{Agendum, Bill, Model, Stimulus};
+use super::{Agendum, Bill, Model, ModelError, Stimulus};
 use crate::observation::{AttemptCause, BillStatus, Outcome, TraceEvent};
-use crate::spec::formula::{Inputs, Rounding};
+use crate::spec::formula::{Expr, Inputs, Rounding};
 use crate::spec::{FormulaId, NotificationTrigger, OnInsufficient, ParamValue, Signal};
 
+/// A change of balances, named in a [`ModelError::Money`].
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Movement {
+    TopUp(i64),
+    Voucher(i64),
+    Deduction { bill: usize },
+    Payment { resource: usize, price: i64 },
+    Purchase { price: i64 },
+    Refund { resource: usize, amount: i64 },
+}
+
 impl Model<'_> {
-    pub(super) fn available(&self, account: usize) -> i64 {
+    /// Available credit: cash plus vouchers, exactly.
+    pub(super) fn available(&self, account: usize) -> i128 {
         let a = &self.accounts[account];
-        a.cash + a.vouchers
+        i128::from(a.cash) + i128::from(a.vouchers)
+    }
+
+    /// Adds to an account's cash and vouchers, or fails with
+    /// [`ModelError::Money`] naming `what` if a balance (or their sum, the
+    /// available credit) would leave the range of an `i64`.
+    pub(super) fn credit(
+        &mut self,
+        account: usize,
+        cash: i64,
+        vouchers: i64,
+        what: Movement,
+    ) -> Result<(), ModelError> {
+        let a = &self.accounts[account];
+        let changed = a
+            .cash
+            .checked_add(cash)
+            .zip(a.vouchers.checked_add(vouchers));
+        self.set_balances(account, changed, what)
+    }
+
+    /// Takes from an account's cash and vouchers, checked like
+    /// [`Model::credit`].
+    pub(super) fn debit(
+        &mut self,
+        account: usize,
+        cash: i64,
+        vouchers: i64,
+        what: Movement,
+    ) -> Result<(), ModelError> {
+        let a = &self.accounts[account];
+        let changed = a
+            .cash
+            .checked_sub(cash)
+            .zip(a.vouchers.checked_sub(vouchers));
+        self.set_balances(account, changed, what)
+    }
+
+    fn set_balances(
+        &mut self,
+        account: usize,
+        changed: Option<(i64, i64)>,
+        what: Movement,
+    ) -> Result<(), ModelError> {
+        match changed.filter(|(c, v)| c.checked_add(*v).is_some()) {
+            Some((cash, vouchers)) => {
+                let a = &mut self.accounts[account];
+                a.cash = cash;
+                a.vouchers = vouchers;
+                Ok(())
+            }
+            None => Err(self.money_error(account, what)),
+        }
+    }
+
+    pub(super) fn money_error(&self, account: usize, what: Movement) -> ModelError {
+        let what = match what {
+            Movement::TopUp(amount) => format!("a top-up of {amount} minor units"),
+            Movement::Voucher(amount) => format!("a voucher of {amount} minor units"),
+            Movement::Deduction { bill } => format!(
+                "a deduction of {} minor units for bill `{}`",
+                self.bills[bill].amount, self.bills[bill].id
+            ),
+            Movement::Payment { resource, price } => format!(
+                "a payment of {price} minor units for resource `{}`",
+                self.resources[resource].id
+            ),
+            Movement::Purchase { price } => format!("a purchase price of {price} minor units"),
+            Movement::Refund { resource, amount } => format!(
+                "a refund of {amount} minor units to resource `{}`",
+                self.resources[resource].id
+            ),
+        };
+        ModelError::Money {
+            at: self.now,
+            account: self.accounts[account].id.clone(),
+            what,
+        }
     }
 
     /// Takes `amount` from the account, which must have the credit; returns
     /// the (cash, vouchers) split, in the order the ledger's reading says.
-    pub(super) fn take(&mut self, account: usize, amount: i64) -> (i64, i64) {
+    pub(super) fn take(
+        &mut self,
+        account: usize,
+        amount: i64,
+        what: Movement,
+    ) -> Result<(i64, i64), ModelError> {
         let vouchers_first = self.catalog.flag(self.catalog.ledger.vouchers_first);
-        let a = &mut self.accounts[account];
+        let a = &self.accounts[account];
+        // Both parts lie between 0 and `amount`, so neither subtraction
+        // below can overflow for a non-negative amount.
+        let amount = amount.max(0);
         let (cash, vouchers) = if vouchers_first {
-            let v = a.vouchers.min(amount);
+            let v = a.vouchers.clamp(0, amount);
             (amount - v, v)
         } else {
-            let c = a.cash.max(0).min(amount);
+            let c = a.cash.clamp(0, amount);
             (c, amount - c)
         };
-        a.cash -= cash;
-        a.vouchers -= vouchers;
-        (cash, vouchers)
+        self.debit(account, cash, vouchers, what)?;
+        Ok((cash, vouchers))
     }
 
     /// A charge to resource `r`: a bill if the resource is billed, nothing
@@ -100,15 +203,19 @@ impl Model<'_> {
             .push_back((r, Stimulus::Signal(Signal::Charged)));
     }
 
-    pub(super) fn scheduled_deduction(&mut self, bill: usize, attempt: u32) {
+    pub(super) fn scheduled_deduction(
+        &mut self,
+        bill: usize,
+        attempt: u32,
+    ) -> Result<(), ModelError> {
         let b = &self.bills[bill];
         if b.status == BillStatus::Paid
             || b.status == BillStatus::Overdrawn
             || b.attempts + 1 != attempt
         {
-            return;
+            return Ok(());
         }
-        self.attempt(bill, AttemptCause::Scheduled);
+        self.attempt(bill, AttemptCause::Scheduled)?;
         let b = &self.bills[bill];
         let offsets = &self
             .catalog
@@ -132,10 +239,11 @@ impl Model<'_> {
             );
         }
         self.after_ledger_change(self.bills[bill].account);
+        Ok(())
     }
 
     /// One deduction attempt of a bill.
-    fn attempt(&mut self, bill: usize, cause: AttemptCause) -> Outcome {
+    fn attempt(&mut self, bill: usize, cause: AttemptCause) -> Result<Outcome, ModelError> {
         let (account, amount, doc) = {
             let b = &self.bills[bill];
             (b.account, b.amount, b.doc)
@@ -150,8 +258,8 @@ impl Model<'_> {
         let r = self.bills[bill].resource;
         let mut notifications = Vec::new();
         let mut paid = false;
-        let outcome = if self.available(account) >= amount {
-            self.take(account, amount);
+        let outcome = if self.available(account) >= i128::from(amount) {
+            self.take(account, amount, Movement::Deduction { bill })?;
             paid = true;
             self.bills[bill].next_attempt = None;
             Outcome::Paid
@@ -166,10 +274,16 @@ impl Model<'_> {
                 }
                 OnInsufficient::Overdraw => {
                     let was_negative = self.accounts[account].cash < 0;
-                    let a = &mut self.accounts[account];
-                    let from_vouchers = a.vouchers.max(0).min(amount);
-                    a.vouchers -= from_vouchers;
-                    a.cash -= amount - from_vouchers;
+                    // A non-negative amount: both parts lie between 0 and it.
+                    let amount = amount.max(0);
+                    let from_vouchers = self.accounts[account].vouchers.clamp(0, amount);
+                    let from_cash = amount - from_vouchers;
+                    self.debit(
+                        account,
+                        from_cash,
+                        from_vouchers,
+                        Movement::Deduction { bill },
+                    )?;
                     self.mark(bill, BillStatus::Overdrawn);
                     self.bills[bill].next_attempt = None;
                     notifications.push(NotificationTrigger::BillOverdue);
@@ -199,7 +313,7 @@ impl Model<'_> {
         for trigger in notifications {
             self.notify_on(doc, trigger, account, Some(r));
         }
-        outcome
+        Ok(outcome)
     }
 
     /// Changes a bill's status, keeping the overdue counts in step.
@@ -224,8 +338,8 @@ impl Model<'_> {
         }
     }
 
-    pub(super) fn top_up(&mut self, account: usize, amount: i64) {
-        self.accounts[account].cash += amount;
+    pub(super) fn top_up(&mut self, account: usize, amount: i64) -> Result<(), ModelError> {
+        self.credit(account, amount, 0, Movement::TopUp(amount))?;
         self.log.push(TraceEvent::TopUp {
             at: self.now,
             account: self.accounts[account].id.clone(),
@@ -233,28 +347,31 @@ impl Model<'_> {
         });
         self.clear_overdrawn(account);
         if self.catalog.flag(self.catalog.ledger.top_up_settles) {
-            self.settle(account, AttemptCause::TopUp);
+            self.settle(account, AttemptCause::TopUp)?;
         }
         self.after_ledger_change(account);
+        Ok(())
     }
 
-    pub(super) fn grant_voucher(&mut self, account: usize, amount: i64) {
-        self.accounts[account].vouchers += amount;
+    pub(super) fn grant_voucher(&mut self, account: usize, amount: i64) -> Result<(), ModelError> {
+        self.credit(account, 0, amount, Movement::Voucher(amount))?;
         self.log.push(TraceEvent::VoucherGranted {
             at: self.now,
             account: self.accounts[account].id.clone(),
             amount,
         });
         self.after_ledger_change(account);
+        Ok(())
     }
 
-    pub(super) fn pay_now(&mut self, account: usize) {
-        self.settle(account, AttemptCause::PayNow);
+    pub(super) fn pay_now(&mut self, account: usize) -> Result<(), ModelError> {
+        self.settle(account, AttemptCause::PayNow)?;
         self.after_ledger_change(account);
+        Ok(())
     }
 
     /// Pays overdue bills, oldest first, each whole, until one does not fit.
-    fn settle(&mut self, account: usize, cause: AttemptCause) {
+    fn settle(&mut self, account: usize, cause: AttemptCause) -> Result<(), ModelError> {
         let mut overdue: Vec<usize> = self.accounts[account]
             .bills
             .iter()
@@ -263,11 +380,12 @@ impl Model<'_> {
             .collect();
         overdue.sort_by_key(|b| (self.bills[*b].settlement, *b));
         for bill in overdue {
-            if self.available(account) < self.bills[bill].amount {
+            if self.available(account) < i128::from(self.bills[bill].amount) {
                 break;
             }
-            self.attempt(bill, cause);
+            self.attempt(bill, cause)?;
         }
+        Ok(())
     }
 
     /// Overdrawn bills count as overdue only while the cash is negative.
@@ -287,8 +405,13 @@ impl Model<'_> {
     }
 
     /// Credits a refund computed by formula `f` for resource `r`.
-    pub(super) fn refund(&mut self, r: usize, f: FormulaId) {
-        let def = &self.catalog.formulas[f.index()];
+    ///
+    /// A formula that cannot be evaluated on the resource's inputs (a
+    /// division by zero, an overflow) is a [`ModelError::Refund`]: no
+    /// refund is quietly taken to be 0.
+    pub(super) fn refund(&mut self, r: usize, f: FormulaId) -> Result<(), ModelError> {
+        let catalog = self.catalog;
+        let def = &catalog.formulas[f.index()];
         let res = &self.resources[r];
         let inputs = Inputs {
             paid_cash: res.paid_cash,
@@ -296,28 +419,48 @@ impl Model<'_> {
             used_seconds: (self.now - res.purchased_at).num_seconds(),
             term_seconds: res.term.num_seconds(),
         };
-        let mode = match self.catalog.value(def.rounding) {
+        let mode = match catalog.value(def.rounding) {
             ParamValue::Choice(c) => Rounding::from_name(c).unwrap_or(Rounding::Floor),
             _ => Rounding::Floor,
         };
-        // Errors (a zero term, overflow) and the bounds both fall back to
-        // the bounds: a refund is never negative and never above the bound.
-        let mut amount = def.expression.eval_rounded(&inputs, mode).unwrap_or(0);
+        let eval = |expr: &Expr, part: &str| {
+            expr.eval_rounded(&inputs, mode)
+                .map_err(|error| ModelError::Refund {
+                    at: self.now,
+                    resource: res.id.clone(),
+                    formula: def.id.clone(),
+                    reason: format!(
+                        "(`{part}`) gives no value on {}: {error}",
+                        inputs_text(&inputs)
+                    ),
+                })
+        };
+        // The bounds clamp the refund: never below at_least, never above
+        // at_most.
+        let mut amount = eval(&def.expression, &def.text)?;
         if let Some(lo) = &def.at_least {
-            amount = amount.max(lo.eval_rounded(&inputs, mode).unwrap_or(0));
+            amount = amount.max(eval(lo, "at_least")?);
         }
         if let Some(hi) = &def.at_most {
-            amount = amount.min(hi.eval_rounded(&inputs, mode).unwrap_or(0));
+            amount = amount.min(eval(hi, "at_most")?);
         }
         let account = res.account;
-        self.accounts[account].cash += amount;
+        self.credit(
+            account,
+            amount,
+            0,
+            Movement::Refund {
+                resource: r,
+                amount,
+            },
+        )?;
         self.log.push(TraceEvent::Refund {
             at: self.now,
             account: self.accounts[account].id.clone(),
             resource: self.resources[r].id.clone(),
             amount,
             formula: def.id.clone(),
-            rule: self.catalog.rule(def.rule).id.clone(),
+            rule: catalog.rule(def.rule).id.clone(),
             paid_cash: inputs.paid_cash,
             paid_voucher: inputs.paid_voucher,
             used_seconds: inputs.used_seconds,
@@ -325,13 +468,14 @@ impl Model<'_> {
         });
         self.clear_overdrawn(account);
         self.after_ledger_change(account);
+        Ok(())
     }
 
     pub(super) fn check_credit_alert(&mut self, account: usize) {
         let Some(threshold) = self.accounts[account].threshold else {
             return;
         };
-        let below = self.available(account) < threshold;
+        let below = self.available(account) < i128::from(threshold);
         if below && !self.accounts[account].below_threshold {
             let ids: Vec<_> = self
                 .catalog
@@ -384,4 +528,12 @@ impl Model<'_> {
             }
         }
     }
+}
+
+/// A formula's inputs as a person reads them, for error messages.
+fn inputs_text(inputs: &Inputs) -> String {
+    format!(
+        "paid_cash {}, paid_voucher {}, used {}s, term {}s",
+        inputs.paid_cash, inputs.paid_voucher, inputs.used_seconds, inputs.term_seconds
+    )
 }

@@ -23,6 +23,8 @@
 
 mod ledger;
 
+use ledger::Movement;
+
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 
@@ -43,6 +45,19 @@ use crate::spec::{
 /// instead of hanging. Far above anything a real history causes.
 const MAX_STEPS_PER_INSTANT: usize = 100_000;
 
+/// The work budget of one history, in steps (a transition fired, a
+/// scheduled action processed): a fixed allowance plus so much per account,
+/// resource and event, so it grows with the history as the model's cost
+/// does. A safety limit, not a policy number: the worked examples, the
+/// benches and generated histories need a few steps per item (see
+/// tests/model_budget.rs), far below it. It stops a spec whose timed
+/// transitions cycle faster than a history can hold (a 1-second cycle over
+/// 30 days is 5 million steps and gigabytes of trace) with an error,
+/// quickly and in bounded memory.
+pub const WORK_BASE: u64 = 100_000;
+/// See [`WORK_BASE`].
+pub const WORK_PER_ITEM: u64 = 1_000;
+
 /// A history the model cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModelError {
@@ -53,6 +68,43 @@ pub enum ModelError {
          lifecycles trigger each other in a loop"
     )]
     Runaway { at: DateTime<Utc>, limit: usize },
+    /// The history's work budget ([`WORK_BASE`], [`WORK_PER_ITEM`]) ran out.
+    #[error(
+        "failed to run the history: more than {limit} steps of work by {at}; {culprit} cycle \
+         faster than the history can hold — check the spec's timed transitions"
+    )]
+    Budget {
+        at: DateTime<Utc>,
+        limit: u64,
+        /// What did most of the work, such as "lifecycle `x` transitions
+        /// `a`→`b` (ab), `b`→`a` (ba)".
+        culprit: String,
+    },
+    /// A balance would leave the range of an `i64`: only an unvalidated
+    /// history gets here (see [`crate::history::MAX_ACCOUNT_TOTAL`]).
+    #[error(
+        "failed to run the history: {what} at {at} would take the balances of account \
+         `{account}` beyond what 64-bit minor units hold; keep each account's money in and \
+         out under {limit} minor units, as a valid history does",
+        limit = crate::history::MAX_ACCOUNT_TOTAL
+    )]
+    Money {
+        at: DateTime<Utc>,
+        account: String,
+        what: String,
+    },
+    /// A refund formula that cannot be evaluated on a resource's inputs.
+    #[error(
+        "failed to compute the refund of resource `{resource}` at {at}: formula `{formula}` \
+         {reason}; check the formula in the spec"
+    )]
+    Refund {
+        at: DateTime<Utc>,
+        resource: String,
+        formula: String,
+        /// Which expression failed, on what inputs, and why.
+        reason: String,
+    },
 }
 
 /// Runs a whole history through the model, observing at `observe_at` (and
@@ -195,6 +247,11 @@ pub struct Model<'c> {
     stimuli: VecDeque<(usize, Stimulus)>,
     dirty: BTreeSet<usize>,
     steps_this_instant: usize,
+    /// Steps of work so far, against the budget.
+    work: u64,
+    budget: u64,
+    /// How often each transition fired, per lifecycle, to name a cycle.
+    fired: Vec<Vec<u64>>,
     start: DateTime<Utc>,
     /// Resources whose purchase was refused, with the refusing rule: later
     /// events about them are refused too, not errors of the history.
@@ -223,6 +280,16 @@ impl<'c> Model<'c> {
             stimuli: VecDeque::new(),
             dirty: BTreeSet::new(),
             steps_this_instant: 0,
+            work: 0,
+            budget: WORK_BASE.saturating_add(
+                WORK_PER_ITEM
+                    .saturating_mul((history.accounts.len() + history.resources.len()) as u64),
+            ),
+            fired: catalog
+                .lifecycles
+                .iter()
+                .map(|l| vec![0; l.transitions.len()])
+                .collect(),
             start: history.start,
             refused: HashMap::new(),
         };
@@ -233,6 +300,16 @@ impl<'c> Model<'c> {
                     message: format!("account `{}` is listed twice", a.id),
                 }
                 .into());
+            }
+            if a.cash.checked_add(a.vouchers).is_none() {
+                return Err(ModelError::Money {
+                    at: history.start,
+                    account: a.id.clone(),
+                    what: format!(
+                        "a starting balance of {} cash and {} vouchers",
+                        a.cash, a.vouchers
+                    ),
+                });
             }
             model
                 .account_index
@@ -279,6 +356,53 @@ impl<'c> Model<'c> {
         self.now
     }
 
+    /// Steps of work done so far (transitions fired, scheduled actions
+    /// processed), and the budget they may reach.
+    pub fn work(&self) -> (u64, u64) {
+        (self.work, self.budget)
+    }
+
+    /// Counts one step of work, failing once the budget is spent.
+    fn spend(&mut self) -> Result<(), ModelError> {
+        self.work += 1;
+        if self.work <= self.budget {
+            return Ok(());
+        }
+        Err(ModelError::Budget {
+            at: self.now,
+            limit: self.budget,
+            culprit: self.busiest_transitions(),
+        })
+    }
+
+    /// The transitions that fired most, as the cause of a spent budget.
+    fn busiest_transitions(&self) -> String {
+        let Some((lifecycle, most)) = self
+            .fired
+            .iter()
+            .enumerate()
+            .filter_map(|(l, counts)| counts.iter().max().map(|m| (l, *m)))
+            .max_by_key(|(l, m)| (*m, std::cmp::Reverse(*l)))
+            .filter(|(_, m)| *m > 0)
+        else {
+            return "the scheduled deductions and reminders".to_string();
+        };
+        let lc = &self.catalog.lifecycles[lifecycle];
+        // The transitions of that lifecycle that fired about as often: the
+        // members of the cycle.
+        let busy: Vec<String> = lc
+            .transitions
+            .iter()
+            .zip(&self.fired[lifecycle])
+            .filter(|(_, n)| **n * 2 >= most)
+            .map(|(t, _)| {
+                let from: Vec<&str> = t.from.iter().map(|s| lc.state(*s).id.as_str()).collect();
+                format!("`{}`→`{}` ({})", from.join("|"), lc.state(t.to).id, t.id)
+            })
+            .collect();
+        format!("lifecycle `{}` transitions {}", lc.id, busy.join(", "))
+    }
+
     /// The events logged since the last call.
     pub fn take_events(&mut self) -> Vec<TraceEvent> {
         std::mem::take(&mut self.log)
@@ -305,16 +429,17 @@ impl<'c> Model<'c> {
             let Some(Reverse((_, _, what))) = self.agenda.pop() else {
                 break;
             };
+            self.spend()?;
             if due > self.now {
                 self.now = due;
                 self.steps_this_instant = 0;
             }
             match what {
-                Agendum::Deduction { bill, attempt } => self.scheduled_deduction(bill, attempt),
+                Agendum::Deduction { bill, attempt } => self.scheduled_deduction(bill, attempt)?,
                 Agendum::Timer {
                     resource,
                     generation,
-                } => self.timer(resource, generation),
+                } => self.timer(resource, generation)?,
                 Agendum::Reminder {
                     resource,
                     generation,
@@ -346,6 +471,8 @@ impl<'c> Model<'c> {
             }
             .into());
         }
+        // Each event brings its share of the budget.
+        self.budget = self.budget.saturating_add(WORK_PER_ITEM);
         // Which comes first at one instant is an interpretation of the specs.
         let inclusive = !self.events_first();
         self.run_agenda(at, inclusive)?;
@@ -354,6 +481,28 @@ impl<'c> Model<'c> {
             self.steps_this_instant = 0;
         }
         let where_ = format!("{} at {}", event.kind(), event.at());
+        // Bills and prices are never negative (a valid history's amounts
+        // lie between 0 and MAX_AMOUNT): the ledger splits them between
+        // cash and vouchers, which only means something for what is owed.
+        let owed = match event {
+            Event::Charge { amount, hours, .. } => amount.or(*hours).map(|a| ("amount", a)),
+            Event::Purchase { price, .. }
+            | Event::Renew { price, .. }
+            | Event::Upgrade { price, .. } => Some(("price", *price)),
+            _ => None,
+        };
+        if let Some((field, value)) = owed.filter(|(_, v)| *v < 0) {
+            let field = if matches!(event, Event::Charge { amount: None, .. }) {
+                "hours"
+            } else {
+                field
+            };
+            return Err(HistoryError {
+                place: where_,
+                message: format!("{field} must not be negative (it is {value})"),
+            }
+            .into());
+        }
         if let Some(id) = event
             .resource()
             .filter(|_| !matches!(event, Event::Purchase { .. }))
@@ -373,15 +522,20 @@ impl<'c> Model<'c> {
                 let r = self.resource_named(resource, &where_)?;
                 let amount = match (amount, hours) {
                     (Some(a), _) => *a,
-                    (None, Some(h)) => self.resources[r]
-                        .hourly_price
-                        .and_then(|p| p.checked_mul(*h))
-                        .ok_or_else(|| HistoryError {
+                    (None, Some(h)) => {
+                        let price = self.resources[r].hourly_price.ok_or_else(|| HistoryError {
                             place: where_.clone(),
                             message: format!(
                                 "`hours` needs an hourly_price on resource `{resource}`"
                             ),
-                        })?,
+                        })?;
+                        price.checked_mul(*h).ok_or_else(|| HistoryError {
+                            place: where_.clone(),
+                            message: "hours times the hourly price does not fit in 64-bit \
+                                      minor units"
+                                .to_string(),
+                        })?
+                    }
                     (None, None) => {
                         return Err(HistoryError {
                             place: where_,
@@ -396,17 +550,17 @@ impl<'c> Model<'c> {
                 account, amount, ..
             } => {
                 let a = self.account_named(account, &where_)?;
-                self.top_up(a, *amount);
+                self.top_up(a, *amount)?;
             }
             Event::GrantVoucher {
                 account, amount, ..
             } => {
                 let a = self.account_named(account, &where_)?;
-                self.grant_voucher(a, *amount);
+                self.grant_voucher(a, *amount)?;
             }
             Event::PayNow { account, .. } => {
                 let a = self.account_named(account, &where_)?;
-                self.pay_now(a);
+                self.pay_now(a)?;
             }
             Event::Purchase {
                 account,
@@ -431,7 +585,7 @@ impl<'c> Model<'c> {
             } => {
                 let r = self.resource_named(resource, &where_)?;
                 let op = self.op_of(r, "upgrade", &where_)?;
-                self.paid_operation(r, op, *price, |_| {});
+                self.paid_operation(r, op, *price, |_| {})?;
             }
             Event::SetAutoRelease {
                 resource,
@@ -457,7 +611,7 @@ impl<'c> Model<'c> {
                 let decision = self.decide(r, op);
                 self.log_operation(r, op, &decision);
                 if let (true, Some(t)) = (decision.allowed, decision.transition) {
-                    self.fire(r, t);
+                    self.fire(r, t)?;
                 }
             }
         }
@@ -643,8 +797,11 @@ impl<'c> Model<'c> {
     }
 
     /// Moves resource `r` along transition `t` of its lifecycle.
-    fn fire(&mut self, r: usize, t: usize) {
+    fn fire(&mut self, r: usize, t: usize) -> Result<(), ModelError> {
         self.steps_this_instant += 1;
+        self.spend()?;
+        let lifecycle = self.resources[r].lifecycle.index();
+        self.fired[lifecycle][t] += 1;
         let catalog = self.catalog;
         let res = &self.resources[r];
         let lc = catalog.lifecycle(res.lifecycle);
@@ -665,7 +822,7 @@ impl<'c> Model<'c> {
         for effect in &transition.effects {
             match effect {
                 Effect::Notify(n) => self.notify(*n, self.resources[r].account, Some(r)),
-                Effect::Refund(f) => self.refund(r, *f),
+                Effect::Refund(f) => self.refund(r, *f)?,
             }
         }
         for child in self.resources[r].children.clone() {
@@ -674,13 +831,14 @@ impl<'c> Model<'c> {
             self.dirty.insert(child);
         }
         self.dirty.insert(r);
+        Ok(())
     }
 
     /// Delivers a stimulus: the first transition from the current state that
     /// it triggers and whose guards hold fires (declaration order decides).
-    fn deliver(&mut self, r: usize, stimulus: Stimulus) {
+    fn deliver(&mut self, r: usize, stimulus: Stimulus) -> Result<(), ModelError> {
         if self.is_terminal(r) {
-            return;
+            return Ok(());
         }
         let res = &self.resources[r];
         let lc = self.catalog.lifecycle(res.lifecycle);
@@ -696,8 +854,9 @@ impl<'c> Model<'c> {
                 && self.guards_hold(r, &t.guards)
         });
         if let Some(t) = found {
-            self.fire(r, t);
+            self.fire(r, t)?;
         }
+        Ok(())
     }
 
     /// Processes everything the last step set off at this instant: signals,
@@ -712,7 +871,7 @@ impl<'c> Model<'c> {
                         limit: MAX_STEPS_PER_INSTANT,
                     });
                 }
-                self.deliver(r, stimulus);
+                self.deliver(r, stimulus)?;
             }
             let dirty = std::mem::take(&mut self.dirty);
             for r in dirty {
@@ -761,13 +920,13 @@ impl<'c> Model<'c> {
             .min()
     }
 
-    fn timer(&mut self, r: usize, generation: u64) {
+    fn timer(&mut self, r: usize, generation: u64) -> Result<(), ModelError> {
         if self.resources[r].timer_generation != generation {
-            return;
+            return Ok(());
         }
         self.resources[r].timer_due = None;
         if self.is_terminal(r) {
-            return;
+            return Ok(());
         }
         let res = &self.resources[r];
         let lc = self.catalog.lifecycle(res.lifecycle);
@@ -790,11 +949,12 @@ impl<'c> Model<'c> {
             }
         }
         match best {
-            Some((_, t)) => self.fire(r, t),
+            Some((_, t)) => self.fire(r, t)?,
             None => {
                 self.dirty.insert(r);
             }
         }
+        Ok(())
     }
 
     // ----- notifications -----------------------------------------------------------
@@ -968,10 +1128,10 @@ impl<'c> Model<'c> {
         op: OpId,
         price: i64,
         before_transition: impl FnOnce(&mut Self),
-    ) {
+    ) -> Result<(), ModelError> {
         let mut decision = self.decide(r, op);
         let account = self.resources[r].account;
-        if decision.allowed && self.available(account) < price {
+        if decision.allowed && self.available(account) < i128::from(price) {
             decision = Decision {
                 allowed: false,
                 rule: self.catalog.ledger.rules.first().copied(),
@@ -981,11 +1141,22 @@ impl<'c> Model<'c> {
         }
         self.log_operation(r, op, &decision);
         if !decision.allowed {
-            return;
+            return Ok(());
         }
-        let (cash, vouchers) = self.take(account, price);
-        self.resources[r].paid_cash += cash;
-        self.resources[r].paid_voucher += vouchers;
+        let payment = Movement::Payment { resource: r, price };
+        let (cash, vouchers) = self.take(account, price, payment)?;
+        let res = &self.resources[r];
+        match (
+            res.paid_cash.checked_add(cash),
+            res.paid_voucher.checked_add(vouchers),
+        ) {
+            (Some(paid_cash), Some(paid_voucher)) => {
+                let res = &mut self.resources[r];
+                res.paid_cash = paid_cash;
+                res.paid_voucher = paid_voucher;
+            }
+            _ => return Err(self.money_error(account, payment)),
+        }
         self.log.push(TraceEvent::Payment {
             at: self.now,
             account: self.accounts[account].id.clone(),
@@ -997,8 +1168,9 @@ impl<'c> Model<'c> {
         before_transition(self);
         self.after_ledger_change(account);
         if let Some(t) = decision.transition {
-            self.fire(r, t);
+            self.fire(r, t)?;
         }
+        Ok(())
     }
 
     fn renew(
@@ -1016,8 +1188,7 @@ impl<'c> Model<'c> {
             res.term += term;
             res.expires_at = res.expires_at.map(|e| e + term);
             model.dirty.insert(r);
-        });
-        Ok(())
+        })
     }
 
     fn purchase(
@@ -1051,7 +1222,7 @@ impl<'c> Model<'c> {
                 Some(rule),
                 Some("the account is overdue".to_string()),
             )
-        } else if self.available(account) < price {
+        } else if self.available(account) < i128::from(price) {
             (
                 false,
                 self.catalog.ledger.rules.first().copied(),
@@ -1073,7 +1244,7 @@ impl<'c> Model<'c> {
             self.refused.insert(def.id.clone(), (account, rule));
             return Ok(());
         }
-        let (cash, vouchers) = self.take(account, price);
+        let (cash, vouchers) = self.take(account, price, Movement::Purchase { price })?;
         let r = self.create(account, def, self.now, cash, vouchers, where_)?;
         self.log.push(TraceEvent::Payment {
             at: self.now,
@@ -1164,7 +1335,8 @@ impl<'c> Model<'c> {
                     account: a.id.clone(),
                     cash: a.cash,
                     vouchers: a.vouchers,
-                    available_credit: a.cash + a.vouchers,
+                    // The model keeps the sum inside an i64 (Model::credit).
+                    available_credit: a.cash.saturating_add(a.vouchers),
                     overdue_since: a.overdue_since,
                     outstanding_bills: outstanding
                         .into_iter()

@@ -1,11 +1,18 @@
 //! The reference model behind the [`Implementation`] trait, so that the
 //! model can be driven exactly as an implementation under test is (and so
 //! that a Rust team has a working implementation of the trait to start from).
+//!
+//! What it is sent is checked exactly as a history file is
+//! ([`crate::history::Validator`], the checks of `History::validate` one
+//! event at a time): a negative or extreme amount, an unknown resource, an
+//! account whose totals would leave the range the model holds, each get an
+//! `error` reply naming the event and the field, and the model is left as it
+//! was.
 
 use chrono::{DateTime, Utc};
 
 use super::{Answer, Declaration, HistoryHeader, Implementation, ProductOffer, ProtocolError};
-use crate::history::Event;
+use crate::history::{Event, Validator};
 use crate::model::Model;
 use crate::observation::{Observation, TraceEvent};
 use crate::spec::Catalog;
@@ -13,6 +20,8 @@ use crate::spec::Catalog;
 pub struct ModelImplementation<'c> {
     catalog: &'c Catalog,
     model: Option<Model<'c>>,
+    /// The checks of the loaded history so far.
+    validator: Option<Validator<'c>>,
 }
 
 impl<'c> ModelImplementation<'c> {
@@ -20,6 +29,7 @@ impl<'c> ModelImplementation<'c> {
         ModelImplementation {
             catalog,
             model: None,
+            validator: None,
         }
     }
 
@@ -39,9 +49,21 @@ impl Implementation for ModelImplementation<'_> {
     }
 
     fn load(&mut self, header: &HistoryHeader) -> Result<Answer<()>, ProtocolError> {
+        self.model = None;
+        self.validator = None;
+        let validator = match Validator::new(
+            self.catalog,
+            header.start,
+            &header.accounts,
+            &header.resources,
+        ) {
+            Ok(v) => v,
+            Err(e) => return Ok(Answer::Error(format!("failed to load the history: {e}"))),
+        };
         Ok(match Model::new(self.catalog, &header.to_history()) {
             Ok(m) => {
                 self.model = Some(m);
+                self.validator = Some(validator);
                 Answer::Done(())
             }
             Err(e) => Answer::Error(e.to_string()),
@@ -49,6 +71,12 @@ impl Implementation for ModelImplementation<'_> {
     }
 
     fn apply(&mut self, _at: DateTime<Utc>, event: &Event) -> Result<Answer<()>, ProtocolError> {
+        let Some(validator) = self.validator.as_mut() else {
+            return Ok(Answer::Error("no history is loaded".to_string()));
+        };
+        if let Err(e) = validator.event(event) {
+            return Ok(Answer::Error(format!("failed to apply the event: {e}")));
+        }
         Ok(
             match self
                 .model()

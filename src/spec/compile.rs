@@ -100,6 +100,84 @@ struct Compiler<'a> {
     declared_at: HashMap<String, (usize, Position)>,
     /// Who cites each rule.
     enforcements: Vec<Vec<Enforcement>>,
+    /// The checks to run again under each reading.
+    value_checks: Vec<ValueCheck>,
+}
+
+/// A check that depends on parameter values. The compiler runs it on the
+/// parameters' own values where the value is used, and again under every
+/// accepted reading that overrides one of its parameters, so that no reading
+/// the checks accept gives the model a value lint would have refused.
+#[derive(Debug, Clone)]
+enum ValueCheck {
+    /// Something waits for this duration: it must be positive.
+    Positive {
+        expr: DurationExpr,
+        /// How the spec writes it, such as `ecs.stop-after-overdue`.
+        text: String,
+        what: &'static str,
+        used: Use,
+    },
+    /// Deduction offsets must increase.
+    Increasing { offsets: Vec<ParamId>, used: Use },
+}
+
+/// Where a value is used, for messages about a reading that breaks it.
+#[derive(Debug, Clone)]
+struct Use {
+    element: String,
+    file: usize,
+    position: Position,
+}
+
+impl ValueCheck {
+    fn params(&self) -> &[ParamId] {
+        match self {
+            ValueCheck::Positive { expr, .. } => &expr.params,
+            ValueCheck::Increasing { offsets, .. } => offsets,
+        }
+    }
+
+    fn used(&self) -> &Use {
+        match self {
+            ValueCheck::Positive { used, .. } | ValueCheck::Increasing { used, .. } => used,
+        }
+    }
+
+    /// What is wrong with the values, if anything.
+    fn problem(&self, values: &[ParamValue], names: &[Parameter]) -> Option<String> {
+        match self {
+            ValueCheck::Positive {
+                expr, text, what, ..
+            } => {
+                let total = expr.params.iter().fold(expr.literal, |acc, p| {
+                    acc + duration_value(&values[p.index()])
+                });
+                (total <= TimeDelta::zero()).then(|| {
+                    format!(
+                        "{what} `{text}` is {}, but it must be positive",
+                        crate::duration::format(total)
+                    )
+                })
+            }
+            ValueCheck::Increasing { offsets, .. } => offsets.windows(2).find_map(|pair| {
+                let (a, b) = (pair[0], pair[1]);
+                let (da, db) = (
+                    duration_value(&values[a.index()]),
+                    duration_value(&values[b.index()]),
+                );
+                (db <= da).then(|| {
+                    format!(
+                        "deduction offsets must increase, but `{}` is {} and the next, `{}`, {}",
+                        names[a.index()].id,
+                        crate::duration::format(da),
+                        names[b.index()].id,
+                        crate::duration::format(db)
+                    )
+                })
+            }),
+        }
+    }
 }
 
 /// The file index and name a problem is reported in.
@@ -146,6 +224,7 @@ impl<'a> Compiler<'a> {
             invariants: Vec::new(),
             declared_at: HashMap::new(),
             enforcements: Vec::new(),
+            value_checks: Vec::new(),
         }
     }
 
@@ -188,6 +267,7 @@ impl<'a> Compiler<'a> {
             self.compile_interpretations(at, doc, file);
             self.compile_invariants(at, doc, file);
         }
+        self.check_readings();
         self.check_ledger();
         self.check_lifecycles();
         self.check_rules();
@@ -561,6 +641,16 @@ impl<'a> Compiler<'a> {
                 format!("duration `{}` must be positive", text.value),
             );
         }
+        self.value_checks.push(ValueCheck::Positive {
+            expr: expr.clone(),
+            text: text.value.clone(),
+            what: "duration",
+            used: Use {
+                element: element.to_string(),
+                file: at.file,
+                position: position_of(text),
+            },
+        });
         Some(expr)
     }
 
@@ -889,6 +979,17 @@ impl<'a> Compiler<'a> {
                 last = Some(d);
                 offsets.push(p);
             }
+            self.value_checks.push(ValueCheck::Increasing {
+                offsets: offsets.clone(),
+                used: Use {
+                    element: element.to_string(),
+                    file: at.file,
+                    position: b
+                        .deduction_offsets
+                        .first()
+                        .map_or_else(|| position_of(&b.on_insufficient), position_of),
+                },
+            });
             if b.deduction_offsets.is_empty() {
                 self.error_at(
                     at,
@@ -922,6 +1023,19 @@ impl<'a> Compiler<'a> {
                         "the billing cycle must be a positive duration",
                     );
                 }
+                self.value_checks.push(ValueCheck::Positive {
+                    expr: DurationExpr {
+                        params: vec![p],
+                        literal: TimeDelta::zero(),
+                    },
+                    text: c.value.clone(),
+                    what: "the billing cycle",
+                    used: Use {
+                        element: element.to_string(),
+                        file: at.file,
+                        position: position_of(c),
+                    },
+                });
                 Some(p)
             });
             if let Some(&rule) = rules.first() {
@@ -1013,13 +1127,29 @@ impl<'a> Compiler<'a> {
             let element = format!("formula {}", f.id.value);
             let id = FormulaId(self.formulas.len() as u32);
             let parse = |text: &raw::Text, this: &mut Self| match formula::parse(&text.value) {
-                Ok(e) => Some(e),
+                Ok(e) => {
+                    // Division by zero has no value: the model would fail
+                    // on every refund by this formula.
+                    for divisor in e.zero_divisors() {
+                        this.error_at(
+                            at,
+                            text,
+                            &element,
+                            format!(
+                                "formula `{}` divides by an expression that is always zero: \
+                                 `{divisor}`",
+                                shortened(&text.value)
+                            ),
+                        );
+                    }
+                    Some(e)
+                }
                 Err(err) => {
                     this.error_at(
                         at,
                         text,
                         &element,
-                        format!("formula `{}`: {err}", text.value),
+                        format!("formula `{}`: {err}", shortened(&text.value)),
                     );
                     None
                 }
@@ -1986,6 +2116,65 @@ impl<'a> Compiler<'a> {
 
     // ----- whole-catalog checks ---------------------------------------------------
 
+    /// Runs every value check again under each reading that overrides one
+    /// of its parameters (one reading at a time, the others at their chosen
+    /// values, as `Catalog::with_reading` applies them), reporting at the
+    /// override a problem the parameters' own values do not have.
+    fn check_readings(&mut self) {
+        let own: Vec<ParamValue> = self.parameters.iter().map(|p| p.value.clone()).collect();
+        let mut found = Vec::new();
+        for (index, (name, file)) in self.files.iter().enumerate() {
+            let at = At { file: index, name };
+            for i in &file.interpretations {
+                for r in i.readings.iter().filter(|r| r.id.value != i.chosen.value) {
+                    let mut values = own.clone();
+                    let mut overridden: Vec<(ParamId, Position)> = Vec::new();
+                    for o in &r.overrides {
+                        let Some(Item::Parameter(p)) = self.ids.get(&o.param.value).copied() else {
+                            continue;
+                        };
+                        let unit = self.param_units[p.index()];
+                        let options = &self.param_options[p.index()];
+                        if let Ok(v) = parse_value(unit, options, &o.value.value) {
+                            values[p.index()] = v;
+                            overridden.push((p, position_of(&o.value)));
+                        }
+                    }
+                    for check in &self.value_checks {
+                        let Some(position) = overridden
+                            .iter()
+                            .find(|(p, _)| check.params().contains(p))
+                            .map(|(_, pos)| *pos)
+                        else {
+                            continue;
+                        };
+                        if check.problem(&own, &self.parameters).is_some() {
+                            continue; // reported where the value is used
+                        }
+                        if let Some(problem) = check.problem(&values, &self.parameters) {
+                            let used = check.used();
+                            found.push((
+                                at,
+                                position,
+                                format!("interpretation {}", i.id.value),
+                                format!(
+                                    "with reading `{}`, {problem} (for {} at {}:{})",
+                                    r.id.value,
+                                    used.element,
+                                    self.files[used.file].0,
+                                    used.position
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (at, position, element, message) in found {
+            self.error(at, position, &element, message);
+        }
+    }
+
     fn check_ledger(&mut self) {
         if self.ledger.is_none() {
             let at = At {
@@ -2138,6 +2327,15 @@ fn parse_value(unit: raw::Unit, options: &[String], text: &str) -> Result<ParamV
                 ))
             }
         }
+    }
+}
+
+/// A formula's text as a message quotes it: whole unless it is very long.
+fn shortened(text: &str) -> String {
+    const MAX_CHARS: usize = 80;
+    match text.char_indices().nth(MAX_CHARS) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}… ({} characters)", &text[..cut], text.chars().count()),
     }
 }
 

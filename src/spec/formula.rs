@@ -8,6 +8,7 @@
 //! spec's interpretation chose. Overflow and division by zero are errors,
 //! never panics.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The quantities a formula may refer to, supplied by the ledger.
@@ -99,9 +100,20 @@ pub enum EvalError {
 /// stack of the recursive-descent parser.
 const MAX_DEPTH: usize = 32;
 
+/// More tokens than this are refused: a chain such as `1 + 1 + ...` makes a
+/// tree as deep as it is long, which evaluating (and dropping) walks
+/// recursively. The documents' formulas have a dozen.
+const MAX_TOKENS: usize = 500;
+
 /// Parses a formula.
 pub fn parse(text: &str) -> Result<Expr, ParseError> {
     let tokens = tokenize(text)?;
+    if let Some((offset, _)) = tokens.get(MAX_TOKENS) {
+        return Err(ParseError {
+            offset: *offset,
+            message: format!("formula longer than {MAX_TOKENS} numbers, names and operators"),
+        });
+    }
     let mut parser = Parser {
         tokens,
         pos: 0,
@@ -369,6 +381,71 @@ impl Expr {
         self.eval(inputs)?.round(mode)
     }
 
+    /// The divisors of this formula that are zero whatever the inputs, such
+    /// as `0`, `term - term` or `2 * used - used - used`: each divisor is
+    /// brought to a normal form (a ratio of polynomials over [`VARIABLES`]
+    /// with exact rational coefficients) and is zero if its numerator is the
+    /// zero polynomial. A divisor too large to normalise is not reported.
+    pub fn zero_divisors(&self) -> Vec<&Expr> {
+        let mut out = Vec::new();
+        self.collect_zero_divisors(&mut out);
+        out
+    }
+
+    fn collect_zero_divisors<'e>(&'e self, out: &mut Vec<&'e Expr>) {
+        match self {
+            Expr::Number(_) | Expr::Variable(_) => {}
+            Expr::Negate(inner) => inner.collect_zero_divisors(out),
+            Expr::Binary(lhs, op, rhs) => {
+                lhs.collect_zero_divisors(out);
+                rhs.collect_zero_divisors(out);
+                if *op == Op::Div && rhs.normal_form().is_some_and(|(num, _)| num.is_zero()) {
+                    out.push(rhs);
+                }
+            }
+        }
+    }
+
+    /// This expression as numerator and denominator polynomials, if it can
+    /// be normalised within the size bounds (and divides by nothing that
+    /// is itself always zero).
+    fn normal_form(&self) -> Option<(Poly, Poly)> {
+        match self {
+            Expr::Number(n) => Some((Poly::constant(Ratio::integer(*n)), Poly::one())),
+            Expr::Variable(v) => Some((Poly::variable(*v), Poly::one())),
+            Expr::Negate(inner) => {
+                let (n, d) = inner.normal_form()?;
+                Some((n.scale(Ratio::integer(-1))?, d))
+            }
+            Expr::Binary(lhs, op, rhs) => {
+                let (a, b) = lhs.normal_form()?;
+                let (c, d) = rhs.normal_form()?;
+                let (num, den) = match op {
+                    Op::Add => (a.mul(&d)?.add(&c.mul(&b)?)?, b.mul(&d)?),
+                    Op::Sub => (
+                        a.mul(&d)?.add(&c.mul(&b)?.scale(Ratio::integer(-1))?)?,
+                        b.mul(&d)?,
+                    ),
+                    Op::Mul => (a.mul(&c)?, b.mul(&d)?),
+                    Op::Div if c.is_zero() => return None,
+                    Op::Div => (a.mul(&d)?, b.mul(&c)?),
+                };
+                // A zero numerator is zero whatever the denominator; a
+                // constant denominator folds into the numerator.
+                if num.is_zero() {
+                    return Some((num, Poly::one()));
+                }
+                match den.as_constant() {
+                    Some(k) => Some((
+                        num.scale(Ratio::integer(1).apply(Op::Div, k).ok()?)?,
+                        Poly::one(),
+                    )),
+                    None => Some((num, den)),
+                }
+            }
+        }
+    }
+
     /// The variables this formula reads, as indexes into [`VARIABLES`].
     pub fn variables(&self) -> Vec<usize> {
         let mut out = Vec::new();
@@ -386,6 +463,132 @@ impl Expr {
             Expr::Binary(lhs, _, rhs) => {
                 lhs.collect_variables(out);
                 rhs.collect_variables(out);
+            }
+        }
+    }
+}
+
+/// A polynomial over [`VARIABLES`]: exponents of each variable to a nonzero
+/// exact coefficient. Bounded in terms and degree, so that normalising a
+/// hostile formula stays cheap: an operation that would exceed the bounds
+/// (or overflow a coefficient) gives `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Poly(BTreeMap<[u8; 4], Ratio>);
+
+const MAX_TERMS: usize = 64;
+const MAX_DEGREE: u8 = 16;
+
+impl Poly {
+    fn constant(k: Ratio) -> Poly {
+        let mut terms = BTreeMap::new();
+        if k.num != 0 {
+            terms.insert([0; 4], k);
+        }
+        Poly(terms)
+    }
+
+    fn one() -> Poly {
+        Poly::constant(Ratio::integer(1))
+    }
+
+    fn variable(v: usize) -> Poly {
+        let mut exponents = [0; 4];
+        exponents[v.min(3)] = 1;
+        Poly(BTreeMap::from([(exponents, Ratio::integer(1))]))
+    }
+
+    fn is_zero(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn as_constant(&self) -> Option<Ratio> {
+        match self.0.len() {
+            1 => self.0.get(&[0; 4]).copied(),
+            _ => None,
+        }
+    }
+
+    fn scale(&self, k: Ratio) -> Option<Poly> {
+        let mut out = BTreeMap::new();
+        for (e, c) in &self.0 {
+            let c = c.apply(Op::Mul, k).ok()?;
+            if c.num != 0 {
+                out.insert(*e, c);
+            }
+        }
+        Some(Poly(out))
+    }
+
+    fn add(&self, other: &Poly) -> Option<Poly> {
+        let mut out = self.0.clone();
+        for (e, c) in &other.0 {
+            let sum = match out.get(e) {
+                Some(old) => old.apply(Op::Add, *c).ok()?,
+                None => *c,
+            };
+            if sum.num == 0 {
+                out.remove(e);
+            } else {
+                out.insert(*e, sum);
+            }
+        }
+        (out.len() <= MAX_TERMS).then_some(Poly(out))
+    }
+
+    fn mul(&self, other: &Poly) -> Option<Poly> {
+        let mut out = Poly(BTreeMap::new());
+        for (e1, c1) in &self.0 {
+            for (e2, c2) in &other.0 {
+                let mut e = [0u8; 4];
+                for i in 0..4 {
+                    e[i] = e1[i].checked_add(e2[i]).filter(|d| *d <= MAX_DEGREE)?;
+                }
+                let term = Poly(BTreeMap::from([(e, c1.apply(Op::Mul, *c2).ok()?)]));
+                out = out.add(&term)?;
+            }
+        }
+        Some(out)
+    }
+}
+
+impl fmt::Display for Expr {
+    /// The formula with as few parentheses as its meaning needs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn precedence(e: &Expr) -> u8 {
+            match e {
+                Expr::Binary(_, Op::Add | Op::Sub, _) => 1,
+                Expr::Binary(_, Op::Mul | Op::Div, _) => 2,
+                Expr::Negate(_) => 3,
+                Expr::Number(_) | Expr::Variable(_) => 4,
+            }
+        }
+        fn wrapped(f: &mut fmt::Formatter<'_>, e: &Expr, parens: bool) -> fmt::Result {
+            if parens {
+                write!(f, "({e})")
+            } else {
+                write!(f, "{e}")
+            }
+        }
+        match self {
+            Expr::Number(n) => write!(f, "{n}"),
+            Expr::Variable(v) => f.write_str(VARIABLES.get(*v).copied().unwrap_or("?")),
+            Expr::Negate(inner) => {
+                f.write_str("-")?;
+                wrapped(f, inner, precedence(inner) < 3)
+            }
+            Expr::Binary(lhs, op, rhs) => {
+                let p = precedence(self);
+                wrapped(f, lhs, precedence(lhs) < p)?;
+                let symbol = match op {
+                    Op::Add => "+",
+                    Op::Sub => "-",
+                    Op::Mul => "*",
+                    Op::Div => "/",
+                };
+                write!(f, " {symbol} ")?;
+                // Left-associative: a right operand of the same precedence
+                // keeps its parentheses (a - (b - c), a / (b * c)).
+                wrapped(f, rhs, precedence(rhs) <= p)
             }
         }
     }
@@ -450,9 +653,113 @@ mod tests {
         assert_eq!(parse("(paid_cash").unwrap_err().message, "missing `)`");
         assert_eq!(parse("1 $ 2").unwrap_err().offset, 2);
         assert!(parse(&"(".repeat(100)).is_err());
+        // A long chain would make a tree as deep as it is long.
+        let long = vec!["1"; 300_000].join("+");
+        assert!(parse(&long).unwrap_err().message.contains("longer than"));
+    }
+
+    fn zero_divisors(text: &str) -> Vec<String> {
+        parse(text)
+            .unwrap()
+            .zero_divisors()
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn divisors_that_are_always_zero_are_found() {
+        assert_eq!(zero_divisors("paid_cash / 0"), ["0"]);
+        assert_eq!(zero_divisors("paid_cash / (term - term)"), ["term - term"]);
+        assert_eq!(
+            zero_divisors("used / (2 * term - term - term)"),
+            ["2 * term - term - term"]
+        );
+        assert_eq!(
+            zero_divisors("used / ((term + used) * 3 - 3 * used - term * 3)"),
+            ["(term + used) * 3 - 3 * used - term * 3"]
+        );
+        assert_eq!(
+            zero_divisors("1 / (paid_cash / term - paid_cash / term)"),
+            ["paid_cash / term - paid_cash / term"]
+        );
+        assert_eq!(
+            zero_divisors("1 / (term * term - term * term)"),
+            ["term * term - term * term"]
+        );
+        assert_eq!(zero_divisors("1 / (0 * used)"), ["0 * used"]);
+        assert_eq!(
+            zero_divisors("1 / (term / 2 - term / 2)"),
+            ["term / 2 - term / 2"]
+        );
+        // Not always zero: these divide by something that can be nonzero.
+        for fine in [
+            "paid_cash - used * paid_cash / term",
+            "paid_cash / (term - used)",
+            "paid_cash / (term * term - used * used)",
+            "paid_cash / (2 * term - term)",
+            "paid_cash / (1 / term)",
+            "paid_cash / -(term - 1)",
+        ] {
+            assert_eq!(zero_divisors(fine), Vec::<String>::new(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn normalising_a_huge_divisor_gives_up_instead_of_growing() {
+        // (a + b + c + d)^15 has 816 terms: past the bound, normalising
+        // gives up (the divisor is not reported) instead of growing.
+        let product = vec!["(paid_cash + paid_voucher + used + term)"; 15].join(" * ");
+        let f = parse(&format!("1 / ({product} - {product})")).unwrap();
+        assert!(f.zero_divisors().is_empty());
+        let f = parse(&format!(
+            "1 / ({p} - {p})",
+            p = vec!["term"; 100].join(" * ")
+        ))
+        .unwrap();
+        assert!(f.zero_divisors().is_empty());
+    }
+
+    #[test]
+    fn formulas_print_as_they_read() {
+        for text in [
+            "paid_cash - used * paid_cash / term",
+            "(paid_cash - used) * term",
+            "paid_cash - (used - term)",
+            "paid_cash / (used * term)",
+            "-(paid_cash + 1) * 2",
+            "-paid_cash",
+        ] {
+            let e = parse(text).unwrap();
+            assert_eq!(e.to_string(), text);
+            assert_eq!(parse(&e.to_string()).unwrap(), e);
+        }
     }
 
     proptest! {
+        #![proptest_config(crate::testing::proptest_config(256))]
+
+        #[test]
+        fn printed_formulas_read_back(text in "[-+*/() 0-9a-z_]{0,40}") {
+            if let Ok(expr) = parse(&text) {
+                prop_assert_eq!(parse(&expr.to_string()), Ok(expr));
+            }
+        }
+
+        #[test]
+        fn a_divisor_reported_zero_is_zero_on_every_input(text in "[-+*/() 0-9a-z_]{0,40}",
+                                           cash in -1000i64..1000, used in -1000i64..1000, term in -1000i64..1000) {
+            if let Ok(expr) = parse(&text) {
+                for d in expr.zero_divisors() {
+                    let value = d.eval(&inputs(cash, used, term));
+                    prop_assert!(
+                        matches!(value, Err(_) | Ok(Ratio { num: 0, .. })),
+                        "{} is {:?}", d, value
+                    );
+                }
+            }
+        }
+
         #[test]
         fn parser_and_evaluator_never_panic(text in "[-+*/() 0-9a-z_]{0,40}",
                                            cash in any::<i64>(), used in any::<i64>(), term in any::<i64>()) {
