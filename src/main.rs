@@ -74,7 +74,7 @@ struct SutTimeouts {
     timeout_ms: u64,
     /// How long a newly started implementation may take to answer its first
     /// request (hello), in milliseconds: start-up of a JVM or an interpreter.
-    #[arg(long, default_value_t = 20000, value_name = "MS",
+    #[arg(long, default_value_t = 10000, value_name = "MS",
           value_parser = clap::value_parser!(u64).range(1..))]
     startup_timeout_ms: u64,
 }
@@ -612,23 +612,39 @@ fn verify(
     options.regressions = known.regressions();
     let model = arrears::verify::ReferenceModel { catalog };
     let driven;
+    // An implementation that fails its handshake still gets a report (and
+    // the files asked for), saying so.
+    let mut broken = None;
     let system: &dyn arrears::verify::System = match sut {
         None => &model,
-        Some(command) => {
-            driven = start_sut(catalog, command, timeouts)?;
-            let declaration = driven.declaration();
-            options.implemented = Some(arrears::verify::implemented_lifecycles(
-                catalog,
-                declaration,
-            ));
-            options.readings = declaration.readings.clone();
-            arrears::verify::reference_catalogs(catalog, &options.readings)
+        Some(command) => match start_sut(catalog, command, timeouts).and_then(|d| {
+            arrears::verify::reference_catalogs(catalog, &d.declaration().readings)
                 .map_err(|e| Failure::protocol(format!("the implementation declared {e}")))?;
-            options.compare = run.compare;
-            &driven
-        }
+            Ok(d)
+        }) {
+            Ok(d) => {
+                driven = d;
+                let declaration = driven.declaration();
+                options.implemented = Some(arrears::verify::implemented_lifecycles(
+                    catalog,
+                    declaration,
+                ));
+                options.readings = declaration.readings.clone();
+                options.compare = run.compare;
+                &driven
+            }
+            Err(failure) => {
+                broken = Some((format!("`{command}`"), format!("{:#}", failure.error)));
+                &model
+            }
+        },
     };
-    let report = arrears::verify::verify(catalog, system, &options);
+    let report = match broken {
+        Some((name, error)) => {
+            arrears::verify::VerifyReport::broken(catalog, &options, name, error)
+        }
+        None => arrears::verify::verify(catalog, system, &options),
+    };
 
     // Files first, each on its own: one that cannot be written is reported
     // and does not stop the others, nor hide the verdict.
@@ -988,10 +1004,19 @@ fn load_catalog(dir: Option<&Path>) -> Result<Catalog, Failure> {
     let sources = read_sources(dir)?;
     spec::compile(&sources).map_err(|diags| {
         usage!(
-            "failed to load the specs ({} problems; run `arrears lint` for details):\n{diags}",
-            diags.0.len()
+            "failed to load the specs ({}; run `arrears lint` for details):\n{diags}",
+            problems(diags.0.len())
         )
     })
+}
+
+/// "1 problem", "2 problems".
+fn problems(n: usize) -> String {
+    if n == 1 {
+        "1 problem".to_string()
+    } else {
+        format!("{n} problems")
+    }
 }
 
 fn lint(

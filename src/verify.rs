@@ -434,20 +434,20 @@ fn reference_run(reference: &Catalog, scenario: &Scenario) -> (Vec<Offset>, Vec<
     (instants, events)
 }
 
+/// The instants a system was observed at, and what it reported.
+type SystemRun = (Vec<Offset>, Result<Trace, SystemError>);
+
 impl Context<'_> {
     /// Runs a scenario, observing at its instants and the model's event
     /// instants; if the system has events at other instants (it acts at
     /// other times than the model), runs it again observing there too, so
     /// that every state it passes through is observed.
-    fn run(&self, scenario: &Scenario) -> (Vec<Offset>, Result<Trace, SystemError>) {
+    fn run(&self, scenario: &Scenario) -> SystemRun {
         self.run_with_reference(scenario).0
     }
 
     /// [`Context::run`], also returning the reference model's events.
-    fn run_with_reference(
-        &self,
-        scenario: &Scenario,
-    ) -> ((Vec<Offset>, Result<Trace, SystemError>), Vec<TraceEvent>) {
+    fn run_with_reference(&self, scenario: &Scenario) -> (SystemRun, Vec<TraceEvent>) {
         let (mut instants, reference) = reference_run(&self.references[0], scenario);
         let trace = self.system.run(&scenario.history, &instants);
         let Ok(first) = &trace else {
@@ -604,6 +604,28 @@ pub fn minimize<F: Clone>(
         };
     loop {
         let before = steps;
+        // Whole accounts first, with their resources and events: a directed
+        // case holds several independent worlds, and usually one of them
+        // is the failure.
+        for i in (0..best.history.accounts.len()).rev() {
+            if best.history.accounts.len() > 1 && i < best.history.accounts.len() {
+                let mut c = best.clone();
+                let id = c.history.accounts.remove(i).id;
+                let gone: BTreeSet<String> = c
+                    .history
+                    .resources
+                    .iter()
+                    .filter(|r| r.account == id)
+                    .map(|r| r.id.clone())
+                    .collect();
+                c.history.resources.retain(|r| r.account != id);
+                c.history.events.retain(|e| {
+                    e.account() != Some(id.as_str())
+                        && e.resource().is_none_or(|r| !gone.contains(r))
+                });
+                attempt(c, &mut best, &mut found, &mut steps);
+            }
+        }
         for i in (0..best.history.events.len()).rev() {
             if i < best.history.events.len() {
                 let mut c = best.clone();

@@ -167,6 +167,9 @@ fn check(plan: &[Behaviour]) -> Result<(), TestCaseError> {
     let run = run_arrears(
         &[
             "verify",
+            // Four cases cannot reach every rule; this test is about the
+            // process, not coverage.
+            "--no-coverage-gate",
             "--cases",
             "4",
             "--timeout-ms",

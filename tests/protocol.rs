@@ -1,6 +1,8 @@
 //! A misbehaving implementation under test gets a clear report and exit
 //! code 3, within the timeout, never a hang or a panic.
 
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -33,7 +35,17 @@ fn history() -> History {
 fn verify_against(command: &str) -> (Option<i32>, String, Duration) {
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_arrears"))
-        .args(["verify", "--cases", "16", "--timeout-ms", "400", "--out"])
+        .args([
+            "verify",
+            "--no-coverage-gate",
+            "--cases",
+            "16",
+            "--timeout-ms",
+            "400",
+            "--startup-timeout-ms",
+            "1000",
+            "--out",
+        ])
         .arg(std::env::temp_dir().join("arrears-protocol-test"))
         .args(["--sut", command])
         .output()
@@ -86,11 +98,11 @@ fn a_child_that_crashes_after_the_handshake() {
 
 #[test]
 fn a_child_that_hangs_is_stopped_at_the_timeout() {
-    // hello waits for the start-up allowance (10 s when only --timeout-ms
-    // is given), every later request for --timeout-ms.
+    // hello waits for the start-up allowance (--startup-timeout-ms),
+    // every later request for --timeout-ms.
     assert_protocol_violation(
         "sleep 30",
-        "did not answer request 1 (hello) within 10000 ms (the allowance for starting up",
+        "did not answer request 1 (hello) within 1000 ms (the allowance for starting up",
     );
     let hello = HELLO_OK.replace('"', "\\\"");
     assert_protocol_violation(
@@ -155,7 +167,7 @@ fn reply_line() -> impl Strategy<Value = Received> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(common::proptest_config(2000))]
 
     /// Whatever a fake implementation answers, the client returns a result
     /// or a protocol error: no panic, no hang (the script runs out).

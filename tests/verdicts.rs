@@ -249,7 +249,7 @@ fn every_command_survives_a_closed_standard_output() {
         vec!["explain", "ecs.payg.stop-at-t15"],
         vec!["schema", "history"],
         vec!["examples"],
-        vec!["verify", "--cases", "16"],
+        vec!["verify"],
     ] {
         let mut child = arrears()
             .args(&args)
@@ -270,11 +270,7 @@ fn a_full_disk_on_standard_output_does_not_pass_for_green() {
         .write(true)
         .open("/dev/full")
         .expect("/dev/full exists on Linux");
-    let out = arrears()
-        .args(["verify", "--cases", "16"])
-        .stdout(full)
-        .output()
-        .unwrap();
+    let out = arrears().args(["verify"]).stdout(full).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr)
@@ -308,8 +304,6 @@ fn an_unwritable_junit_file_keeps_the_failure_and_the_other_files() {
     // A passing run whose report file cannot be written is not green.
     let out = run(&[
         "verify",
-        "--cases",
-        "16",
         "--json",
         path(&dir.path().join("no-such-dir/r.json")),
     ]);
@@ -414,7 +408,7 @@ fn the_output_directory_holds_exactly_the_last_runs_counterexamples() {
         out_dir.join("notes.txt").is_file(),
         "the user's file is gone"
     );
-    let passing = run(&["verify", "--cases", "16", "--out", path(&out_dir)]);
+    let passing = run(&["verify", "--out", path(&out_dir)]);
     assert_eq!(passing.status.code(), Some(0), "{}", text(&passing));
     let left: Vec<String> = std::fs::read_dir(&out_dir)
         .unwrap()
@@ -472,6 +466,7 @@ fn a_regressions_file_of_thousands_of_entries_is_read() {
         "verify",
         "--cases",
         "8",
+        "--no-coverage-gate",
         "--products",
         "maxcompute",
         "--regressions",
@@ -527,15 +522,13 @@ fn a_json_history_of_a_hundred_thousand_events_is_read() {
 #[test]
 fn the_specs_directory_and_the_embedded_copy_give_the_same_report() {
     let specs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("specs");
-    let embedded = run(&["verify", "--seed", "7", "--cases", "64", "--format", "json"]);
+    let embedded = run(&["verify", "--seed", "7", "--format", "json"]);
     let from_dir = run(&[
         "--specs",
         path(&specs),
         "verify",
         "--seed",
         "7",
-        "--cases",
-        "64",
         "--format",
         "json",
     ]);
