@@ -715,6 +715,9 @@ fn verify(
             }
         }
     }
+    if let Some(e) = &report.protocol_error {
+        note(&format!("error: {e}"));
+    }
     for e in &unwritten {
         note(&format!("error: {e}"));
     }
