@@ -514,8 +514,12 @@ fn operation_rules(
         .account(&r.account)
         .is_some_and(|a| a.overdue_since.is_some());
     let fee = doc.operations.get(&op).is_some_and(|o| o.fee_incurring);
-    if let (true, true, Some(rule)) = (overdue, fee, doc.deny_fee_operations_while_overdue) {
-        return vec![catalog.rule(rule).id.clone()];
+    if overdue && fee && catalog.refuses_fee_operations_while_overdue(lc.doc) {
+        return catalog
+            .fee_refusal_rules(lc.doc)
+            .into_iter()
+            .map(|r| catalog.rule(r).id.clone())
+            .collect();
     }
     if let Some(cap) = state.operations.iter().find(|c| c.op == op) {
         return vec![catalog.rule(cap.rule).id.clone()];

@@ -36,6 +36,13 @@ pub struct WorkedExample {
     pub description: String,
     /// The rules the example pins (spec rule ids).
     pub rules: Vec<String>,
+    /// The readings the expectations are written under, as
+    /// `{interpretation id: reading id}`; an interpretation not named here
+    /// is read as the specs choose. An example about another reading than
+    /// the specs' names it here, and runs only against the model read that
+    /// way and against implementations that declare that reading.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub readings: BTreeMap<String, String>,
     pub history: History,
     /// Observations expected at chosen instants.
     #[serde(default)]
@@ -181,6 +188,11 @@ pub fn validate(catalog: &Catalog, example: &WorkedExample) -> Result<(), String
             ));
         }
     }
+    if let Err(e) = crate::verify::reference_catalogs(catalog, &example.readings) {
+        problems.push(format!(
+            "readings: {e} (run `arrears explain` to list them)"
+        ));
+    }
     if let Err(e) = example.history.validate(catalog) {
         problems.push(format!("history: {e}"));
     }
@@ -249,10 +261,105 @@ fn top_level_fields(schema: schemars::Schema, extra: &[&str]) -> Vec<String> {
     fields
 }
 
-/// Runs an example through the reference model and compares.
+/// The catalog read as an example is written: the specs' choices, with the
+/// example's own `readings` applied. `None` when they name an unknown
+/// interpretation or reading (`validate` says which).
+pub fn catalog_for(catalog: &Catalog, example: &WorkedExample) -> Option<Catalog> {
+    if example.readings.is_empty() {
+        return Some(catalog.clone());
+    }
+    crate::verify::reference_catalogs(catalog, &example.readings)
+        .ok()?
+        .into_iter()
+        .next()
+}
+
+/// Why an example cannot judge an implementation that declared `declared`
+/// readings, or `None` when it can: the example is written under a reading
+/// the implementation did not declare, or its expectations hold only under
+/// the specs' choice for an interpretation the implementation reads another
+/// way (found by running the example on the model read as the
+/// implementation declared).
+pub fn pinned_elsewhere(
+    catalog: &Catalog,
+    example: &WorkedExample,
+    declared: &BTreeMap<String, String>,
+) -> Option<String> {
+    for (interpretation, reading) in &example.readings {
+        match declared.get(interpretation) {
+            Some(theirs) if theirs != reading => {
+                return Some(format!(
+                    "written under {interpretation}={reading}; the system declared {interpretation}={theirs}"
+                ));
+            }
+            Some(_) => {}
+            None if catalog
+                .interpretations
+                .iter()
+                .any(|i| i.id == *interpretation && i.chosen != *reading) =>
+            {
+                return Some(format!(
+                    "written under {interpretation}={reading}, which the system did not declare"
+                ));
+            }
+            None => {}
+        }
+    }
+    // The readings the system declared that this example does not name and
+    // that differ from the specs' choice: does the example still hold when
+    // the model reads them the system's way?
+    let other: BTreeMap<String, String> = declared
+        .iter()
+        .filter(|(i, r)| {
+            !example.readings.contains_key(*i)
+                && catalog
+                    .interpretations
+                    .iter()
+                    .any(|x| x.id == **i && x.chosen != **r)
+        })
+        .map(|(i, r)| (i.clone(), r.clone()))
+        .collect();
+    if other.is_empty() {
+        return None;
+    }
+    let mut merged = example.readings.clone();
+    merged.extend(other.clone());
+    let read_their_way = crate::verify::reference_catalogs(catalog, &merged)
+        .ok()?
+        .into_iter()
+        .next()?;
+    let model = crate::verify::ReferenceModel {
+        catalog: &read_their_way,
+    };
+    let holds = check_on(&read_their_way, &model, "", example).is_ok_and(|o| o.passed());
+    (!holds).then(|| {
+        format!(
+            "holds only under the specs' reading of {}",
+            other
+                .iter()
+                .map(|(i, r)| format!("{i} (the system declared {r})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+/// Runs an example through the reference model (read as the example is
+/// written) and compares.
 pub fn check(catalog: &Catalog, name: &str, example: &WorkedExample) -> Outcome {
-    let model = crate::verify::ReferenceModel { catalog };
-    match check_on(catalog, &model, name, example) {
+    let Some(read) = catalog_for(catalog, example) else {
+        let problem = validate(catalog, example).err().unwrap_or_default();
+        return Outcome {
+            name: name.to_string(),
+            description: example.description.clone(),
+            rules: example.rules.clone(),
+            checks: 0,
+            failures: vec![format!("the example is malformed: {problem}")],
+            skipped: None,
+        };
+    };
+    let model = crate::verify::ReferenceModel { catalog: &read };
+    match check_on(&read, &model, name, example) {
         Ok(outcome) => outcome,
         Err(e) => Outcome {
             name: name.to_string(),

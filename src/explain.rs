@@ -1,8 +1,11 @@
 //! What the specs say, for people and for scripts: the rule listing of
-//! `arrears rules` and the full account of one rule given by `arrears
-//! explain`.
+//! `arrears rules`, and the full account `arrears explain` gives of one
+//! rule, one interpretation (its readings and what each sets) or one
+//! lifecycle (per state, which observation fields the documents decide and
+//! by which rule: what the comparison with the model judges).
 //!
-//! The JSON shapes here ([`RuleSummary`], [`RuleExplanation`]) are part of
+//! The JSON shapes here ([`RuleSummary`], [`RuleExplanation`],
+//! [`InterpretationExplanation`], [`LifecycleExplanation`]) are part of
 //! the stable machine-readable output; add fields, never rename them.
 
 use serde::Serialize;
@@ -271,21 +274,7 @@ pub fn explanation(catalog: &Catalog, id: RuleId) -> RuleExplanation {
         interpretations: rule
             .interpretations
             .iter()
-            .map(|i| {
-                let interp = &catalog.interpretations[i.index()];
-                InterpretationSummary {
-                    id: interp.id.clone(),
-                    question: interp.question.clone(),
-                    chosen: interp.chosen.clone(),
-                    rationale: interp.rationale.clone(),
-                    window: interp.window.clone(),
-                    readings: interp
-                        .readings
-                        .iter()
-                        .map(|r| format!("{}: {}", r.id, r.meaning))
-                        .collect(),
-                }
-            })
+            .map(|i| interpretation_summary(catalog, i.index()))
             .collect(),
         parameters: params
             .into_iter()
@@ -378,6 +367,7 @@ pub fn explanation_text(catalog: &Catalog, id: RuleId) -> String {
         out.push_str(&format!("    question:  {}\n", i.question));
         out.push_str(&format!("    chosen:    {} ({})\n", i.chosen, i.rationale));
         out.push_str(&format!("    accepted:  {}\n", i.window));
+        out.push_str(&format!("    readings:  {}\n", i.readings.join("; ")));
     }
     out
 }
@@ -408,6 +398,250 @@ pub fn rules_table(rules: &[RuleSummary]) -> String {
             "{:w_id$}  {:w_product$}  {:w_level$}  {:40}  {enforced}\n",
             r.id, r.product, r.level, section
         ));
+    }
+    out
+}
+
+/// Everything `arrears explain` says about one interpretation: the
+/// question, the specs' choice, and every accepted reading with what it
+/// changes.
+#[derive(Debug, Clone, Serialize)]
+pub struct InterpretationExplanation {
+    #[serde(flatten)]
+    pub summary: InterpretationSummary,
+    pub product: String,
+    pub section: String,
+    pub anchor: String,
+    /// The rules whose reading it settles.
+    pub rules: Vec<String>,
+    /// Per reading, the parameters it sets (`param = value`).
+    pub overrides: Vec<(String, Vec<String>)>,
+}
+
+fn interpretation_summary(catalog: &Catalog, i: usize) -> InterpretationSummary {
+    let interp = &catalog.interpretations[i];
+    InterpretationSummary {
+        id: interp.id.clone(),
+        question: interp.question.clone(),
+        chosen: interp.chosen.clone(),
+        rationale: interp.rationale.clone(),
+        window: interp.window.clone(),
+        readings: interp
+            .readings
+            .iter()
+            .map(|r| format!("{}: {}", r.id, r.meaning))
+            .collect(),
+    }
+}
+
+/// The interpretation named `id`, if there is one.
+pub fn interpretation(catalog: &Catalog, id: &str) -> Option<InterpretationExplanation> {
+    let i = catalog.interpretations.iter().position(|x| x.id == id)?;
+    let interp = &catalog.interpretations[i];
+    Some(InterpretationExplanation {
+        summary: interpretation_summary(catalog, i),
+        product: catalog.document(interp.doc).id.clone(),
+        section: interp.section.clone(),
+        anchor: interp.anchor.clone(),
+        rules: interp
+            .rules
+            .iter()
+            .map(|r| catalog.rule(*r).id.clone())
+            .collect(),
+        overrides: interp
+            .readings
+            .iter()
+            .map(|r| {
+                (
+                    r.id.clone(),
+                    r.overrides
+                        .iter()
+                        .map(|(p, v)| format!("{} = {v}", catalog.parameter(*p).id))
+                        .collect(),
+                )
+            })
+            .collect(),
+    })
+}
+
+pub fn interpretation_text(x: &InterpretationExplanation) -> String {
+    let s = &x.summary;
+    let mut out = format!("{} (interpretation, {})\n", s.id, x.product);
+    out.push_str(&format!("  section:   {}\n", x.section));
+    out.push_str(&format!("  anchor:    \"{}\"\n", x.anchor));
+    out.push_str(&format!("  question:  {}\n", s.question));
+    out.push_str(&format!("  chosen:    {} ({})\n", s.chosen, s.rationale));
+    out.push_str(&format!("  accepted:  {}\n", s.window));
+    out.push_str("  readings:\n");
+    for (reading, (_, overrides)) in s.readings.iter().zip(&x.overrides) {
+        out.push_str(&format!("    {reading}\n"));
+        if !overrides.is_empty() {
+            out.push_str(&format!("      sets {}\n", overrides.join(", ")));
+        }
+    }
+    out.push_str(&format!("  rules:     {}\n", x.rules.join(", ")));
+    out
+}
+
+/// What the specs decide about one field of a resource in one state, and
+/// by which rules; `value` is `unspecified` and `rules` empty where nothing
+/// decides, and then the comparison with the model leaves the field alone.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldDecision {
+    pub field: String,
+    pub value: String,
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StateDecisions {
+    pub state: String,
+    pub meaning: String,
+    pub terminal: bool,
+    pub fields: Vec<FieldDecision>,
+}
+
+/// `arrears explain LIFECYCLE`: per state, which observation fields the
+/// documents decide and by which rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct LifecycleExplanation {
+    pub id: String,
+    pub product: String,
+    pub meaning: String,
+    pub billing: String,
+    pub states: Vec<StateDecisions>,
+}
+
+/// The lifecycle named `id`, with what each of its states decides.
+pub fn lifecycle(catalog: &Catalog, id: &str) -> Option<LifecycleExplanation> {
+    let lid = catalog.lifecycle_named(id)?;
+    let lc = catalog.lifecycle(lid);
+    let doc = catalog.document(lc.doc);
+    let ids = |rules: &[RuleId]| -> Vec<String> {
+        let mut out: Vec<String> = rules.iter().map(|r| catalog.rule(*r).id.clone()).collect();
+        out.dedup();
+        out
+    };
+    let mut ops: Vec<_> = doc.operations.iter().collect();
+    ops.sort_by_key(|(op, _)| catalog.op_name(**op));
+    let states = lc
+        .states
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let sid = crate::spec::StateId(i as u32);
+            let mut fields = Vec::new();
+            for (field, value) in [
+                ("serving", kebab(&st.serving)),
+                ("data", kebab(&st.data)),
+                ("billing", kebab(&st.billing)),
+            ] {
+                let rules = if value == "unspecified" {
+                    Vec::new()
+                } else {
+                    ids(&st.rules)
+                };
+                fields.push(FieldDecision {
+                    field: field.to_string(),
+                    value,
+                    rules,
+                });
+            }
+            for (op, decl) in &ops {
+                let name = format!("operation {}", catalog.op_name(**op));
+                let triggered: Vec<RuleId> = lc
+                    .transitions
+                    .iter()
+                    .filter(|t| {
+                        t.from.contains(&sid)
+                            && matches!(t.trigger, Trigger::Operation(o) if o == **op)
+                    })
+                    .map(|t| t.rule)
+                    .collect();
+                let (value, rules) = if st.terminal {
+                    ("refused".to_string(), ids(&st.rules))
+                } else if let Some(cap) = st.operations.iter().find(|c| c.op == **op) {
+                    let verdict = if cap.allowed { "allowed" } else { "refused" };
+                    (verdict.to_string(), ids(&[cap.rule]))
+                } else if !triggered.is_empty() {
+                    (
+                        "allowed when a transition's conditions hold".to_string(),
+                        ids(&triggered),
+                    )
+                } else {
+                    ("unspecified".to_string(), Vec::new())
+                };
+                let (value, rules) = if decl.fee_incurring
+                    && !st.terminal
+                    && catalog.refuses_fee_operations_while_overdue(lc.doc)
+                {
+                    let mut all = rules;
+                    all.extend(ids(&catalog.fee_refusal_rules(lc.doc)));
+                    (
+                        format!("{value}; refused while the account is overdue"),
+                        all,
+                    )
+                } else if let Some(flag) = doc
+                    .refuse_fee_operations_flag
+                    .filter(|_| decl.fee_incurring && !st.terminal)
+                {
+                    let by = catalog
+                        .parameter(flag)
+                        .interpretation
+                        .clone()
+                        .unwrap_or_else(|| catalog.parameter(flag).id.clone());
+                    (
+                        format!("{value}; while the account is overdue, as {by} is read"),
+                        rules,
+                    )
+                } else {
+                    (value, rules)
+                };
+                fields.push(FieldDecision {
+                    field: name,
+                    value,
+                    rules,
+                });
+            }
+            StateDecisions {
+                state: st.id.clone(),
+                meaning: st.meaning.clone(),
+                terminal: st.terminal,
+                fields,
+            }
+        })
+        .collect();
+    Some(LifecycleExplanation {
+        id: lc.id.clone(),
+        product: doc.id.clone(),
+        meaning: lc.meaning.clone(),
+        billing: kebab(&lc.billing),
+        states,
+    })
+}
+
+pub fn lifecycle_text(x: &LifecycleExplanation) -> String {
+    let mut out = format!(
+        "{} (lifecycle, {}, {})\n  {}\n",
+        x.id, x.product, x.billing, x.meaning
+    );
+    let width = x
+        .states
+        .iter()
+        .flat_map(|s| s.fields.iter().map(|f| f.field.len()))
+        .max()
+        .unwrap_or(0);
+    for s in &x.states {
+        let terminal = if s.terminal { ", terminal" } else { "" };
+        out.push_str(&format!("\n  state {}{terminal}: {}\n", s.state, s.meaning));
+        for f in &s.fields {
+            let by = if f.rules.is_empty() {
+                "not decided: not compared".to_string()
+            } else {
+                format!("by {}", f.rules.join(", "))
+            };
+            out.push_str(&format!("    {:width$}  {}  ({by})\n", f.field, f.value));
+        }
     }
     out
 }

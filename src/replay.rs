@@ -217,6 +217,9 @@ impl ReplayFile {
         WorkedExample {
             description: self.description.clone(),
             rules: self.rules.clone(),
+            // A replay's expectations are the model's under the specs'
+            // chosen readings.
+            readings: Default::default(),
             history,
             expect: self.expect.clone(),
             events: self.events.clone(),

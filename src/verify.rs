@@ -264,6 +264,34 @@ pub struct RuleCitation {
     pub statement: String,
 }
 
+/// What became of one regression re-run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegressionOutcome {
+    pub name: String,
+    pub verdict: RegressionVerdict,
+    /// Why it was not run, when it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegressionVerdict {
+    /// It still fails: a counterexample is in the report.
+    Fails,
+    /// It ran and every check held.
+    Passes,
+    /// The system did not run it (it answered `unsupported`); a skipped
+    /// regression has not passed.
+    Skipped,
+}
+
+impl RegressionOutcome {
+    pub fn fails(&self) -> bool {
+        self.verdict == RegressionVerdict::Fails
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
     pub system: String,
@@ -278,8 +306,8 @@ pub struct VerifyReport {
     pub invariants: Vec<InvariantSummary>,
     pub differential: Option<DifferentialSummary>,
     pub counterexamples: Vec<Counterexample>,
-    /// Regressions re-run, and whether each still fails.
-    pub regressions: Vec<(String, bool)>,
+    /// Regressions re-run, each with its verdict.
+    pub regressions: Vec<RegressionOutcome>,
     pub coverage: Coverage,
     pub unexercised_rules: Vec<String>,
     pub unfired_transitions: Vec<String>,
@@ -875,8 +903,19 @@ fn run_regressions(ctx: &Context<'_>, options: &VerifyOptions, report: &mut Veri
     for r in &options.regressions {
         match ctx.case(&r.scenario) {
             CaseOutcome::Failed(e) => {
+                let unsupported = e.kind == SystemErrorKind::Unsupported;
+                let reason = unsupported.then(|| format!("unsupported: {}", e.message));
                 let fails = record_failure(report, &format!("regression {}", r.name), e);
-                report.regressions.push((r.name.clone(), fails));
+                let verdict = match (fails, unsupported) {
+                    (true, _) => RegressionVerdict::Fails,
+                    (false, true) => RegressionVerdict::Skipped,
+                    (false, false) => RegressionVerdict::Passes,
+                };
+                report.regressions.push(RegressionOutcome {
+                    name: r.name.clone(),
+                    verdict,
+                    reason,
+                });
             }
             CaseOutcome::Ran {
                 evaluations,
@@ -909,7 +948,15 @@ fn run_regressions(ctx: &Context<'_>, options: &VerifyOptions, report: &mut Veri
                         Some(r.name.clone()),
                     ));
                 }
-                report.regressions.push((r.name.clone(), fails));
+                report.regressions.push(RegressionOutcome {
+                    name: r.name.clone(),
+                    verdict: if fails {
+                        RegressionVerdict::Fails
+                    } else {
+                        RegressionVerdict::Passes
+                    },
+                    reason: None,
+                });
             }
         }
     }
@@ -1216,7 +1263,12 @@ fn not_verified(report: &VerifyReport, options: &VerifyOptions) -> Option<String
         };
         return Some(why);
     }
-    let generated = report.executed as usize > report.regressions.len();
+    let regressions_run = report
+        .regressions
+        .iter()
+        .filter(|r| r.verdict != RegressionVerdict::Skipped)
+        .count();
+    let generated = report.executed as usize > regressions_run;
     let exercised: usize = report
         .invariants
         .iter()
@@ -1310,11 +1362,15 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
         out.push_str(&format!("\nPROTOCOL VIOLATION: {e}\n"));
         return out;
     }
-    for (name, fails) in &report.regressions {
-        out.push_str(&format!(
-            "regression {name}: {}\n",
-            if *fails { "FAILS" } else { "passes" }
-        ));
+    for r in &report.regressions {
+        let verdict = match r.verdict {
+            RegressionVerdict::Fails => "FAILS".to_string(),
+            RegressionVerdict::Passes => "passes".to_string(),
+            RegressionVerdict::Skipped => {
+                format!("skipped ({})", r.reason.as_deref().unwrap_or("not run"))
+            }
+        };
+        out.push_str(&format!("regression {}: {verdict}\n", r.name));
     }
     out.push('\n');
     let w = report

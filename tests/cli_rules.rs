@@ -172,6 +172,48 @@ fn explain_an_unknown_rule_is_a_usage_error() {
 }
 
 #[test]
+fn explain_a_lifecycle_shows_per_state_what_is_decided_and_by_which_rule() {
+    let out = arrears(&["explain", "ecs.snapshot"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let text = stdout(&out);
+    // "All snapshots and custom images are retained" decides the data of a
+    // kept snapshot, not whether it serves.
+    let retained = text
+        .split("state deleted")
+        .next()
+        .expect("the retained state comes first");
+    assert!(
+        retained.contains("serving")
+            && retained.contains("unspecified  (not decided: not compared)"),
+        "{text}"
+    );
+    assert!(
+        retained.contains(
+            "data                           retained  (by ecs.stopped.snapshots-retained)"
+        ),
+        "{text}"
+    );
+    let out = arrears(&["explain", "ecs.snapshot", "--format", "json"]);
+    let value: Value = serde_json::from_str(&stdout(&out)).expect("explain JSON");
+    let serving = &value["states"][0]["fields"][0];
+    assert_eq!(serving["field"], "serving");
+    assert_eq!(serving["value"], "unspecified");
+    assert_eq!(serving["rules"], serde_json::json!([]));
+}
+
+#[test]
+fn explain_an_interpretation_lists_its_readings_and_what_each_sets() {
+    let out = arrears(&["explain", "maxcompute.interp.fee-operations-while-overdue"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("allowed: a renewal is accepted"), "{text}");
+    assert!(
+        text.contains("sets maxcompute.fee-operations-refused-while-overdue = true"),
+        "{text}"
+    );
+}
+
+#[test]
 fn lint_reports_a_broken_fixture_with_its_location() {
     let name = "unknown-rule-reference";
     let dir = format!("tests/fixtures/specs/broken/{name}");

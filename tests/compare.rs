@@ -258,3 +258,169 @@ fn how_often_a_notice_repeats_is_not_compared_but_the_first_is() {
     assert_eq!(divergence.field, "notifications");
     assert_eq!(divergence.rules, vec!["emr.overdue.notification"]);
 }
+
+/// An implementation that answers like the model wherever a rule decides,
+/// and at random wherever none does: a field of a resource the specs leave
+/// `unspecified` in its state (serving, data, billing), an operation verdict
+/// that neither a capability of the state, nor a transition it triggers, nor
+/// a refusal while overdue decides, and how often a notification repeats.
+/// The randomness is a hash of what is being answered, so every run of the
+/// test draws the same answers.
+struct Scrambler<'c> {
+    catalog: &'c Catalog,
+    /// How many answers it changed, so the test knows it changed some.
+    changed: std::sync::atomic::AtomicUsize,
+}
+
+impl Scrambler<'_> {
+    fn coin(&self, what: impl std::hash::Hash) -> bool {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        BuildHasherDefault::<DefaultHasher>::default().hash_one(what) % 2 == 0
+    }
+
+    fn count(&self) {
+        self.changed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the specs decide `op` on a resource in `state` of
+    /// `lifecycle`, given whether its account is overdue.
+    fn decided(&self, lifecycle: &str, state: &str, op: &str, overdue: bool) -> bool {
+        let c = self.catalog;
+        let lc = c.lifecycle(c.lifecycle_named(lifecycle).unwrap());
+        let sid = lc.state_named(state).unwrap();
+        let st = lc.state(sid);
+        let Some(opid) = c.op_named(op) else {
+            return false;
+        };
+        let fee = c
+            .document(lc.doc)
+            .operations
+            .get(&opid)
+            .is_some_and(|o| o.fee_incurring);
+        st.terminal
+            || (fee && overdue && c.refuses_fee_operations_while_overdue(lc.doc))
+            || st.operations.iter().any(|cap| cap.op == opid)
+            || lc.transitions.iter().any(|t| {
+                t.from.contains(&sid)
+                    && matches!(t.trigger, arrears::spec::Trigger::Operation(o) if o == opid)
+            })
+    }
+}
+
+impl arrears::verify::System for Scrambler<'_> {
+    fn describe(&self) -> String {
+        "the model, answering at random what no rule decides".into()
+    }
+
+    fn run(
+        &self,
+        history: &History,
+        observe: &[Offset],
+    ) -> Result<Trace, arrears::verify::SystemError> {
+        use arrears::spec::{BillingStatus, Data, Serving};
+        let mut trace = arrears::verify::ReferenceModel {
+            catalog: self.catalog,
+        }
+        .run(history, observe)?;
+        for o in &mut trace.observations {
+            let overdue: Vec<String> = o
+                .accounts
+                .iter()
+                .filter(|a| a.overdue_since.is_some())
+                .map(|a| a.account.clone())
+                .collect();
+            for r in &mut o.resources {
+                let key = (o.at, r.resource.clone());
+                if r.serving == Serving::Unspecified {
+                    r.serving = if self.coin((&key, "serving")) {
+                        Serving::Yes
+                    } else {
+                        Serving::No
+                    };
+                    self.count();
+                }
+                if r.data == Data::Unspecified {
+                    r.data = if self.coin((&key, "data")) {
+                        Data::Retained
+                    } else {
+                        Data::Deleted
+                    };
+                    self.count();
+                }
+                if r.billing == BillingStatus::Unspecified {
+                    r.billing = if self.coin((&key, "billing")) {
+                        BillingStatus::Running
+                    } else {
+                        BillingStatus::Ceased
+                    };
+                    self.count();
+                }
+                let is_overdue = overdue.contains(&r.account);
+                for (op, allowed) in r.operations.iter_mut() {
+                    if !self.decided(&r.lifecycle, &r.state, op, is_overdue) {
+                        *allowed = self.coin((&key, op));
+                        self.count();
+                    }
+                }
+            }
+        }
+        let mut events = Vec::new();
+        for mut e in std::mem::take(&mut trace.events) {
+            match &mut e {
+                // Allowed with no rule behind the verdict: refuse it or not.
+                TraceEvent::Operation {
+                    at,
+                    resource,
+                    operation,
+                    allowed,
+                    rule: None,
+                    reason,
+                    ..
+                } if *allowed && self.coin((*at, resource.clone(), operation.clone())) => {
+                    *allowed = false;
+                    *reason = Some("this implementation's own choice".into());
+                    self.count();
+                }
+                // A notice repeated: the documents never say how often.
+                TraceEvent::Notification {
+                    at, notification, ..
+                } if self.coin((*at, notification.clone())) => {
+                    events.push(e.clone());
+                    self.count();
+                }
+                _ => {}
+            }
+            events.push(e);
+        }
+        trace.events = events;
+        Ok(trace)
+    }
+}
+
+#[test]
+fn an_implementation_that_answers_at_random_what_no_rule_decides_passes() {
+    let catalog = catalog();
+    let scrambler = Scrambler {
+        catalog: &catalog,
+        changed: Default::default(),
+    };
+    for seed in 0..3 {
+        let mut options = arrears::verify::VerifyOptions::new(&catalog);
+        options.seed = seed;
+        options.cases = 256;
+        options.compare = true;
+        let report = arrears::verify::verify(&catalog, &scrambler, &options);
+        assert!(
+            report.counterexamples.is_empty(),
+            "seed {seed}: {}",
+            arrears::verify::report_text(&catalog, &report)
+        );
+        assert!(report.executed > 0);
+    }
+    let changed = scrambler.changed.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        changed > 1000,
+        "it answered only {changed} things its own way"
+    );
+}

@@ -378,7 +378,7 @@ fn an_accepted_reading_gets_the_checks_of_the_chosen_values() {
     assert!(
         d.message.starts_with(
             "with reading `calendar-day`, deduction offsets must increase, but \
-             `ecs.deduction-at-t7` is 20d and the next, `ecs.deduction-at-t14`, 14d (for billing at specs/ecs.yaml:92:"
+             `ecs.deduction-at-t7` is 20d and the next, `ecs.deduction-at-t14`, 14d (for billing at specs/ecs.yaml:"
         ),
         "{d}"
     );

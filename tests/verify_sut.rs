@@ -195,12 +195,12 @@ fn a_saved_counterexample_replays_and_promotes_to_a_worked_example() {
     let again = run(&judge, &buggy, &o);
     assert_eq!(again.regressions.len(), 1);
     assert!(
-        again.regressions[0].1,
+        again.regressions[0].fails(),
         "the replay reproduces on the buggy system"
     );
     let fixed = run(&judge, &judge, &o);
     assert!(
-        !fixed.regressions[0].1 && fixed.passed(),
+        !fixed.regressions[0].fails() && fixed.passed(),
         "and passes on the model"
     );
 

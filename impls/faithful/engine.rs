@@ -439,9 +439,10 @@ impl Engine {
         self.ledger_changed(account);
         self.bills[b].attempts += 1;
         self.bills[b].next = None;
-        if self.accounts[account].credit() >= amount {
+        if amount <= 0 || self.accounts[account].credit() >= amount {
             // A payment is overdue only when the credit falls short of the
-            // bill (ECS, opening; ecs.overdue.definition); here it does not.
+            // bill (ECS, opening; ecs.overdue.definition); here it does not,
+            // and a fee of nothing never falls short.
             let was_overdue = self.bills[b].is_overdue();
             self.accounts[account].take(amount);
             self.bills[b].status = BillStatus::Paid;
@@ -504,7 +505,8 @@ impl Engine {
     }
 
     /// Pays overdue bills whole, oldest first, stopping at the first the
-    /// credit cannot cover (ecs.interp.settlement-order).
+    /// credit cannot cover (ecs.interp.settlement-order); read `all-or-none`,
+    /// pays them all or, when the credit falls short of their sum, none.
     fn pay_overdue(&mut self, account: usize, cause: AttemptCause) {
         let mut order: Vec<usize> = (0..self.bills.len())
             .filter(|&b| {
@@ -512,6 +514,13 @@ impl Engine {
             })
             .collect();
         order.sort_by_key(|&b| (self.bills[b].settlement, b));
+        let total: i128 = order
+            .iter()
+            .map(|&b| i128::from(self.bills[b].amount))
+            .sum();
+        if self.readings.settle_all_or_none && i128::from(self.accounts[account].credit()) < total {
+            return;
+        }
         for b in order {
             let amount = self.bills[b].amount;
             if self.accounts[account].credit() < amount {
@@ -677,6 +686,18 @@ impl Engine {
 
     // ------------------------------------------------------- operations --
 
+    /// Whether `product`'s fee-incurring operations are refused while the
+    /// account is overdue, with the rule that says so: the product's own, or
+    /// none for MaxCompute read the `refused` way (its document is silent,
+    /// maxcompute.interp.fee-operations-while-overdue).
+    fn fee_refusal(&self, product: Product) -> Option<Option<&'static str>> {
+        if let Some(rule) = product.fee_denial_rule(&self.faults) {
+            return Some(Some(rule));
+        }
+        (product == Product::MaxCompute && self.readings.maxcompute_refuses_renewal_while_overdue)
+            .then_some(None)
+    }
+
     /// Why `op` would be refused on the resource now, if it would.
     fn refusal(&self, r: usize, op: &str) -> Option<Refusal> {
         let res = &self.resources[r];
@@ -689,9 +710,9 @@ impl Engine {
         }
         let product = res.lc.product();
         if product.fee_incurring(op) && self.account_overdue(res.account) {
-            if let Some(rule) = product.fee_denial_rule(&self.faults) {
+            if let Some(rule) = self.fee_refusal(product) {
                 return Some(Refusal {
-                    rule: Some(rule),
+                    rule,
                     reason: "the account is overdue".to_string(),
                 });
             }
@@ -796,8 +817,8 @@ impl Engine {
         let lc = self.lifecycle_of(def)?;
         let product = lc.product();
         let refusal = if product.fee_incurring("purchase") && self.account_overdue(account) {
-            product.fee_denial_rule(&self.faults).map(|rule| Refusal {
-                rule: Some(rule),
+            self.fee_refusal(product).map(|rule| Refusal {
+                rule,
                 reason: "the account is overdue".to_string(),
             })
         } else {
@@ -1103,7 +1124,7 @@ impl Engine {
                     fee_operations: FEE_PRODUCTS
                         .iter()
                         .flat_map(|(product, ops)| {
-                            let denied = overdue && product.fee_denial_rule(&self.faults).is_some();
+                            let denied = overdue && self.fee_refusal(*product).is_some();
                             ops.iter().map(move |op| FeeOperation {
                                 product: product.id().to_string(),
                                 operation: op.to_string(),

@@ -10,7 +10,17 @@ use std::collections::BTreeMap;
 
 /// Each interpretation this implementation can read another way, with its
 /// readings (the specs' choice first).
-pub const KNOWN: &[(&str, &[&str])] = &[("ecs.interp.top-up-settles", &["settles", "waits"])];
+pub const KNOWN: &[(&str, &[&str])] = &[
+    ("ecs.interp.top-up-settles", &["settles", "waits"]),
+    (
+        "maxcompute.interp.fee-operations-while-overdue",
+        &["allowed", "refused"],
+    ),
+    (
+        "ecs.interp.settlement-order",
+        &["oldest-first", "all-or-none"],
+    ),
+];
 
 /// The readings in force.
 #[derive(Debug, Clone)]
@@ -19,6 +29,14 @@ pub struct Readings {
     /// top-up settles overdue bills at once (`settles`), or only Pay Now and
     /// the scheduled retries do (`waits`).
     pub top_up_settles: bool,
+    /// The MaxCompute document never says whether a renewal is refused while
+    /// the account is overdue: allowed (`allowed`), or refused as ECS, EMR
+    /// and Flink refuse theirs (`refused`).
+    pub maxcompute_refuses_renewal_while_overdue: bool,
+    /// "Complete the overdue payments": a payment pays whole bills oldest
+    /// first until one does not fit (`oldest-first`), or every overdue bill
+    /// or none (`all-or-none`).
+    pub settle_all_or_none: bool,
     /// As given on the command line, for hello.
     pub declared: BTreeMap<String, String>,
 }
@@ -27,6 +45,8 @@ impl Default for Readings {
     fn default() -> Readings {
         Readings {
             top_up_settles: true,
+            maxcompute_refuses_renewal_while_overdue: false,
+            settle_all_or_none: false,
             declared: BTreeMap::new(),
         }
     }
@@ -57,6 +77,12 @@ impl Readings {
             }
             match id {
                 "ecs.interp.top-up-settles" => readings.top_up_settles = reading == "settles",
+                "maxcompute.interp.fee-operations-while-overdue" => {
+                    readings.maxcompute_refuses_renewal_while_overdue = reading == "refused"
+                }
+                "ecs.interp.settlement-order" => {
+                    readings.settle_all_or_none = reading == "all-or-none"
+                }
                 _ => unreachable!("every known interpretation is handled"),
             }
             readings

@@ -324,7 +324,12 @@ fn lifecycle(
                 );
                 break;
             }
-            if r.data == Data::Deleted {
+            // A deletion counts where the documents decide it (the state says
+            // `data: deleted`); a "deleted" an implementation reports where
+            // they leave the data unspecified is its own word, not a
+            // deletion the rules make irreversible. Once deleted by the
+            // rules, though, data never comes back, whatever the state.
+            if r.data == Data::Deleted && state.data == Data::Deleted {
                 deleted_since.get_or_insert(snap.at);
             } else if let Some(since) = deleted_since {
                 if r.data == Data::Retained {

@@ -258,7 +258,9 @@ impl Model<'_> {
         let r = self.bills[bill].resource;
         let mut notifications = Vec::new();
         let mut paid = false;
-        let outcome = if self.available(account) >= i128::from(amount) {
+        // A bill of nothing is paid whatever the balance: an EMR fee of zero
+        // taken while the cash is negative is not an uncovered hour.
+        let outcome = if amount <= 0 || self.available(account) >= i128::from(amount) {
             self.take(account, amount, Movement::Deduction { bill })?;
             paid = true;
             self.bills[bill].next_attempt = None;
@@ -370,7 +372,9 @@ impl Model<'_> {
         Ok(())
     }
 
-    /// Pays overdue bills, oldest first, each whole, until one does not fit.
+    /// Pays overdue bills, oldest first, each whole, until one does not fit;
+    /// under the `all-or-none` reading of the settlement order, every one
+    /// of them or, when the credit cannot cover them all, none.
     fn settle(&mut self, account: usize, cause: AttemptCause) -> Result<(), ModelError> {
         let mut overdue: Vec<usize> = self.accounts[account]
             .bills
@@ -379,6 +383,15 @@ impl Model<'_> {
             .filter(|b| self.bills[*b].status == BillStatus::Overdue)
             .collect();
         overdue.sort_by_key(|b| (self.bills[*b].settlement, *b));
+        if self.catalog.settles_all_or_none() {
+            let total: i128 = overdue
+                .iter()
+                .map(|b| i128::from(self.bills[*b].amount))
+                .sum();
+            if self.available(account) < total {
+                return Ok(());
+            }
+        }
         for bill in overdue {
             if self.available(account) < i128::from(self.bills[bill].amount) {
                 break;

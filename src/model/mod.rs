@@ -1061,10 +1061,16 @@ impl<'c> Model<'c> {
         }
         let doc = self.catalog.document(res.doc);
         let fee = doc.operations.get(&op).is_some_and(|o| o.fee_incurring);
-        if fee && self.accounts[res.account].overdue_since.is_some() {
-            if let Some(rule) = doc.deny_fee_operations_while_overdue {
-                return deny(Some(rule), "the account is overdue".to_string());
-            }
+        if fee
+            && self.accounts[res.account].overdue_since.is_some()
+            && self.catalog.refuses_fee_operations_while_overdue(res.doc)
+        {
+            // Where the document is silent and a reading refuses, no rule
+            // of the document is behind the verdict.
+            return deny(
+                doc.deny_fee_operations_while_overdue,
+                "the account is overdue".to_string(),
+            );
         }
         // An allowing capability is the rule behind the verdict unless a
         // transition the operation triggers decides it.
@@ -1213,13 +1219,13 @@ impl<'c> Model<'c> {
         let fee = op
             .and_then(|op| d.operations.get(&op))
             .is_some_and(|o| o.fee_incurring);
-        let denied_by = (fee && self.accounts[account].overdue_since.is_some())
-            .then_some(d.deny_fee_operations_while_overdue)
-            .flatten();
-        let (allowed, rule, reason) = if let Some(rule) = denied_by {
+        let denied = fee
+            && self.accounts[account].overdue_since.is_some()
+            && self.catalog.refuses_fee_operations_while_overdue(doc);
+        let (allowed, rule, reason) = if denied {
             (
                 false,
-                Some(rule),
+                d.deny_fee_operations_while_overdue,
                 Some("the account is overdue".to_string()),
             )
         } else if self.available(account) < i128::from(price) {
@@ -1355,7 +1361,7 @@ impl<'c> Model<'c> {
                         .flat_map(|(doc, ops)| {
                             let d = catalog.document(*doc);
                             let denied = a.overdue_since.is_some()
-                                && d.deny_fee_operations_while_overdue.is_some();
+                                && catalog.refuses_fee_operations_while_overdue(*doc);
                             ops.iter().map(move |op| FeeOperation {
                                 product: d.id.clone(),
                                 operation: catalog.op_name(*op).to_string(),

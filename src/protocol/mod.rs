@@ -175,7 +175,8 @@ pub fn offer(catalog: &crate::spec::Catalog) -> Vec<ProductOffer> {
                         fee_incurring: decl.fee_incurring,
                     })
                     .collect(),
-                fee_operations_denied_while_overdue: d.deny_fee_operations_while_overdue.is_some(),
+                fee_operations_denied_while_overdue: catalog
+                    .refuses_fee_operations_while_overdue(crate::spec::DocId(i as u32)),
             }
         })
         .collect()

@@ -353,6 +353,7 @@ impl<'a> Compiler<'a> {
                 operations: BTreeMap::new(),
                 billing: None,
                 deny_fee_operations_while_overdue: None,
+                refuse_fee_operations_flag: None,
             });
         }
     }
@@ -930,6 +931,26 @@ impl<'a> Compiler<'a> {
                 Some(p)
             })
             .collect();
+            let settlement = l.settlement.as_ref().and_then(|id| {
+                let p = self.resolve_param(at, id, element)?;
+                let bad = self.param_units[p.index()] != raw::Unit::Choice
+                    || self.param_options[p.index()]
+                        .iter()
+                        .any(|o| !crate::spec::SETTLEMENT_CHOICES.contains(&o.as_str()));
+                if bad {
+                    self.error_at(
+                        at,
+                        id,
+                        element,
+                        format!(
+                            "settlement parameter `{}` must be a choice among {}",
+                            id.value,
+                            crate::spec::SETTLEMENT_CHOICES.join(", ")
+                        ),
+                    );
+                }
+                Some(p)
+            });
             let rules = l
                 .rules
                 .iter()
@@ -950,6 +971,7 @@ impl<'a> Compiler<'a> {
                         vouchers_first: v,
                         top_up_settles: t,
                         events_before_system_actions: e,
+                        settlement,
                         rules,
                     });
                 }
@@ -1063,6 +1085,27 @@ impl<'a> Compiler<'a> {
                     );
                 }
                 self.documents[doc.index()].deny_fee_operations_while_overdue = rule;
+            }
+            if let Some(id) = &a.refuse_fee_operations_while_overdue {
+                if a.deny_fee_operations_while_overdue.is_some() {
+                    self.error_at(
+                        at,
+                        id,
+                        "account",
+                        "a document with deny_fee_operations_while_overdue decides the refusal by its rule; a reading cannot also decide it",
+                    );
+                }
+                if let Some(p) = self.resolve_param(at, id, "account") {
+                    if self.param_units[p.index()] != raw::Unit::Flag {
+                        self.error_at(
+                            at,
+                            id,
+                            "account",
+                            format!("parameter `{}` must be a flag", id.value),
+                        );
+                    }
+                    self.documents[doc.index()].refuse_fee_operations_flag = Some(p);
+                }
             }
         }
     }

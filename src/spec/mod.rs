@@ -108,6 +108,10 @@ pub struct Document {
     /// Rule by which fee-incurring operations are refused while overdue.
     #[serde(skip)]
     pub deny_fee_operations_while_overdue: Option<RuleId>,
+    /// Where the document is silent: the flag parameter (set by a reading)
+    /// saying whether they are refused all the same.
+    #[serde(skip)]
+    pub refuse_fee_operations_flag: Option<ParamId>,
 }
 
 #[derive(Debug, Clone)]
@@ -131,7 +135,24 @@ pub struct LedgerPolicy {
     pub vouchers_first: ParamId,
     pub top_up_settles: ParamId,
     pub events_before_system_actions: ParamId,
+    /// What a payment settles when the credit covers only some overdue
+    /// bills: `oldest-first` whole bills (also when absent) or
+    /// `all-or-none`.
+    pub settlement: Option<ParamId>,
     pub rules: Vec<RuleId>,
+}
+
+/// The settlement choices a ledger's `settlement` parameter may take.
+pub const SETTLEMENT_CHOICES: [&str; 2] = ["oldest-first", "all-or-none"];
+
+impl Catalog {
+    /// Whether a payment settles every overdue bill or none (rather than
+    /// whole bills oldest first until one does not fit).
+    pub fn settles_all_or_none(&self) -> bool {
+        self.ledger
+            .settlement
+            .is_some_and(|p| matches!(self.value(p), ParamValue::Choice(c) if c == "all-or-none"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -545,6 +566,31 @@ impl Catalog {
         expr.params
             .iter()
             .fold(expr.literal, |acc, p| acc + self.duration_param(*p))
+    }
+
+    /// Whether this document's fee-incurring operations are refused while
+    /// the account is overdue: by its own rule, or by the reading in force
+    /// where it is silent.
+    pub fn refuses_fee_operations_while_overdue(&self, doc: DocId) -> bool {
+        let d = self.document(doc);
+        d.deny_fee_operations_while_overdue.is_some()
+            || d.refuse_fee_operations_flag.is_some_and(|p| self.flag(p))
+    }
+
+    /// The rules that decide whether `doc`'s fee-incurring operations are
+    /// refused while the account is overdue: its own rule, or, where the
+    /// document is silent and a reading decides, the rules of that
+    /// reading's interpretation. Empty when nothing decides.
+    pub fn fee_refusal_rules(&self, doc: DocId) -> Vec<RuleId> {
+        let d = self.document(doc);
+        if let Some(rule) = d.deny_fee_operations_while_overdue {
+            return vec![rule];
+        }
+        d.refuse_fee_operations_flag
+            .and_then(|p| self.parameter(p).interpretation.as_deref())
+            .and_then(|i| self.interpretations.iter().find(|x| x.id == i))
+            .map(|i| i.rules.clone())
+            .unwrap_or_default()
     }
 
     pub fn flag(&self, id: ParamId) -> bool {

@@ -119,6 +119,11 @@ pub struct Ledger {
     /// `flag` parameter: at one instant, the history's events are applied
     /// before the system's scheduled actions.
     pub events_before_system_actions: Id,
+    /// `choice` parameter among `oldest-first` and `all-or-none`: what a
+    /// payment settles when the credit covers only some overdue bills
+    /// (oldest-first when absent).
+    #[serde(default)]
+    pub settlement: Option<Id>,
     /// The rules the ledger enforces (available credit, settlement).
     pub rules: Vec<Id>,
 }
@@ -157,6 +162,11 @@ pub struct AccountPolicy {
     /// while the account is overdue.
     #[serde(default)]
     pub deny_fee_operations_while_overdue: Option<Id>,
+    /// For a document silent on the matter: a flag parameter, set by a
+    /// reading of an interpretation, saying whether this product's
+    /// fee-incurring operations are refused while the account is overdue.
+    #[serde(default)]
+    pub refuse_fee_operations_while_overdue: Option<Id>,
 }
 
 #[derive(Debug, Deserialize)]
