@@ -8,7 +8,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-use arrears::history::{AccountDef, Event, History, Offset, ResourceDef, Span};
+use arrears::history::{AccountDef, Event, History, Offset, ResourceDef, Term};
 use arrears::spec::{BillingMethod, Catalog};
 use chrono::TimeDelta;
 
@@ -29,7 +29,8 @@ fn resource(
         parent,
         hourly_price: Some(100),
         purchased_at: None,
-        term: matches!(billing, BillingMethod::Subscription).then_some(Span(TimeDelta::days(30))),
+        term: matches!(billing, BillingMethod::Subscription)
+            .then_some(Term::Fixed(TimeDelta::days(30))),
         paid_cash: 0,
         paid_voucher: 0,
         auto_release_at: None,
@@ -148,7 +149,7 @@ fn add_account(h: &mut History, n: usize, events: &mut Vec<Event>) {
             events.push(Event::Renew {
                 at: at(day, 5),
                 resource: format!("sub-{n}"),
-                term: Span(TimeDelta::days(30)),
+                term: Term::Fixed(TimeDelta::days(30)),
                 price: 1_000,
             });
         }

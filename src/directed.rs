@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::generate::Scenario;
-use crate::history::{AccountDef, Event, History, Offset, ResourceDef, Span};
+use crate::history::{AccountDef, Event, History, Offset, ResourceDef, Term};
 use crate::model::Model;
 use crate::observation::TraceEvent;
 use crate::spec::{Anchor, BillingMethod, Catalog, Guard, LifecycleId, ParamValue, Trigger};
@@ -429,7 +429,7 @@ impl<'c> World<'c> {
                 parent,
                 hourly_price: chargeable(*l).then_some(100),
                 purchased_at: None,
-                term: has_term.then_some(Span(term)),
+                term: has_term.then_some(Term::Fixed(term)),
                 paid_cash: if has_term { 10_000 } else { 0 },
                 paid_voucher: 0,
                 auto_release_at: None,
@@ -644,7 +644,7 @@ impl<'c> World<'c> {
                 resource: self.id(*s),
                 term: self.history.resources[*s]
                     .term
-                    .unwrap_or(Span(TimeDelta::days(30))),
+                    .unwrap_or(Term::Fixed(TimeDelta::days(30))),
                 price: 0,
             }),
             Move::AutoRelease(s) => {

@@ -30,7 +30,7 @@ use chrono::TimeDelta;
 use proptest::prelude::*;
 use proptest::sample::SizeRange;
 
-use crate::history::{AccountDef, Event, History, Offset, ResourceDef, Span};
+use crate::history::{AccountDef, Event, History, Offset, ResourceDef, Term};
 use crate::spec::{BillingMethod, Catalog, DocId, LifecycleId, ParamValue};
 
 /// What a generated history may contain.
@@ -790,7 +790,7 @@ impl Builder {
                     r.bought_days_ago.min(r.term_days - 1).max(0),
                 ))
             }),
-            term: has_term.then_some(Span(TimeDelta::days(r.term_days))),
+            term: has_term.then_some(Term::Fixed(TimeDelta::days(r.term_days))),
             paid_cash: if has_term { r.paid_cash } else { 0 },
             paid_voucher: if has_term { r.paid_voucher } else { 0 },
             auto_release_at: None,
@@ -889,7 +889,7 @@ impl Builder {
                 Event::Renew {
                     at: at_offset,
                     resource: id.clone(),
-                    term: Span(TimeDelta::days(*term_days)),
+                    term: Term::Fixed(TimeDelta::days(*term_days)),
                     price: *price,
                 }
             }
@@ -937,7 +937,7 @@ impl Builder {
                         parent: None,
                         hourly_price: info.chargeable.then_some(100),
                         purchased_at: None,
-                        term: has_term.then_some(Span(TimeDelta::days(*term_days))),
+                        term: has_term.then_some(Term::Fixed(TimeDelta::days(*term_days))),
                         paid_cash: 0,
                         paid_voucher: 0,
                         auto_release_at: None,

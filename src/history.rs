@@ -127,6 +127,130 @@ impl JsonSchema for Span {
     }
 }
 
+/// A subscription term: a fixed length (`30d`, `1d12h`) or whole calendar
+/// months and years (`1mo`, `3mo`, `1y`, `1y6mo`), since real terms and the
+/// Spark refund's "used duration / subscription duration" are counted in
+/// months.
+///
+/// The calendar rule: a term of N months ends on the same day of the month
+/// N months later at the same time of day, clamped to the last day of a
+/// shorter month (bought 31 January, one month ends 28 or 29 February). A
+/// renewal counts from the old expiry the same way, so its length in
+/// seconds depends on the months it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Term {
+    Fixed(TimeDelta),
+    Months(u32),
+}
+
+impl Term {
+    /// When a term that starts at `from` ends; `None` past chrono's
+    /// calendar.
+    pub fn end(self, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Term::Fixed(d) => from.checked_add_signed(d),
+            Term::Months(m) => from.checked_add_months(chrono::Months::new(m)),
+        }
+    }
+
+    /// Its length when it starts at `from` (zero past chrono's calendar).
+    pub fn length_from(self, from: DateTime<Utc>) -> TimeDelta {
+        self.end(from).map(|e| e - from).unwrap_or_default()
+    }
+
+    pub fn is_positive(self) -> bool {
+        match self {
+            Term::Fixed(d) => d > TimeDelta::zero(),
+            Term::Months(m) => m > 0,
+        }
+    }
+}
+
+impl From<TimeDelta> for Term {
+    fn from(d: TimeDelta) -> Term {
+        Term::Fixed(d)
+    }
+}
+
+impl std::fmt::Display for Term {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Term::Fixed(d) => f.write_str(&crate::duration::format(d)),
+            Term::Months(m) => {
+                let (years, months) = (m / 12, m % 12);
+                if years > 0 {
+                    write!(f, "{years}y")?;
+                }
+                if months > 0 || years == 0 {
+                    write!(f, "{months}mo")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Term {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Term, String> {
+        let t = text.trim();
+        if !(t.ends_with("mo") || t.ends_with('y')) {
+            return crate::duration::parse(t)
+                .map(Term::Fixed)
+                .map_err(|e| e.to_string());
+        }
+        let bad = || {
+            format!(
+                "invalid term `{text}`: write calendar months and years as 1mo, 3mo, 1y or 1y6mo, or a fixed length such as 30d"
+            )
+        };
+        let (years, rest) = match t.split_once('y') {
+            Some((y, rest)) => (y.parse::<u32>().map_err(|_| bad())?, rest),
+            None => (0, t),
+        };
+        let months = match rest.strip_suffix("mo") {
+            Some(m) => m.parse::<u32>().map_err(|_| bad())?,
+            None if rest.is_empty() => 0,
+            None => return Err(bad()),
+        };
+        // Ten thousand years, as for fixed lengths.
+        let total = years
+            .checked_mul(12)
+            .and_then(|y| y.checked_add(months))
+            .filter(|m| *m <= 120_000)
+            .ok_or_else(|| format!("invalid term `{text}`: number too large"))?;
+        Ok(Term::Months(total))
+    }
+}
+
+impl Serialize for Term {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Term {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Term, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Term {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Term".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?|([0-9]+y)?([0-9]+mo)?)$",
+            "description": "A subscription term: a fixed length such as 30d, or calendar months and years such as 1mo, 1y, 1y6mo (same day N months later, clamped to the month's end)."
+        })
+    }
+}
+
 /// A billing history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -189,9 +313,10 @@ pub struct ResourceDef {
     /// When it was bought (default: the start). Set by `purchase` events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purchased_at: Option<Offset>,
-    /// The subscription term (subscription and hybrid resources).
+    /// The subscription term (subscription and hybrid resources): `30d`,
+    /// or calendar months and years (`1mo`, `1y`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub term: Option<Span>,
+    pub term: Option<Term>,
     /// Cash paid for the subscription, in minor units. Set by `purchase`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub paid_cash: i64,
@@ -255,7 +380,7 @@ pub enum Event {
     Renew {
         at: Offset,
         resource: String,
-        term: Span,
+        term: Term,
         price: i64,
     },
     /// An instance's configuration is upgraded for `price`.
@@ -610,13 +735,16 @@ impl<'c> Validator<'c> {
         let Some(term) = r.term else {
             return Ok(None);
         };
-        let expiry = Offset(purchased.0 + term.0);
-        if after(self.start, expiry, MAX_EXPIRY) {
+        let expiry = self
+            .start
+            .checked_add_signed(purchased.0)
+            .and_then(|p| term.end(p).map(|e| Offset(e - self.start)));
+        let Some(expiry) = expiry.filter(|e| !after(self.start, *e, MAX_EXPIRY)) else {
             return Err(err(
                 place,
                 "the subscription would expire after the year 9999",
             ));
-        }
+        };
         Ok(Some(expiry))
     }
 
@@ -832,7 +960,7 @@ impl<'c> Validator<'c> {
             } => {
                 let res = known_resource(resource)?;
                 check_amount(*price, &place, "price")?;
-                if term.0 <= TimeDelta::zero() {
+                if !term.is_positive() {
                     return Err(err(place, "a renewal term must be positive"));
                 }
                 let lc = catalog.lifecycle(res.lifecycle);
@@ -846,11 +974,13 @@ impl<'c> Validator<'c> {
                     ));
                 }
                 require_op(catalog, res.doc, "renew", &place)?;
-                let renewed = self
-                    .expiries
-                    .get(resource.as_str())
-                    .map(|e| Offset(e.0 + term.0));
-                if renewed.is_some_and(|r| after(self.start, r, MAX_EXPIRY)) {
+                let renewed = self.expiries.get(resource.as_str()).map(|e| {
+                    self.start
+                        .checked_add_signed(e.0)
+                        .and_then(|e| term.end(e))
+                        .map(|r| Offset(r - self.start))
+                });
+                if renewed.is_some_and(|r| r.is_none_or(|r| after(self.start, r, MAX_EXPIRY))) {
                     return Err(err(
                         place,
                         format!(
@@ -860,7 +990,7 @@ impl<'c> Validator<'c> {
                 }
                 let totals =
                     self.totals_after_payment(self.account_of(resource), *price, &place)?;
-                if let Some(renewed) = renewed {
+                if let Some(Some(renewed)) = renewed {
                     self.expiries.insert(resource.clone(), renewed);
                 }
                 self.commit(totals);
@@ -1044,7 +1174,7 @@ fn resolve_resource(
     let has_term = matches!(billing, BillingMethod::Subscription | BillingMethod::Hybrid);
     match (has_term, r.term) {
         (true, None) => return Err(err(place, "a subscription or hybrid resource needs a term")),
-        (true, Some(t)) if t.0 <= TimeDelta::zero() => {
+        (true, Some(t)) if !t.is_positive() => {
             return Err(err(place, "the term must be positive"));
         }
         (false, Some(_)) => {
@@ -1103,6 +1233,49 @@ mod tests {
         assert_eq!(back.to_string(), "-1d2h");
         assert_eq!("3h".parse::<Offset>().unwrap().0, TimeDelta::hours(3));
         assert!("tomorrow".parse::<Offset>().is_err());
+    }
+
+    #[test]
+    fn terms_in_calendar_months_end_on_the_same_day_clamped_to_the_month() {
+        let at = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+        let month: Term = "1mo".parse().unwrap();
+        assert_eq!(month, Term::Months(1));
+        assert_eq!(
+            month.end(at("2026-01-31T10:00:00Z")),
+            Some(at("2026-02-28T10:00:00Z"))
+        );
+        assert_eq!(
+            month.end(at("2028-01-31T00:00:00Z")),
+            Some(at("2028-02-29T00:00:00Z")),
+            "a leap year's February"
+        );
+        assert_eq!(
+            month.length_from(at("2026-02-01T00:00:00Z")),
+            TimeDelta::days(28)
+        );
+        let year: Term = "1y6mo".parse().unwrap();
+        assert_eq!(year, Term::Months(18));
+        assert_eq!(year.to_string(), "1y6mo");
+        assert_eq!(Term::Months(12).to_string(), "1y");
+        assert_eq!(Term::Months(3).to_string(), "3mo");
+        assert_eq!(
+            "30d".parse::<Term>().unwrap(),
+            Term::Fixed(TimeDelta::days(30))
+        );
+        assert_eq!(Term::Fixed(TimeDelta::hours(36)).to_string(), "1d12h");
+        for bad in [
+            "mo",
+            "1m o",
+            "1mo1y",
+            "y",
+            "1.5mo",
+            "-1mo",
+            "99999999999mo",
+            "20000y",
+        ] {
+            assert!(bad.parse::<Term>().is_err(), "{bad} is not a term");
+        }
+        assert!(!Term::Months(0).is_positive());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use chrono::TimeDelta;
 use proptest::prelude::*;
 
 use arrears::history::{
-    AccountDef, Event, History, MAX_ACCOUNT_TOTAL, MAX_AMOUNT, Offset, ResourceDef, Span,
+    AccountDef, Event, History, MAX_ACCOUNT_TOTAL, MAX_AMOUNT, Offset, ResourceDef, Term,
 };
 use arrears::model::{Model, ModelError};
 use arrears::observation::{Outcome, Trace, TraceEvent};
@@ -122,7 +122,7 @@ fn history(cash: i64, vouchers: i64, steps: &[Money]) -> History {
                     let mut workspace = payg(&id, "spark", "workspace");
                     workspace.account = String::new();
                     workspace.billing = BillingMethod::Subscription;
-                    workspace.term = Some(Span(TimeDelta::days(30)));
+                    workspace.term = Some(Term::Fixed(TimeDelta::days(30)));
                     Event::Purchase {
                         at,
                         account: "a-1".into(),

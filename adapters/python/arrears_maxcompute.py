@@ -10,6 +10,7 @@ One agenda holds the scheduled actions (deductions, timed transitions) ordered
 by (instant, sequence number), so a long clock jump still runs everything at
 its own instant and in the order it was planned, as the reference model does.
 """
+import calendar
 import heapq
 import json
 import re
@@ -89,6 +90,24 @@ def seconds(text):
     return (-1 if m.group(1) == "-" else 1) * (d * DAY + h * 3600 + mi * 60 + s)
 
 
+def term_end(start, text):
+    """When a term starting at `start` (seconds) ends: a fixed length such as `30d`
+    later, or `1mo`, `1y`, `1y6mo` calendar months later (the same day of the month,
+    clamped to the last day of a shorter month)."""
+    m = re.fullmatch(r"(?:(\d+)y)?(?:(\d+)mo)?", text.strip())
+    if not (m and any(m.groups())):
+        return start + seconds(text)
+    months = int(m.group(1) or 0) * 12 + int(m.group(2) or 0)
+    t = datetime.fromtimestamp(start, timezone.utc)
+    years, month0 = divmod(t.month - 1 + months, 12)
+    year, month = t.year + years, month0 + 1
+    try:
+        day = min(t.day, calendar.monthrange(year, month)[1])
+        return int(t.replace(year=year, month=month, day=day).timestamp())
+    except (ValueError, OverflowError):
+        raise Refused(f"the term `{text}` ends past the calendar")
+
+
 def check_supported(d):
     if d.get("product") != PRODUCT or d.get("kind") != "instance" or d.get("parent") \
             or d.get("billing") not in LIFECYCLES:
@@ -135,7 +154,7 @@ class Engine:
             raise Refused(f"resource `{d['id']}` already exists")
         res = Record(id=d["id"], index=len(self.resources), account=acc, billing=d["billing"],
                      state="active", since=self.now, entered_rule=None, purchased_at=purchased,
-                     expires_at=purchased + seconds(d["term"]) if d.get("term") else None,
+                     expires_at=term_end(purchased, d["term"]) if d.get("term") else None,
                      hourly_price=d.get("hourly_price"), overdue_since=None, overdue_bills=0,
                      bills=[], timer_generation=0)
         self.resources[res.id] = res
@@ -325,7 +344,7 @@ class Engine:
         triggered = [i for i, t in self.transitions(res) if t[3] == ("op", op)]
         return True, None, None, triggered[0] if triggered else None
 
-    def operate(self, res, op, price=None, term=0):
+    def operate(self, res, op, price=None, term=None):
         if op not in OPERATIONS:
             raise Unsupported(f"MaxCompute has no operation `{op}`")
         allowed, rule, reason, transition = self.decide(res, op)
@@ -337,8 +356,8 @@ class Engine:
             cash, vouchers = self.take(res.account, price)
             self.emit("payment", account=res.account.id, resource=res.id, operation=op,
                       cash=cash, vouchers=vouchers)
-            if res.expires_at is not None:              # from the old expiry
-                res.expires_at += term
+            if res.expires_at is not None and term:     # from the old expiry
+                res.expires_at = term_end(res.expires_at, term)
             self.dirty.add(res.index)
             self.after_ledger_change(res.account)
         if allowed and transition is not None:
@@ -399,7 +418,7 @@ class Engine:
         elif kind == "purchase":
             self.purchase(self.account(e["account"]), e["resource"], e.get("price", 0))
         elif kind == "renew":
-            self.operate(self.resource(e["resource"]), "renew", e["price"], seconds(e["term"]))
+            self.operate(self.resource(e["resource"]), "renew", e["price"], e["term"])
         else:
             self.operate(self.resource(e["resource"]), e["operation"])
 

@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use arrears::history::{Event, ResourceDef};
+use arrears::history::{Event, ResourceDef, Term};
 use arrears::observation::{
     AccountObservation, AttemptCause, BillObservation, BillStatus, BillingStatus, FeeOperation,
     Observation, Outcome, ResourceObservation, TraceEvent,
@@ -766,7 +766,7 @@ impl Engine {
         self.operation_transition(r, op);
     }
 
-    fn renew(&mut self, r: usize, term: TimeDelta, price: i64) {
+    fn renew(&mut self, r: usize, term: Term, price: i64) {
         let account = self.resources[r].account;
         let id = self.resources[r].id.clone();
         let refusal = self
@@ -780,8 +780,11 @@ impl Engine {
         self.pay(account, &id, "renew", price);
         // A renewal extends the paid term from its current end.
         let res = &mut self.resources[r];
-        res.term += term;
-        res.expires_at = res.expires_at.map(|e| e + term);
+        if let Some(old) = res.expires_at {
+            let renewed = term_end(term, old);
+            res.term += renewed - old;
+            res.expires_at = Some(renewed);
+        }
         self.operation_transition(r, "renew");
     }
 
@@ -875,7 +878,11 @@ impl Engine {
             None => None,
             Some(p) => Some(self.resource_index(p)?),
         };
-        let term = def.term.map(|s| s.0).unwrap_or_default();
+        let expires_at = def
+            .term
+            .filter(|_| lc.has_term())
+            .map(|t| term_end(t, purchased_at));
+        let term = expires_at.map(|e| e - purchased_at).unwrap_or_default();
         Ok(Resource {
             id: def.id.clone(),
             account,
@@ -886,7 +893,7 @@ impl Engine {
             parent,
             purchased_at,
             term,
-            expires_at: lc.has_term().then(|| purchased_at + term),
+            expires_at,
             paid_cash: def.paid_cash,
             paid_voucher: def.paid_voucher,
             auto_release_at: def.auto_release_at.map(|o| o.at(self.start)),
@@ -1058,7 +1065,7 @@ impl Engine {
                 ..
             } => {
                 let r = self.resource_index(resource)?;
-                self.renew(r, term.0, *price);
+                self.renew(r, *term, *price);
             }
             Event::Upgrade {
                 resource, price, ..
@@ -1208,4 +1215,17 @@ impl Implementation for Engine {
         let observation = self.observation();
         Ok(Answer::Done((observation, std::mem::take(&mut self.log))))
     }
+}
+
+/// When a term starting at `from` ends: a fixed length later, or the same
+/// day of the month N calendar months later, clamped to a shorter month's
+/// last day (bought on 31 January, one month ends at the end of February).
+/// Past the calendar's end (which a valid history never reaches) it ends
+/// where it starts.
+fn term_end(term: Term, from: DateTime<Utc>) -> DateTime<Utc> {
+    match term {
+        Term::Fixed(d) => from.checked_add_signed(d),
+        Term::Months(m) => from.checked_add_months(chrono::Months::new(m)),
+    }
+    .unwrap_or(from)
 }

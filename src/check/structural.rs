@@ -512,9 +512,15 @@ fn implied_inputs(index: &TraceIndex<'_>, resource: &str, at: DateTime<Utc>) -> 
         paid_cash: def.paid_cash,
         paid_voucher: def.paid_voucher,
         used_seconds: (at - purchased_at).num_seconds(),
-        term_seconds: def.term.map(|t| t.0.num_seconds()).unwrap_or(0),
+        term_seconds: def
+            .term
+            .map(|t| t.length_from(purchased_at).num_seconds())
+            .unwrap_or(0),
     };
-    let renew_terms: HashMap<DateTime<Utc>, i64> = history
+    // A renewal in months is as long as the months it adds to the expiry
+    // then in force.
+    let mut expiry = def.term.and_then(|t| t.end(purchased_at));
+    let renew_terms: HashMap<DateTime<Utc>, crate::history::Term> = history
         .events
         .iter()
         .filter_map(|e| match e {
@@ -523,7 +529,7 @@ fn implied_inputs(index: &TraceIndex<'_>, resource: &str, at: DateTime<Utc>) -> 
                 at,
                 term,
                 ..
-            } if r == resource => Some((at.at(history.start), term.0.num_seconds())),
+            } if r == resource => Some((at.at(history.start), *term)),
             _ => None,
         })
         .collect();
@@ -543,8 +549,13 @@ fn implied_inputs(index: &TraceIndex<'_>, resource: &str, at: DateTime<Utc>) -> 
                 inputs.paid_cash = inputs.paid_cash.checked_add(*cash)?;
                 inputs.paid_voucher = inputs.paid_voucher.checked_add(*vouchers)?;
                 if operation == "renew" {
-                    let term = renew_terms.get(paid_at).copied().unwrap_or(0);
-                    inputs.term_seconds = inputs.term_seconds.checked_add(term)?;
+                    let (Some(term), Some(old)) = (renew_terms.get(paid_at), expiry) else {
+                        continue;
+                    };
+                    let renewed = term.end(old)?;
+                    expiry = Some(renewed);
+                    let seconds = (renewed - old).num_seconds();
+                    inputs.term_seconds = inputs.term_seconds.checked_add(seconds)?;
                 }
             }
         }

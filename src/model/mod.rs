@@ -578,7 +578,7 @@ impl<'c> Model<'c> {
                 ..
             } => {
                 let r = self.resource_named(resource, &where_)?;
-                self.renew(r, term.0, *price, &where_)?;
+                self.renew(r, *term, *price, &where_)?;
             }
             Event::Upgrade {
                 resource, price, ..
@@ -703,7 +703,11 @@ impl<'c> Model<'c> {
                 ))
             })?;
         let lc = self.catalog.lifecycle(lifecycle);
-        let term = def.term.map(|t| t.0).unwrap_or_else(TimeDelta::zero);
+        // The validated history keeps every expiry inside the calendar.
+        let expires_at = def.term.and_then(|t| t.end(purchased_at));
+        let term = expires_at
+            .map(|e| e - purchased_at)
+            .unwrap_or_else(TimeDelta::zero);
         let index = self.resources.len();
         self.resources.push(Resource {
             id: def.id.clone(),
@@ -717,7 +721,7 @@ impl<'c> Model<'c> {
             children: Vec::new(),
             purchased_at,
             term,
-            expires_at: def.term.map(|t| purchased_at + t.0),
+            expires_at,
             paid_cash,
             paid_voucher,
             hourly_price: def.hourly_price,
@@ -1182,17 +1186,22 @@ impl<'c> Model<'c> {
     fn renew(
         &mut self,
         r: usize,
-        term: TimeDelta,
+        term: crate::history::Term,
         price: i64,
         where_: &str,
     ) -> Result<(), ModelError> {
         let op = self.op_of(r, "renew", where_)?;
         // The renewal extends the expiry before its transition (if any)
-        // fires, so that the renewed resource's timers see the new expiry.
+        // fires, so that the renewed resource's timers see the new expiry;
+        // a term in months is as long as the months it covers from the old
+        // expiry.
         self.paid_operation(r, op, price, |model| {
             let res = &mut model.resources[r];
-            res.term += term;
-            res.expires_at = res.expires_at.map(|e| e + term);
+            if let Some(old) = res.expires_at {
+                let renewed = term.end(old).unwrap_or(old);
+                res.term += renewed - old;
+                res.expires_at = Some(renewed);
+            }
             model.dirty.insert(r);
         })
     }
