@@ -538,10 +538,24 @@ impl Builder {
                         _ => None,
                     })
                     .collect();
+                // An operation no rule of this lifecycle speaks of (no
+                // transition, no state's capability, no refusal while
+                // overdue) is left out: whatever an implementation does with
+                // it — releasing by hand a resource the documents give no
+                // release, say — is its own choice, and its consequences
+                // would be judged against the model's.
+                let decided = |op: &crate::spec::OpId| {
+                    moves.contains(op)
+                        || l.states
+                            .iter()
+                            .any(|s| s.operations.iter().any(|c| c.op == *op))
+                        || doc.operations.get(op).is_some_and(|o| o.fee_incurring)
+                };
                 let operations = doc
                     .operations
                     .keys()
                     .filter(|op| !MECHANISM_OPERATIONS.contains(&catalog.op_name(**op)))
+                    .filter(|op| decided(op))
                     .flat_map(|op| {
                         let times = if moves.contains(op) { 3 } else { 1 };
                         std::iter::repeat_n(catalog.op_name(*op).to_string(), times)

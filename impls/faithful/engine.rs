@@ -785,7 +785,11 @@ impl Engine {
             res.term += renewed - old;
             res.expires_at = Some(renewed);
         }
-        self.operation_transition(r, "renew");
+        // Paid from the old expiry, a renewal shorter than the time since
+        // then still ends in the past: the resource stays expired.
+        if res.expires_at.is_none_or(|e| e > self.now) {
+            self.operation_transition(r, "renew");
+        }
     }
 
     fn upgrade(&mut self, r: usize, price: i64) {

@@ -585,7 +585,7 @@ impl<'c> Model<'c> {
             } => {
                 let r = self.resource_named(resource, &where_)?;
                 let op = self.op_of(r, "upgrade", &where_)?;
-                self.paid_operation(r, op, *price, |_| {})?;
+                self.paid_operation(r, op, *price, |_| true)?;
             }
             Event::SetAutoRelease {
                 resource,
@@ -1137,7 +1137,7 @@ impl<'c> Model<'c> {
         r: usize,
         op: OpId,
         price: i64,
-        before_transition: impl FnOnce(&mut Self),
+        before_transition: impl FnOnce(&mut Self) -> bool,
     ) -> Result<(), ModelError> {
         let mut decision = self.decide(r, op);
         let account = self.resources[r].account;
@@ -1175,9 +1175,9 @@ impl<'c> Model<'c> {
             cash,
             vouchers,
         });
-        before_transition(self);
+        let may_fire = before_transition(self);
         self.after_ledger_change(account);
-        if let Some(t) = decision.transition {
+        if let Some(t) = decision.transition.filter(|_| may_fire) {
             self.fire(r, t)?;
         }
         Ok(())
@@ -1196,6 +1196,7 @@ impl<'c> Model<'c> {
         // a term in months is as long as the months it covers from the old
         // expiry.
         self.paid_operation(r, op, price, |model| {
+            let now = model.now;
             let res = &mut model.resources[r];
             if let Some(old) = res.expires_at {
                 let renewed = term.end(old).unwrap_or(old);
@@ -1203,6 +1204,11 @@ impl<'c> Model<'c> {
                 res.expires_at = Some(renewed);
             }
             model.dirty.insert(r);
+            // A renewal too short to reach the present leaves the resource
+            // expired (ecs.interp.renewal-term): its transition back to
+            // service does not fire, rather than firing and expiring again
+            // at the same instant.
+            res_expiry_ahead(&model.resources[r], now)
         })
     }
 
@@ -1429,4 +1435,10 @@ impl<'c> Model<'c> {
         (state.terminal || state.billing == BillingStatus::Ceased)
             .then(|| res.entered_rule.or(state.rules.first().copied()))
     }
+}
+
+/// Whether a resource's paid term reaches past `now` (a resource without a
+/// term always does).
+fn res_expiry_ahead(res: &Resource, now: DateTime<Utc>) -> bool {
+    res.expires_at.is_none_or(|e| e > now)
 }
