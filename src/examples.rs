@@ -103,15 +103,31 @@ impl Outcome {
         !self.failures.is_empty()
     }
 
-    /// An example that was not run, with the reason.
-    pub fn skipped(name: &str, example: &WorkedExample, reason: impl Into<String>) -> Outcome {
+    /// The outcome of an example before anything is checked.
+    fn new(name: &str, example: &WorkedExample) -> Outcome {
         Outcome {
             name: name.to_string(),
             description: example.description.clone(),
             rules: example.rules.clone(),
             checks: 0,
             failures: Vec::new(),
+            skipped: None,
+        }
+    }
+
+    /// An example that was not run, with the reason.
+    pub fn skipped(name: &str, example: &WorkedExample, reason: impl Into<String>) -> Outcome {
+        Outcome {
             skipped: Some(reason.into()),
+            ..Outcome::new(name, example)
+        }
+    }
+
+    /// An example that could not be run to a comparison, with the reason.
+    fn failing(name: &str, example: &WorkedExample, failure: String) -> Outcome {
+        Outcome {
+            failures: vec![failure],
+            ..Outcome::new(name, example)
         }
     }
 }
@@ -285,6 +301,12 @@ pub fn pinned_elsewhere(
     example: &WorkedExample,
     declared: &BTreeMap<String, String>,
 ) -> Option<String> {
+    let not_chosen = |interpretation: &str, reading: &str| {
+        catalog
+            .interpretations
+            .iter()
+            .any(|i| i.id == interpretation && i.chosen != reading)
+    };
     for (interpretation, reading) in &example.readings {
         match declared.get(interpretation) {
             Some(theirs) if theirs != reading => {
@@ -293,11 +315,7 @@ pub fn pinned_elsewhere(
                 ));
             }
             Some(_) => {}
-            None if catalog
-                .interpretations
-                .iter()
-                .any(|i| i.id == *interpretation && i.chosen != *reading) =>
-            {
+            None if not_chosen(interpretation, reading) => {
                 return Some(format!(
                     "written under {interpretation}={reading}, which the system did not declare"
                 ));
@@ -310,13 +328,7 @@ pub fn pinned_elsewhere(
     // the model reads them the system's way?
     let other: BTreeMap<String, String> = declared
         .iter()
-        .filter(|(i, r)| {
-            !example.readings.contains_key(*i)
-                && catalog
-                    .interpretations
-                    .iter()
-                    .any(|x| x.id == **i && x.chosen != **r)
-        })
+        .filter(|(i, r)| !example.readings.contains_key(*i) && not_chosen(i, r))
         .map(|(i, r)| (i.clone(), r.clone()))
         .collect();
     if other.is_empty() {
@@ -349,26 +361,13 @@ pub fn pinned_elsewhere(
 pub fn check(catalog: &Catalog, name: &str, example: &WorkedExample) -> Outcome {
     let Some(read) = catalog_for(catalog, example) else {
         let problem = validate(catalog, example).err().unwrap_or_default();
-        return Outcome {
-            name: name.to_string(),
-            description: example.description.clone(),
-            rules: example.rules.clone(),
-            checks: 0,
-            failures: vec![format!("the example is malformed: {problem}")],
-            skipped: None,
-        };
+        let failure = format!("the example is malformed: {problem}");
+        return Outcome::failing(name, example, failure);
     };
     let model = crate::verify::ReferenceModel { catalog: &read };
     match check_on(&read, &model, name, example) {
         Ok(outcome) => outcome,
-        Err(e) => Outcome {
-            name: name.to_string(),
-            description: example.description.clone(),
-            rules: example.rules.clone(),
-            checks: 0,
-            failures: vec![e.to_string()],
-            skipped: None,
-        },
+        Err(e) => Outcome::failing(name, example, e.to_string()),
     }
 }
 
@@ -382,14 +381,7 @@ pub fn check_on(
     name: &str,
     example: &WorkedExample,
 ) -> Result<Outcome, crate::verify::SystemError> {
-    let mut outcome = Outcome {
-        name: name.to_string(),
-        description: example.description.clone(),
-        rules: example.rules.clone(),
-        checks: 0,
-        failures: Vec::new(),
-        skipped: None,
-    };
+    let mut outcome = Outcome::new(name, example);
     if let Err(problem) = validate(catalog, example) {
         outcome
             .failures

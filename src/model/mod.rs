@@ -1208,7 +1208,7 @@ impl<'c> Model<'c> {
             // expired (ecs.interp.renewal-term): its transition back to
             // service does not fire, rather than firing and expiring again
             // at the same instant.
-            res_expiry_ahead(&model.resources[r], now)
+            model.resources[r].expires_at.is_none_or(|e| e > now)
         })
     }
 
@@ -1435,10 +1435,4 @@ impl<'c> Model<'c> {
         (state.terminal || state.billing == BillingStatus::Ceased)
             .then(|| res.entered_rule.or(state.rules.first().copied()))
     }
-}
-
-/// Whether a resource's paid term reaches past `now` (a resource without a
-/// term always does).
-fn res_expiry_ahead(res: &Resource, now: DateTime<Utc>) -> bool {
-    res.expires_at.is_none_or(|e| e > now)
 }
