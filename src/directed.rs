@@ -324,6 +324,11 @@ enum Move {
     TopUpAndPayNow,
     /// An operation on slot `s`.
     Operate(usize, String),
+    /// A charge to slot `s` and then an operation on it, at one instant:
+    /// the operation comes before the charge's own deduction, due at that
+    /// instant, so the bill fails in the state the operation led to (the
+    /// only way a bill can fail in a state where charges are not billed).
+    ChargeThenOperate(usize, String),
     /// A renewal of slot `s` by its term.
     Renew(usize),
     /// An automatic release of slot `s`, set for one hour later.
@@ -381,19 +386,50 @@ impl<'c> World<'c> {
             ) || (catalog.document(lc.doc).billing.is_none()
                 && lc.billing != BillingMethod::NotBilled)
         };
+        // Under a reading that bills nothing where the document leaves
+        // billing open, a slot in such a state cannot fall overdue by itself.
+        let unbilled_somewhere = |l: LifecycleId| {
+            let lc = catalog.lifecycle(l);
+            let open_unbilled = catalog
+                .document(lc.doc)
+                .billing
+                .as_ref()
+                .and_then(|b| b.bill_where_unspecified)
+                .is_some_and(|p| !catalog.flag(p));
+            open_unbilled
+                && lc
+                    .states
+                    .iter()
+                    .any(|s| !s.terminal && s.billing == crate::spec::BillingStatus::Unspecified)
+        };
         // Account-wide signals need a bill of the account: if no slot can
         // be charged, add a chargeable resource of the same product that can
-        // hang under one of the slots (or stand alone).
-        if !slots.iter().any(|s| chargeable(*s)) {
-            let doc = catalog.lifecycle(target).doc;
-            let payer = usable.iter().copied().find(|l| {
-                let lc = catalog.lifecycle(*l);
-                lc.doc == doc && chargeable(*l) && lc.parent.is_none_or(|p| slots.contains(&p))
-            });
-            if let Some(p) = payer {
-                slots.push(p);
-            }
-        }
+        // hang under one of the slots (or stand alone). If a slot can be in
+        // a state where charges are not billed, the account needs a payer
+        // of another product, billed whatever the slots' states, as its own
+        // product's resources may all be gone by then (Flink releases every
+        // pay-as-you-go workspace when it abandons hybrid elastic
+        // resources).
+        let doc = catalog.lifecycle(target).doc;
+        let fits = |l: &LifecycleId| {
+            let lc = catalog.lifecycle(*l);
+            lc.doc == doc && chargeable(*l) && lc.parent.is_none_or(|p| slots.contains(&p))
+        };
+        let payer = if !slots.iter().any(|s| chargeable(*s)) {
+            usable.iter().copied().find(fits)
+        } else if slots.iter().any(|s| unbilled_somewhere(*s)) {
+            usable
+                .iter()
+                .copied()
+                .find(|l| {
+                    let lc = catalog.lifecycle(*l);
+                    lc.doc != doc && lc.parent.is_none() && chargeable(*l) && !unbilled_somewhere(*l)
+                })
+                .or_else(|| usable.iter().copied().find(fits))
+        } else {
+            None
+        };
+        slots.extend(payer);
         // The durations the specs name under every accepted reading: where
         // behaviour changes, or may change for an implementation that reads
         // a sentence another accepted way — where faults hide.
@@ -561,11 +597,17 @@ impl<'c> World<'c> {
             if self.history.resources[s].term.is_some() && declares("renew") {
                 ops.insert("renew".into());
             }
+            let chargeable = self.history.resources[s].hourly_price.is_some();
             for op in ops {
                 match op.as_str() {
                     "renew" => moves.push(Move::Renew(s)),
                     "purchase" | "upgrade" | "set-auto-release" => {}
-                    _ => moves.push(Move::Operate(s, op)),
+                    _ => {
+                        if chargeable {
+                            moves.push(Move::ChargeThenOperate(s, op.clone()));
+                        }
+                        moves.push(Move::Operate(s, op));
+                    }
                 }
             }
             if auto_release && obs.lifecycle == lc.id {
@@ -639,6 +681,19 @@ impl<'c> World<'c> {
                 resource: self.id(*s),
                 operation: op.clone(),
             }),
+            Move::ChargeThenOperate(s, op) => {
+                events.push(Event::Charge {
+                    at,
+                    resource: self.id(*s),
+                    amount: Some(account.available_credit.max(0).saturating_add(1_000)),
+                    hours: None,
+                });
+                events.push(Event::Operate {
+                    at,
+                    resource: self.id(*s),
+                    operation: op.clone(),
+                });
+            }
             Move::Renew(s) => events.push(Event::Renew {
                 at,
                 resource: self.id(*s),

@@ -634,11 +634,17 @@ impl Engine {
         if kind == ChargeKind::NotCharged {
             return;
         }
-        if self.traits(r).billing == BillingStatus::Ceased {
+        let billing = self.traits(r).billing;
+        let product = self.resources[r].lc.product();
+        if billing == BillingStatus::Ceased
+            || (billing == BillingStatus::Unspecified
+                && self.readings.unbilled_where_unspecified.contains(&product))
+        {
             // Usage of a resource whose billing has ceased is not billed
             // ("the instance is stopped and billing ceases", "stops
             // deducting fees", "no longer generate fees"), citing what made
-            // it cease.
+            // it cease; nor, read the `not-billed` way, usage in a state
+            // whose billing the document leaves open.
             self.log.push(TraceEvent::ChargeSkipped {
                 at: self.now,
                 account: self.accounts[account].id.clone(),
@@ -648,7 +654,6 @@ impl Engine {
             });
             return;
         }
-        let product = self.resources[r].lc.product();
         let billing = product.billing(&self.faults);
         let bill_id = match (kind, billing) {
             (ChargeKind::Billed, Some(Billing { offsets, .. })) => {

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::vocab::Product;
+
 /// Each interpretation this implementation can read another way, with its
 /// readings (the specs' choice first).
 pub const KNOWN: &[(&str, &[&str])] = &[
@@ -19,6 +21,18 @@ pub const KNOWN: &[(&str, &[&str])] = &[
     (
         "ecs.interp.settlement-order",
         &["oldest-first", "all-or-none"],
+    ),
+    (
+        "ecs.interp.billing-where-unspecified",
+        &["billed", "not-billed"],
+    ),
+    (
+        "flink.interp.billing-where-unspecified",
+        &["billed", "not-billed"],
+    ),
+    (
+        "maxcompute.interp.billing-where-unspecified",
+        &["billed", "not-billed"],
     ),
 ];
 
@@ -37,6 +51,11 @@ pub struct Readings {
     /// first until one does not fit (`oldest-first`), or every overdue bill
     /// or none (`all-or-none`).
     pub settle_all_or_none: bool,
+    /// The products whose documents leave billing open in some state (an
+    /// ECS instance stopped in economical mode, an expired hybrid Flink
+    /// workspace, a locked MaxCompute instance) and that this
+    /// implementation does not bill there (`not-billed`).
+    pub unbilled_where_unspecified: Vec<Product>,
     /// As given on the command line, for hello.
     pub declared: BTreeMap<String, String>,
 }
@@ -47,6 +66,7 @@ impl Default for Readings {
             top_up_settles: true,
             maxcompute_refuses_renewal_while_overdue: false,
             settle_all_or_none: false,
+            unbilled_where_unspecified: Vec::new(),
             declared: BTreeMap::new(),
         }
     }
@@ -82,6 +102,19 @@ impl Readings {
                 }
                 "ecs.interp.settlement-order" => {
                     readings.settle_all_or_none = reading == "all-or-none"
+                }
+                "ecs.interp.billing-where-unspecified"
+                | "flink.interp.billing-where-unspecified"
+                | "maxcompute.interp.billing-where-unspecified" => {
+                    let product = match id.split('.').next() {
+                        Some("ecs") => Product::Ecs,
+                        Some("flink") => Product::Flink,
+                        _ => Product::MaxCompute,
+                    };
+                    readings.unbilled_where_unspecified.retain(|p| *p != product);
+                    if reading == "not-billed" {
+                        readings.unbilled_where_unspecified.push(product);
+                    }
                 }
                 _ => unreachable!("every known interpretation is handled"),
             }

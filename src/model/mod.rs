@@ -1432,7 +1432,17 @@ impl<'c> Model<'c> {
     fn billing_stopped_by(&self, r: usize) -> Option<Option<RuleId>> {
         let res = &self.resources[r];
         let state = self.catalog.lifecycle(res.lifecycle).state(res.state);
-        (state.terminal || state.billing == BillingStatus::Ceased)
+        // Where the document leaves billing open, the reading in force
+        // decides (billed when the document names no such reading).
+        let unbilled_where_open = state.billing == BillingStatus::Unspecified
+            && self
+                .catalog
+                .document(res.doc)
+                .billing
+                .as_ref()
+                .and_then(|b| b.bill_where_unspecified)
+                .is_some_and(|p| !self.catalog.flag(p));
+        (state.terminal || state.billing == BillingStatus::Ceased || unbilled_where_open)
             .then(|| res.entered_rule.or(state.rules.first().copied()))
     }
 }

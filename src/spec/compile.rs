@@ -1060,11 +1060,24 @@ impl<'a> Compiler<'a> {
                 });
                 Some(p)
             });
+            let bill_where_unspecified = b.bill_where_unspecified.as_ref().and_then(|id| {
+                let p = self.resolve_param(at, id, element)?;
+                if self.param_units[p.index()] != raw::Unit::Flag {
+                    self.error_at(
+                        at,
+                        id,
+                        element,
+                        format!("parameter `{}` must be a flag", id.value),
+                    );
+                }
+                Some(p)
+            });
             if let Some(&rule) = rules.first() {
                 self.documents[doc.index()].billing = Some(BillingPolicy {
                     deduction_offsets: offsets,
                     on_insufficient: b.on_insufficient.value,
                     cycle,
+                    bill_where_unspecified,
                     rule,
                 });
             }
@@ -1768,6 +1781,31 @@ impl<'a> Compiler<'a> {
                                 format!(
                                     "state `{}` is terminal, so no transition may leave it",
                                     raw_f.value
+                                ),
+                            ));
+                        }
+                    }
+                }
+                // A charge can reach a pay-as-you-go or hybrid resource in
+                // any state; where the document leaves its billing open, a
+                // reading must decide whether the charge bills, or the
+                // comparison would judge what no sentence decides.
+                let billed = matches!(lc.billing, BillingMethod::PayAsYouGo | BillingMethod::Hybrid);
+                let decided = self.documents[index]
+                    .billing
+                    .as_ref()
+                    .is_none_or(|b| b.bill_where_unspecified.is_some());
+                if billed && !decided {
+                    for (state, raw_s) in lc.states.iter().zip(&l.states) {
+                        if !state.terminal && state.billing == BillingStatus::Unspecified {
+                            problems.push((
+                                position_of(&raw_s.billing),
+                                format!("{element}, state {}", raw_s.id.value),
+                                format!(
+                                    "state `{}` leaves billing unspecified, but charges reach it; \
+                                     name billing.bill_where_unspecified so that a reading decides \
+                                     whether they bill",
+                                    raw_s.id.value
                                 ),
                             ));
                         }

@@ -126,6 +126,9 @@ pub struct BillingPolicy {
     pub on_insufficient: OnInsufficient,
     /// How often pay-as-you-go usage is billed, if the document says.
     pub cycle: Option<ParamId>,
+    /// The flag (set by a reading) saying whether a charge in a state
+    /// whose billing is unspecified is billed; billed when absent.
+    pub bill_where_unspecified: Option<ParamId>,
     pub rule: RuleId,
 }
 

@@ -140,6 +140,11 @@ pub struct Billing {
     /// document gives one (the history's charges arrive at this rhythm).
     #[serde(default)]
     pub cycle: Option<Id>,
+    /// `flag` parameter, set by the readings of an interpretation: whether
+    /// a charge to a resource in a state whose billing the document leaves
+    /// `unspecified` is billed (true) or not (false).
+    #[serde(default)]
+    pub bill_where_unspecified: Option<Id>,
     /// The rules that set the schedule; the first is cited by every
     /// deduction attempt.
     pub rules: Vec<Id>,
