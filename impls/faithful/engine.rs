@@ -330,7 +330,13 @@ impl Engine {
             .collect();
         for c in children {
             let child = &self.resources[c];
-            if let Some(t2) = products::on_parent(child.lc, child.state, t.to, &self.faults) {
+            if let Some(t2) = products::on_parent(
+                child.lc,
+                child.state,
+                t.to,
+                &self.faults,
+                &self.readings,
+            ) {
                 self.transition(c, t2);
             }
         }

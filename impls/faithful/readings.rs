@@ -34,6 +34,10 @@ pub const KNOWN: &[(&str, &[&str])] = &[
         "maxcompute.interp.billing-where-unspecified",
         &["billed", "not-billed"],
     ),
+    (
+        "flink.interp.jobs-after-resume",
+        &["start-by-hand", "restart-themselves"],
+    ),
 ];
 
 /// The readings in force.
@@ -56,6 +60,11 @@ pub struct Readings {
     /// workspace, a locked MaxCompute instance) and that this
     /// implementation does not bill there (`not-billed`).
     pub unbilled_where_unspecified: Vec<Product>,
+    /// "You can resume using the workspaces": Flink jobs stopped for an
+    /// overdue payment wait to be started by hand (`start-by-hand`), or run
+    /// again by themselves once the workspace is usable
+    /// (`restart-themselves`).
+    pub jobs_restart_after_resume: bool,
     /// As given on the command line, for hello.
     pub declared: BTreeMap<String, String>,
 }
@@ -67,6 +76,7 @@ impl Default for Readings {
             maxcompute_refuses_renewal_while_overdue: false,
             settle_all_or_none: false,
             unbilled_where_unspecified: Vec::new(),
+            jobs_restart_after_resume: false,
             declared: BTreeMap::new(),
         }
     }
@@ -115,6 +125,9 @@ impl Readings {
                     if reading == "not-billed" {
                         readings.unbilled_where_unspecified.push(product);
                     }
+                }
+                "flink.interp.jobs-after-resume" => {
+                    readings.jobs_restart_after_resume = reading == "restart-themselves"
                 }
                 _ => unreachable!("every known interpretation is handled"),
             }

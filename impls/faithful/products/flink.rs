@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::faults::{Fault, Faults};
 use crate::policy;
+use crate::readings::Readings;
 use crate::vocab::{Ctx, Lc, OpAnswer, Signal, St, Timed, Tr, Traits, gone, tr, traits};
 
 pub fn initial(lc: Lc) -> St {
@@ -193,9 +194,24 @@ pub fn on_signal(lc: Lc, st: St, signal: Signal) -> Option<Tr> {
     }
 }
 
-pub fn on_parent(lc: Lc, st: St, parent: St, faults: &Faults) -> Option<Tr> {
+pub fn on_parent(lc: Lc, st: St, parent: St, faults: &Faults, readings: &Readings) -> Option<Tr> {
     use St::*;
     match (lc, st, parent) {
+        // "You can resume using the workspaces", read the
+        // `restart-themselves` way: jobs stopped for the overdue payment run
+        // again as soon as the workspace is usable.
+        (Lc::FlinkPaygJob, Stopped, Running) if readings.jobs_restart_after_resume => Some(tr(
+            Running,
+            "restarted-with-workspace",
+            "flink.payg.resume-after-top-up",
+        )),
+        (Lc::FlinkHybridElasticJob, Stopped, Active) if readings.jobs_restart_after_resume => {
+            Some(tr(
+                Running,
+                "restarted-with-workspace",
+                "flink.hybrid.elastic-resume",
+            ))
+        }
         // "Running jobs are stopped."
         (Lc::FlinkPaygJob, Running, Overdue) => {
             if faults.has(Fault::FlinkPaygJobsLeftRunning) {

@@ -57,11 +57,17 @@ pub fn on_signal(lc: Lc, st: St, entered_by: &str, signal: Signal, faults: &Faul
     }
 }
 
-pub fn on_parent(lc: Lc, st: St, parent: St, faults: &Faults) -> Option<Tr> {
+pub fn on_parent(
+    lc: Lc,
+    st: St,
+    parent: St,
+    faults: &Faults,
+    readings: &crate::readings::Readings,
+) -> Option<Tr> {
     match lc.product() {
         Product::Ecs => ecs::on_parent(lc, st, parent, faults),
         Product::Emr | Product::MaxCompute => None,
-        Product::Flink => flink::on_parent(lc, st, parent, faults),
+        Product::Flink => flink::on_parent(lc, st, parent, faults, readings),
         Product::Spark => spark::on_parent(lc, st, parent),
     }
 }
