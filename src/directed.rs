@@ -423,7 +423,10 @@ impl<'c> World<'c> {
                 .copied()
                 .find(|l| {
                     let lc = catalog.lifecycle(*l);
-                    lc.doc != doc && lc.parent.is_none() && chargeable(*l) && !unbilled_somewhere(*l)
+                    lc.doc != doc
+                        && lc.parent.is_none()
+                        && chargeable(*l)
+                        && !unbilled_somewhere(*l)
                 })
                 .or_else(|| usable.iter().copied().find(fits))
         } else {

@@ -1172,7 +1172,7 @@ fn coverage_verdict(
                 judge
                     .rule_named(r)
                     .is_some_and(|id| exercisable(judge, judge.rule(id), &|l| imp.contains(&l)))
-            })
+            }) && live_under_readings(in_force, r)
         })
         .map(String::from)
         .collect();
@@ -1319,6 +1319,35 @@ fn exercisable(
         }
         crate::spec::Enforcement::Formula(f) => doc_implemented(judge.formulas[f.index()].doc),
         crate::spec::Enforcement::Ledger => true,
+    })
+}
+
+/// Whether a rule can be exercised under the readings in force: a rule
+/// enforced only by transitions another reading enables (a start by hand
+/// after settlement, say) has nothing to show under these.
+fn live_under_readings(in_force: &Catalog, rule: &str) -> bool {
+    in_force.rule_named(rule).is_none_or(|id| {
+        let enforcements = &in_force.rule(id).enforcements;
+        // A state is entered only through a transition these readings enable
+        // (or is where its lifecycle starts).
+        let enterable = |l: LifecycleId, state: crate::spec::StateId| {
+            let lc = in_force.lifecycle(l);
+            lc.initial == state
+                || (0..lc.transitions.len()).any(|t| {
+                    lc.transitions[t].to == state && crate::directed::enabled(in_force, (l, t))
+                })
+        };
+        enforcements.is_empty()
+            || enforcements.iter().any(|e| match e {
+                crate::spec::Enforcement::Transition {
+                    lifecycle,
+                    transition,
+                } => crate::directed::enabled(in_force, (*lifecycle, *transition)),
+                crate::spec::Enforcement::Capability { lifecycle, state } => {
+                    enterable(*lifecycle, *state)
+                }
+                _ => true,
+            })
     })
 }
 
@@ -1486,6 +1515,11 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
         .iter()
         .filter(|r| r.not_modelled.is_none() && report.products.contains(&judge.document(r.doc).id))
         .filter(|r| report.implemented.is_none() || exercisable(judge, r, &implemented))
+        // A rule only another reading's transitions enforce is left out,
+        // as the coverage verdict leaves it out.
+        .filter(|r| {
+            report.coverage.rules.contains_key(&r.id) || report.unexercised_rules.contains(&r.id)
+        })
         .collect();
     let covered = enforced
         .iter()

@@ -52,7 +52,7 @@ use crate::products::spark;
 use crate::readings::Readings;
 use crate::vocab::{
     AVAILABLE_CREDIT_RULE, Billing, CREDIT_ALERT, ChargeKind, Ctx, Effect, FEE_PRODUCTS, Lc,
-    OpAnswer, Product, Shortfall, Signal, St, Timed, Tr,
+    OpAnswer, Product, Shortfall, Signal, St, Timed, Tr, tr,
 };
 
 /// The longest the clock moves between two scans.
@@ -330,13 +330,9 @@ impl Engine {
             .collect();
         for c in children {
             let child = &self.resources[c];
-            if let Some(t2) = products::on_parent(
-                child.lc,
-                child.state,
-                t.to,
-                &self.faults,
-                &self.readings,
-            ) {
+            if let Some(t2) =
+                products::on_parent(child.lc, child.state, t.to, &self.faults, &self.readings)
+            {
                 self.transition(c, t2);
             }
         }
@@ -344,6 +340,23 @@ impl Engine {
 
     fn signal(&mut self, r: usize, signal: Signal) {
         let res = &self.resources[r];
+        if self.readings.ecs_restart_by_hand
+            && res.lc == Lc::EcsPaygInstance
+            && res.state == St::Stopped
+            && signal == Signal::Settled
+        {
+            // Read the `by-hand` way, the paid instance stays stopped (no
+            // longer to be released) until its owner starts it.
+            self.transition(
+                r,
+                tr(
+                    St::StoppedSettled,
+                    "waits-for-start-after-settlement",
+                    "ecs.settle.manual-start",
+                ),
+            );
+            return;
+        }
         if let Some(t) =
             products::on_signal(res.lc, res.state, res.entered_rule, signal, &self.faults)
         {
@@ -728,6 +741,12 @@ impl Engine {
                 });
             }
         }
+        let economical_start = res.lc == Lc::EcsPaygInstance
+            && res.state == St::EconomicalStoppedOverdue
+            && op == "start";
+        if economical_start && self.readings.ecs_economical_restart_succeeds {
+            return None;
+        }
         if let Some(rule) = products::refusal(res.lc, res.state, op) {
             return Some(Refusal {
                 rule: Some(rule),
@@ -759,6 +778,22 @@ impl Engine {
     /// An allowed operation's own transition, if it makes one.
     fn operation_transition(&mut self, r: usize, op: &str) {
         let res = &self.resources[r];
+        if res.lc == Lc::EcsPaygInstance
+            && res.state == St::EconomicalStoppedOverdue
+            && op == "start"
+        {
+            // Only reachable read the `succeeds` way: the instance serves
+            // again with its payment still overdue.
+            self.transition(
+                r,
+                tr(
+                    St::Overdue,
+                    "economical-start-while-overdue",
+                    "ecs.payg.economical-mode-restart-may-fail",
+                ),
+            );
+            return;
+        }
         let ctx = self.ctx(r);
         if let OpAnswer::Fire(t) = products::on_operation(res.lc, res.state, op, &ctx, &self.faults)
         {

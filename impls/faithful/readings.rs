@@ -38,6 +38,8 @@ pub const KNOWN: &[(&str, &[&str])] = &[
         "flink.interp.jobs-after-resume",
         &["start-by-hand", "restart-themselves"],
     ),
+    ("ecs.interp.restart-may-fail", &["automatic", "by-hand"]),
+    ("ecs.interp.economical-restart", &["fails", "succeeds"]),
 ];
 
 /// The readings in force.
@@ -65,6 +67,14 @@ pub struct Readings {
     /// again by themselves once the workspace is usable
     /// (`restart-themselves`).
     pub jobs_restart_after_resume: bool,
+    /// "If an instance fails to restart automatically, you can start it
+    /// manually": an ECS instance stopped for an overdue payment restarts
+    /// when it is paid (`automatic`), or waits to be started (`by-hand`).
+    pub ecs_restart_by_hand: bool,
+    /// "The ECS instance may fail to restart": starting an instance stopped
+    /// in economical mode while overdue fails (`fails`) or succeeds
+    /// (`succeeds`).
+    pub ecs_economical_restart_succeeds: bool,
     /// As given on the command line, for hello.
     pub declared: BTreeMap<String, String>,
 }
@@ -77,6 +87,8 @@ impl Default for Readings {
             settle_all_or_none: false,
             unbilled_where_unspecified: Vec::new(),
             jobs_restart_after_resume: false,
+            ecs_restart_by_hand: false,
+            ecs_economical_restart_succeeds: false,
             declared: BTreeMap::new(),
         }
     }
@@ -121,13 +133,21 @@ impl Readings {
                         Some("flink") => Product::Flink,
                         _ => Product::MaxCompute,
                     };
-                    readings.unbilled_where_unspecified.retain(|p| *p != product);
+                    readings
+                        .unbilled_where_unspecified
+                        .retain(|p| *p != product);
                     if reading == "not-billed" {
                         readings.unbilled_where_unspecified.push(product);
                     }
                 }
                 "flink.interp.jobs-after-resume" => {
                     readings.jobs_restart_after_resume = reading == "restart-themselves"
+                }
+                "ecs.interp.restart-may-fail" => {
+                    readings.ecs_restart_by_hand = reading == "by-hand"
+                }
+                "ecs.interp.economical-restart" => {
+                    readings.ecs_economical_restart_succeeds = reading == "succeeds"
                 }
                 _ => unreachable!("every known interpretation is handled"),
             }

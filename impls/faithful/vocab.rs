@@ -418,6 +418,9 @@ pub enum St {
     LeftBehind,
     KeptInOss,
     ConvertedOverdue,
+    /// An ECS instance stopped for an overdue payment, now paid, that the
+    /// system did not restart (ecs.interp.restart-may-fail read `by-hand`).
+    StoppedSettled,
     Converted,
     ExpiredConverted,
     Abandoned,
@@ -452,6 +455,7 @@ impl St {
             Blocked => "blocked",
             LeftBehind => "left-behind",
             KeptInOss => "kept-in-oss",
+            StoppedSettled => "stopped-settled",
             ConvertedOverdue => "converted-overdue",
             Converted => "converted",
             ExpiredConverted => "expired-converted",

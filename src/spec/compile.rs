@@ -1790,7 +1790,10 @@ impl<'a> Compiler<'a> {
                 // any state; where the document leaves its billing open, a
                 // reading must decide whether the charge bills, or the
                 // comparison would judge what no sentence decides.
-                let billed = matches!(lc.billing, BillingMethod::PayAsYouGo | BillingMethod::Hybrid);
+                let billed = matches!(
+                    lc.billing,
+                    BillingMethod::PayAsYouGo | BillingMethod::Hybrid
+                );
                 let decided = self.documents[index]
                     .billing
                     .as_ref()

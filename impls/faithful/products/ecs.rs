@@ -48,7 +48,7 @@ pub fn traits_of(
         }
         // "the instance is stopped and billing ceases on T+15"; computing
         // resources are retained but nothing is served.
-        (Lc::EcsPaygInstance, Stopped) => traits(S::No, D::Retained, B::Ceased),
+        (Lc::EcsPaygInstance, Stopped | StoppedSettled) => traits(S::No, D::Retained, B::Ceased),
         // "The computing resources (vCPUs, GPUs, and memory) are released."
         // The fault `released-data-comes-back` only pretends to release
         // them 15 days after the stop: the data stays, and settling brings
@@ -127,7 +127,9 @@ pub fn refusal(lc: Lc, st: St, op: &str) -> Option<&'static str> {
         (Lc::EcsPaygInstance, EconomicalStoppedOverdue, "start") => {
             Some("ecs.payg.economical-mode-restart-may-fail")
         }
-        (Lc::EcsPaygInstance, Stopped, "connect") => Some("ecs.stopped.no-remote-connection"),
+        (Lc::EcsPaygInstance, Stopped | StoppedSettled, "connect") => {
+            Some("ecs.stopped.no-remote-connection")
+        }
         (Lc::EcsPaygInstance, Stopped, "start") => Some("ecs.payg.stop-at-t15"),
         (Lc::EcsPaygInstance, Stopped, "create-snapshot") => {
             Some("ecs.stopped.no-manual-snapshots")
@@ -326,9 +328,21 @@ pub fn on_operation(lc: Lc, st: St, op: &str) -> OpAnswer {
             "start-after-economical-stop",
             "ecs.payg.economical-mode-restart-may-fail",
         )),
+        // "If an instance fails to restart automatically, you can start it
+        // manually."
+        (Lc::EcsPaygInstance, StoppedSettled, "start") => OpAnswer::Fire(tr(
+            Running,
+            "started-by-hand-after-settlement",
+            "ecs.settle.manual-start",
+        )),
         (
             Lc::EcsPaygInstance,
-            Running | Overdue | EconomicalStopped | EconomicalStoppedOverdue | Stopped,
+            Running
+            | Overdue
+            | EconomicalStopped
+            | EconomicalStoppedOverdue
+            | Stopped
+            | StoppedSettled,
             "release",
         ) => OpAnswer::Fire(user_release),
         (Lc::EcsPaygDataDisk, InService | OutOfService, "release") => OpAnswer::Fire(user_release),
@@ -388,7 +402,12 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx, faults: &Faults) -> Vec<(DateTime<Utc>,
             // instances".
             if matches!(
                 st,
-                Running | Overdue | EconomicalStopped | EconomicalStoppedOverdue | Stopped
+                Running
+                    | Overdue
+                    | EconomicalStopped
+                    | EconomicalStoppedOverdue
+                    | Stopped
+                    | StoppedSettled
             ) {
                 if let Some(at) = ctx.auto_release_at {
                     out.push((
