@@ -85,7 +85,7 @@ fn ecs_no_restart_after_settlement() {
     let system = mutated(
         "ecs.yaml",
         &[(
-            "      - id: restart-after-settlement\n        from: [stopped]\n        to: running\n        on: {signal: settled}\n        rule: ecs.settle.auto-restart\n",
+            "      - id: restart-after-settlement\n        from: [stopped]\n        to: running\n        on: {signal: settled}\n        when:\n          - {param: {id: ecs.restart-after-settlement, equals: automatic}}\n        rule: ecs.settle.auto-restart\n",
             "",
         )],
     );

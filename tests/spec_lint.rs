@@ -159,6 +159,7 @@ fn valid_fixture_compiles_on_its_own() {
 /// The fixtures the suite must keep: one per class of error the compiler
 /// detects. More may exist.
 const REQUIRED_FIXTURES: &[&str] = &[
+    "billing-open-without-reading",
     "yaml-syntax-error",
     "unknown-field",
     "wrong-type",

@@ -503,6 +503,21 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// A parameter that must be a `flag` (reported, but still returned, if
+    /// it is not, so that one mistake yields one diagnostic).
+    fn resolve_flag(&mut self, at: At, id: &Id, element: &str) -> Option<ParamId> {
+        let p = self.resolve_param(at, id, element)?;
+        if self.param_units[p.index()] != raw::Unit::Flag {
+            self.error_at(
+                at,
+                id,
+                element,
+                format!("parameter `{}` must be a flag", id.value),
+            );
+        }
+        Some(p)
+    }
+
     fn resolve_lifecycle(&mut self, at: At, id: &Id, element: &str) -> Option<LifecycleId> {
         match self.lookup(at, id, element, "lifecycle")? {
             Item::Lifecycle(l) => Some(l),
@@ -918,18 +933,7 @@ impl<'a> Compiler<'a> {
                 &l.events_before_system_actions,
             ]
             .into_iter()
-            .map(|id| {
-                let p = self.resolve_param(at, id, element)?;
-                if self.param_units[p.index()] != raw::Unit::Flag {
-                    self.error_at(
-                        at,
-                        id,
-                        element,
-                        format!("parameter `{}` must be a flag", id.value),
-                    );
-                }
-                Some(p)
-            })
+            .map(|id| self.resolve_flag(at, id, element))
             .collect();
             let settlement = l.settlement.as_ref().and_then(|id| {
                 let p = self.resolve_param(at, id, element)?;
@@ -1060,18 +1064,10 @@ impl<'a> Compiler<'a> {
                 });
                 Some(p)
             });
-            let bill_where_unspecified = b.bill_where_unspecified.as_ref().and_then(|id| {
-                let p = self.resolve_param(at, id, element)?;
-                if self.param_units[p.index()] != raw::Unit::Flag {
-                    self.error_at(
-                        at,
-                        id,
-                        element,
-                        format!("parameter `{}` must be a flag", id.value),
-                    );
-                }
-                Some(p)
-            });
+            let bill_where_unspecified = b
+                .bill_where_unspecified
+                .as_ref()
+                .and_then(|id| self.resolve_flag(at, id, element));
             if let Some(&rule) = rules.first() {
                 self.documents[doc.index()].billing = Some(BillingPolicy {
                     deduction_offsets: offsets,
@@ -1108,15 +1104,7 @@ impl<'a> Compiler<'a> {
                         "a document with deny_fee_operations_while_overdue decides the refusal by its rule; a reading cannot also decide it",
                     );
                 }
-                if let Some(p) = self.resolve_param(at, id, "account") {
-                    if self.param_units[p.index()] != raw::Unit::Flag {
-                        self.error_at(
-                            at,
-                            id,
-                            "account",
-                            format!("parameter `{}` must be a flag", id.value),
-                        );
-                    }
+                if let Some(p) = self.resolve_flag(at, id, "account") {
                     self.documents[doc.index()].refuse_fee_operations_flag = Some(p);
                 }
             }
