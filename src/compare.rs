@@ -211,14 +211,18 @@ fn sequences(trace: &Trace, undecided: &Undecided) -> Sequences {
                 resource,
                 operation,
                 allowed,
+                error_code,
                 ..
             } => (
                 format!("resource {resource}"),
                 "operations",
-                format!(
-                    "{operation} {}",
-                    if *allowed { "allowed" } else { "denied" }
-                ),
+                // The error a refusal answers with is part of the verdict
+                // where the document names one.
+                match (allowed, error_code) {
+                    (true, _) => format!("{operation} allowed"),
+                    (false, None) => format!("{operation} denied"),
+                    (false, Some(code)) => format!("{operation} denied with {code}"),
+                },
             ),
             TraceEvent::ChargeSkipped {
                 resource, amount, ..

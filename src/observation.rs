@@ -224,6 +224,10 @@ pub enum TraceEvent {
         allowed: bool,
         rule: Option<String>,
         reason: Option<String>,
+        /// The error a refusal answers with, where the document names one
+        /// (MaxCompute's `ODPS-0420095`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_code: Option<String>,
     },
     Refund {
         at: DateTime<Utc>,

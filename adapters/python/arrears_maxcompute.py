@@ -30,6 +30,9 @@ LOCK = 15 * DAY                                  # expiry-lock-period and unpaid
 RELEASE_RULE, CLEAR_RULE = "maxcompute.sub.data-unrecoverable", "maxcompute.overdue.clear-to-avoid-release"
 # state: (serving, data, billing, terminal, {operation: the rule that denies it})
 LOCKED = ("no", "retained", "unspecified", False, {"run-task": "maxcompute.locked.access-denied"})
+# What a refused task answers with, by the rule that refuses it: "ODPS-0420095:
+# Access Denied - Authorization Failed [4093] ... Access Mode is AllDenied".
+ERROR_CODES = {"maxcompute.locked.access-denied": "ODPS-0420095"}
 RELEASED = ("no", "deleted", "ceased", True, {})
 # billing method: (lifecycle id, states, transitions in declaration order). A
 # transition is (id, from, to, trigger, rule); a trigger is ("after", seconds,
@@ -350,8 +353,9 @@ class Engine:
         allowed, rule, reason, transition = self.decide(res, op)
         if allowed and price is not None and self.available(res.account) < price:
             allowed, rule, reason = False, None, "insufficient available credit"
+        extra = {} if allowed or rule not in ERROR_CODES else {"error_code": ERROR_CODES[rule]}
         self.emit("operation", account=res.account.id, resource=res.id, operation=op,
-                  allowed=allowed, rule=rule, reason=reason)
+                  allowed=allowed, rule=rule, reason=reason, **extra)
         if allowed and price is not None:               # a renewal: pay, then extend
             cash, vouchers = self.take(res.account, price)
             self.emit("payment", account=res.account.id, resource=res.id, operation=op,
@@ -360,7 +364,10 @@ class Engine:
                 res.expires_at = term_end(res.expires_at, term)
             self.dirty.add(res.index)
             self.after_ledger_change(res.account)
-        if allowed and transition is not None:
+        # A renewal too short to reach the present leaves the instance
+        # expired (and locked), its release counted from the new expiry.
+        still_expired = term and res.expires_at is not None and res.expires_at <= self.now
+        if allowed and transition is not None and not still_expired:
             self.fire(res, transition)
 
     def purchase(self, acc, d, price):

@@ -284,16 +284,22 @@ impl Engine {
     ) {
         let (allowed, rule, reason) = match refusal {
             None => (true, None, None),
-            Some(f) => (false, f.rule.map(str::to_string), Some(f.reason)),
+            Some(f) => (false, f.rule, Some(f.reason)),
         };
+        // A locked MaxCompute instance answers a task with "ODPS-0420095:
+        // Access Denied - Authorization Failed [4093] ... Access Mode is
+        // AllDenied".
+        let error_code = (rule == Some(crate::products::maxcompute::ACCESS_DENIED))
+            .then(|| crate::products::maxcompute::ACCESS_DENIED_CODE.to_string());
         self.log.push(TraceEvent::Operation {
             at: self.now,
             account: self.accounts[r_account].id.clone(),
             resource: resource.to_string(),
             operation: op.to_string(),
             allowed,
-            rule,
+            rule: rule.map(str::to_string),
             reason,
+            error_code,
         });
     }
 

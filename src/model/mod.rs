@@ -227,6 +227,8 @@ struct Decision {
     allowed: bool,
     rule: Option<RuleId>,
     reason: Option<String>,
+    /// The error the refusal answers with, if the document names one.
+    error_code: Option<String>,
     /// The transition the operation triggers, if any.
     transition: Option<usize>,
 }
@@ -1058,6 +1060,7 @@ impl<'c> Model<'c> {
             allowed: false,
             rule,
             reason: Some(reason),
+            error_code: None,
             transition: None,
         };
         if state.terminal {
@@ -1081,7 +1084,10 @@ impl<'c> Model<'c> {
         let mut allowed_by = None;
         if let Some(cap) = state.operations.iter().find(|c| c.op == op) {
             if !cap.allowed {
-                return deny(Some(cap.rule), format!("not allowed while {}", state.id));
+                return Decision {
+                    error_code: cap.error_code.clone(),
+                    ..deny(Some(cap.rule), format!("not allowed while {}", state.id))
+                };
             }
             allowed_by = Some(cap.rule);
         }
@@ -1099,6 +1105,7 @@ impl<'c> Model<'c> {
                 allowed: true,
                 rule: Some(t.rule),
                 reason: None,
+                error_code: None,
                 transition: Some(i),
             },
             None if first.is_some() => deny(
@@ -1112,6 +1119,7 @@ impl<'c> Model<'c> {
                 allowed: true,
                 rule: allowed_by,
                 reason: None,
+                error_code: None,
                 transition: None,
             },
         }
@@ -1127,6 +1135,7 @@ impl<'c> Model<'c> {
             allowed: d.allowed,
             rule: d.rule.map(|rule| self.catalog.rule(rule).id.clone()),
             reason: d.reason.clone(),
+            error_code: d.error_code.clone(),
         });
     }
 
@@ -1146,6 +1155,7 @@ impl<'c> Model<'c> {
                 allowed: false,
                 rule: self.catalog.ledger.rules.first().copied(),
                 reason: Some("insufficient available credit".into()),
+                error_code: None,
                 transition: None,
             };
         }
@@ -1260,6 +1270,7 @@ impl<'c> Model<'c> {
             allowed,
             rule: rule.map(|r| self.catalog.rule(r).id.clone()),
             reason,
+            error_code: None,
         });
         if !allowed {
             self.refused.insert(def.id.clone(), (account, rule));
@@ -1315,6 +1326,7 @@ impl<'c> Model<'c> {
                 allowed: false,
                 rule: rule_id,
                 reason,
+                error_code: None,
             },
         };
         self.log.push(entry);

@@ -1311,10 +1311,23 @@ impl<'a> Compiler<'a> {
                                     format!("operation `{}` is listed twice", cap.id.value),
                                 );
                             }
+                            let error_code = cap.error_code.as_ref().and_then(|code| {
+                                let anchor = &self.rules[rule.index()].anchor;
+                                if cap.allowed {
+                                    self.error_at(at, code, &selement, "an allowed operation answers no error; give error_code only where it is refused");
+                                    None
+                                } else if code.value.trim().is_empty() || !anchor.contains(code.value.as_str()) {
+                                    self.error_at(at, code, &selement, format!("error code `{}` must be quoted in the anchor of rule `{}` (\"{anchor}\"), so that it is traced to the source", code.value, cap.rule.value));
+                                    None
+                                } else {
+                                    Some(code.value.clone())
+                                }
+                            });
                             operations.push(OperationCapability {
                                 op,
                                 allowed: cap.allowed,
                                 rule,
+                                error_code,
                             });
                         }
                     }

@@ -267,11 +267,13 @@ pub struct State {
     pub rules: Vec<RuleId>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct OperationCapability {
     pub op: OpId,
     pub allowed: bool,
     pub rule: RuleId,
+    /// The error the refusal answers with, where the document names one.
+    pub error_code: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -303,6 +303,10 @@ pub struct OperationCapability {
     pub id: Id,
     pub allowed: bool,
     pub rule: Id,
+    /// The error a refused operation answers with, as the document names
+    /// it; it must appear in the rule's anchor.
+    #[serde(default)]
+    pub error_code: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,6 +9,11 @@ use crate::faults::{Fault, Faults};
 use crate::policy;
 use crate::vocab::{Ctx, Lc, OpAnswer, Signal, St, Timed, Tr, Traits, gone, tr, traits};
 
+/// The rule by which a locked instance refuses a calculation task, and the
+/// error the task answers with.
+pub const ACCESS_DENIED: &str = "maxcompute.locked.access-denied";
+pub const ACCESS_DENIED_CODE: &str = "ODPS-0420095";
+
 pub fn initial(lc: Lc) -> St {
     match lc {
         Lc::McSubInstance | Lc::McPaygInstance => St::Active,
@@ -35,7 +40,7 @@ pub fn traits_of(lc: Lc, st: St) -> Traits {
 
 pub fn refusal(_lc: Lc, st: St, op: &str) -> Option<&'static str> {
     match (st, op) {
-        (St::Locked, "run-task") => Some("maxcompute.locked.access-denied"),
+        (St::Locked, "run-task") => Some(ACCESS_DENIED),
         _ => None,
     }
 }
