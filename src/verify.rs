@@ -505,10 +505,14 @@ impl Context<'_> {
         if !self.compare {
             return None;
         }
-        let references: Vec<Trace> = self
+        let references: Vec<compare::Reference> = self
             .references
             .iter()
-            .filter_map(|c| crate::model::run(c, &scenario.history, instants).ok())
+            .filter_map(|c| {
+                crate::model::run(c, &scenario.history, instants)
+                    .ok()
+                    .map(|t| compare::Reference::new(c, t))
+            })
             .collect();
         compare::compare(self.judge, &references, trace)
     }

@@ -54,10 +54,7 @@ fn flipped(trace: &Trace, start: DateTime<Utc>, at: &str, operation: &str) -> Tr
 fn the_model_agrees_with_itself() {
     let catalog = catalog();
     let (trace, _) = never_paid(&catalog);
-    assert_eq!(
-        compare(&catalog, std::slice::from_ref(&trace), &trace),
-        None
-    );
+    assert_eq!(compare(&catalog, &[trace.clone().into()], &trace), None);
 }
 
 #[test]
@@ -65,7 +62,7 @@ fn a_verdict_a_state_decides_is_compared_and_cites_its_rule() {
     let catalog = catalog();
     let (trace, start) = never_paid(&catalog);
     let actual = flipped(&trace, start, "+20d", "create-snapshot");
-    let divergence = compare(&catalog, std::slice::from_ref(&trace), &actual)
+    let divergence = compare(&catalog, &[trace.clone().into()], &actual)
         .expect("a snapshot allowed while stopped is a divergence");
     assert_eq!(divergence.field, "operation create-snapshot");
     assert_eq!(divergence.expected, "false");
@@ -78,7 +75,7 @@ fn a_fee_incurring_operation_while_overdue_is_compared() {
     let catalog = catalog();
     let (trace, start) = never_paid(&catalog);
     let actual = flipped(&trace, start, "+2d", "upgrade");
-    let divergence = compare(&catalog, std::slice::from_ref(&trace), &actual)
+    let divergence = compare(&catalog, &[trace.clone().into()], &actual)
         .expect("an upgrade allowed while overdue is a divergence");
     assert_eq!(divergence.field, "operation upgrade");
     assert_eq!(divergence.rules.len(), 1, "{divergence:?}");
@@ -95,7 +92,7 @@ fn a_verdict_a_transition_decides_is_compared_and_cites_its_rule() {
     let (trace, start) = never_paid(&catalog);
     // The user may release a stopped instance: a transition says so.
     let actual = flipped(&trace, start, "+20d", "release");
-    let divergence = compare(&catalog, std::slice::from_ref(&trace), &actual)
+    let divergence = compare(&catalog, &[trace.clone().into()], &actual)
         .expect("refusing a user release is a divergence");
     assert_eq!(divergence.field, "operation release");
     assert_eq!(divergence.expected, "true");
@@ -112,7 +109,7 @@ fn a_verdict_no_rule_decides_is_not_compared() {
     for operation in ["economical-stop", "set-auto-release"] {
         let actual = flipped(&trace, start, "+20d", operation);
         assert_eq!(
-            compare(&catalog, std::slice::from_ref(&trace), &actual),
+            compare(&catalog, &[trace.clone().into()], &actual),
             None,
             "{operation} is decided by no rule in state stopped"
         );
@@ -165,7 +162,7 @@ fn a_refusal_a_rule_decides_is_compared_in_the_event_log() {
     let catalog = catalog();
     let trace = operations_while_stopped(&catalog);
     let actual = answered_otherwise(&trace, "create-snapshot");
-    let divergence = compare(&catalog, std::slice::from_ref(&trace), &actual)
+    let divergence = compare(&catalog, &[trace.clone().into()], &actual)
         .expect("a snapshot taken while stopped is a divergence");
     assert_eq!(divergence.field, "operations");
     assert_eq!(divergence.rules, vec!["ecs.stopped.no-manual-snapshots"]);
@@ -190,10 +187,7 @@ fn an_answer_no_rule_decides_is_not_compared_in_the_event_log() {
         "the model allows it with no rule behind the verdict"
     );
     let actual = answered_otherwise(&trace, "economical-stop");
-    assert_eq!(
-        compare(&catalog, std::slice::from_ref(&trace), &actual),
-        None
-    );
+    assert_eq!(compare(&catalog, &[trace.clone().into()], &actual), None);
 }
 
 /// An EMR cluster whose hourly fees overdraw the account from the third
@@ -246,14 +240,14 @@ fn how_often_a_notice_repeats_is_not_compared_but_the_first_is() {
         _ => true,
     });
     assert_eq!(notices(&once, id), 1);
-    assert_eq!(compare(&catalog, std::slice::from_ref(&trace), &once), None);
+    assert_eq!(compare(&catalog, &[trace.clone().into()], &once), None);
 
     // Never is not.
     let mut never = trace.clone();
     never.events.retain(
         |e| !matches!(e, TraceEvent::Notification { notification, .. } if notification == id),
     );
-    let divergence = compare(&catalog, std::slice::from_ref(&trace), &never)
+    let divergence = compare(&catalog, &[trace.clone().into()], &never)
         .expect("a missing notice is a divergence");
     assert_eq!(divergence.field, "notifications");
     assert_eq!(divergence.rules, vec!["emr.overdue.notification"]);

@@ -47,6 +47,7 @@ use arrears::protocol::{
 
 use crate::faults::Faults;
 use crate::ledger::{Account, Bill};
+use crate::policy;
 use crate::products;
 use crate::products::spark;
 use crate::readings::Readings;
@@ -210,6 +211,11 @@ impl Engine {
             auto_release_at: res.auto_release_at,
             parent_state: res.parent.map(|p| self.resources[p].state),
             reminded: res.expires_at.is_some() && res.reminded_for == res.expires_at,
+            reminder_lead: TimeDelta::days(if self.readings.reminder_any_lead {
+                policy::FLINK_ANY_REMINDER_LEAD_DAYS
+            } else {
+                policy::FLINK_EXPIRY_REMINDER_LEAD_DAYS
+            }),
         }
     }
 

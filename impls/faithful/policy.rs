@@ -115,6 +115,10 @@ pub const FLINK_RELEASE_AFTER_EXPIRY_DAYS: i64 = 15;
 /// seven days before expiry (flink.interp.reminder-lead, `seven-days`).
 pub const FLINK_EXPIRY_REMINDER_LEAD_DAYS: i64 = 7;
 
+/// Read the `any-lead` way (any instant before expiry will do), this
+/// implementation reminds three days before.
+pub const FLINK_ANY_REMINDER_LEAD_DAYS: i64 = 3;
+
 // -------------------------------------------------------------- Spark ---
 
 /// EMR Serverless Spark, "Resource plan": a plan that was never used is

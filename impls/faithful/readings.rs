@@ -40,6 +40,7 @@ pub const KNOWN: &[(&str, &[&str])] = &[
     ),
     ("ecs.interp.restart-may-fail", &["automatic", "by-hand"]),
     ("ecs.interp.economical-restart", &["fails", "succeeds"]),
+    ("flink.interp.reminder-lead", &["seven-days", "any-lead"]),
 ];
 
 /// The readings in force.
@@ -75,6 +76,10 @@ pub struct Readings {
     /// in economical mode while overdue fails (`fails`) or succeeds
     /// (`succeeds`).
     pub ecs_economical_restart_succeeds: bool,
+    /// "Before expiration: The system sends you reminder notifications": seven
+    /// days before (`seven-days`), or any lead (`any-lead`; this
+    /// implementation then reminds three days before).
+    pub reminder_any_lead: bool,
     /// As given on the command line, for hello.
     pub declared: BTreeMap<String, String>,
 }
@@ -89,6 +94,7 @@ impl Default for Readings {
             jobs_restart_after_resume: false,
             ecs_restart_by_hand: false,
             ecs_economical_restart_succeeds: false,
+            reminder_any_lead: false,
             declared: BTreeMap::new(),
         }
     }
@@ -149,6 +155,7 @@ impl Readings {
                 "ecs.interp.economical-restart" => {
                     readings.ecs_economical_restart_succeeds = reading == "succeeds"
                 }
+                "flink.interp.reminder-lead" => readings.reminder_any_lead = reading == "any-lead",
                 _ => unreachable!("every known interpretation is handled"),
             }
             readings

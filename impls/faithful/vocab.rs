@@ -589,4 +589,7 @@ pub struct Ctx {
     pub parent_state: Option<St>,
     /// Whether the reminder for the current expiry has been sent.
     pub reminded: bool,
+    /// How long before expiry the Flink reminder goes out: seven days (the
+    /// specs' reading), or three read the `any-lead` way.
+    pub reminder_lead: TimeDelta,
 }

@@ -1154,12 +1154,17 @@ impl<'a> Compiler<'a> {
             }
             let rule =
                 self.resolve_rule(at, &n.rule, &element, Some(Enforcement::Notification(id)));
+            let instant_open = n
+                .instant_open
+                .as_ref()
+                .and_then(|id| self.resolve_flag(at, id, &element));
             self.notifications.push(NotificationDef {
                 id: n.id.value.clone(),
                 doc,
                 meaning: n.meaning.value.clone(),
                 trigger,
                 rule: rule.unwrap_or(RuleId(0)),
+                instant_open,
             });
             self.notification_used
                 .push(!matches!(trigger, NotificationTrigger::Transition));

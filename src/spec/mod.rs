@@ -16,7 +16,7 @@ pub mod formula;
 pub mod raw;
 pub mod sources;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::TimeDelta;
 use serde::Serialize;
@@ -207,6 +207,9 @@ pub struct NotificationDef {
     pub meaning: String,
     pub trigger: NotificationTrigger,
     pub rule: RuleId,
+    /// The flag (set by a reading) under which the notification's instant
+    /// is left open.
+    pub instant_open: Option<ParamId>,
 }
 
 #[derive(Debug, Clone)]
@@ -596,6 +599,16 @@ impl Catalog {
             .and_then(|i| self.interpretations.iter().find(|x| x.id == i))
             .map(|i| i.rules.clone())
             .unwrap_or_default()
+    }
+
+    /// The notifications whose instant the readings in force leave open:
+    /// the comparison leaves them to the invariants.
+    pub fn notifications_with_open_instant(&self) -> BTreeSet<String> {
+        self.notifications
+            .iter()
+            .filter(|n| n.instant_open.is_some_and(|p| self.flag(p)))
+            .map(|n| n.id.clone())
+            .collect()
     }
 
     pub fn flag(&self, id: ParamId) -> bool {

@@ -181,6 +181,11 @@ pub struct Notification {
     pub meaning: Text,
     pub on: Spanned<NotificationTrigger>,
     pub rule: Id,
+    /// `flag` parameter, set by a reading: when true, the document leaves
+    /// the notification's instant open, so the comparison leaves it to the
+    /// invariants (which say before what it must come).
+    #[serde(default)]
+    pub instant_open: Option<Id>,
 }
 
 #[derive(Debug, Deserialize)]

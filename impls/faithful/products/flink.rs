@@ -473,8 +473,7 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx) -> Vec<(DateTime<Utc>, Timed)> {
     if lc.reminds_before_expiry() && !ctx.reminded {
         if let Some(e) = ctx.expires_at {
             if ctx.now < e && !matches!(st, Released) {
-                let lead = TimeDelta::days(policy::FLINK_EXPIRY_REMINDER_LEAD_DAYS);
-                out.push((e - lead, Timed::ExpiryReminder));
+                out.push((e - ctx.reminder_lead, Timed::ExpiryReminder));
             }
         }
     }
