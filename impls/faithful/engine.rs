@@ -275,6 +275,32 @@ impl Engine {
     /// top-up with the bills it settles, a payment...), on the credit the
     /// action leaves: a top-up that pays bills and ends below the threshold
     /// it started below is no new fall.
+    /// The reminder that a bill of `resource` fell overdue: for that
+    /// resource, or, for ECS read the `account` way
+    /// (ecs.interp.overdue-notice), once to the account when this is its
+    /// only overdue ECS bill (the first of its overdue episode).
+    fn overdue_notice(&mut self, account: usize, resource: usize, product: Product) {
+        let Some(note) = product.overdue_notification() else {
+            return;
+        };
+        if product == Product::Ecs && self.readings.ecs_overdue_notice_per_account {
+            let overdue_ecs = self
+                .bills
+                .iter()
+                .filter(|b| {
+                    b.account == account
+                        && b.is_overdue()
+                        && self.resources[b.resource].lc.product() == Product::Ecs
+                })
+                .count();
+            if overdue_ecs == 1 {
+                self.notify(account, None, note);
+            }
+            return;
+        }
+        self.notify(account, Some(resource), note);
+    }
+
     fn check_credit_alert(&mut self, account: usize) {
         if self.accounts[account].credit_alert_due() {
             self.notify(account, None, CREDIT_ALERT);
@@ -494,9 +520,7 @@ impl Engine {
                     }
                     self.log_deduction(b, AttemptCause::Scheduled, Outcome::Failed);
                     if first_failure {
-                        if let Some(note) = product.overdue_notification() {
-                            self.notify(account, Some(resource), note);
-                        }
+                        self.overdue_notice(account, resource, product);
                     }
                 }
                 Shortfall::Overdraw => {
@@ -505,9 +529,7 @@ impl Engine {
                     self.bills[b].status = BillStatus::Overdrawn;
                     self.log_deduction(b, AttemptCause::Scheduled, Outcome::Overdrawn);
                     if first_failure {
-                        if let Some(note) = product.overdue_notification() {
-                            self.notify(account, Some(resource), note);
-                        }
+                        self.overdue_notice(account, resource, product);
                     }
                     if cash_before >= 0 && self.accounts[account].cash < 0 {
                         if let Some(note) = product.negative_balance_notification() {

@@ -41,6 +41,7 @@ pub const KNOWN: &[(&str, &[&str])] = &[
     ("ecs.interp.restart-may-fail", &["automatic", "by-hand"]),
     ("ecs.interp.economical-restart", &["fails", "succeeds"]),
     ("flink.interp.reminder-lead", &["seven-days", "any-lead"]),
+    ("ecs.interp.overdue-notice", &["resource", "account"]),
 ];
 
 /// The readings in force.
@@ -80,6 +81,10 @@ pub struct Readings {
     /// days before (`seven-days`), or any lead (`any-lead`; this
     /// implementation then reminds three days before).
     pub reminder_any_lead: bool,
+    /// "You will receive reminders and notifications": the ECS overdue
+    /// reminder per resource (`resource`), or once to the account per
+    /// overdue episode (`account`).
+    pub ecs_overdue_notice_per_account: bool,
     /// As given on the command line, for hello.
     pub declared: BTreeMap<String, String>,
 }
@@ -95,6 +100,7 @@ impl Default for Readings {
             ecs_restart_by_hand: false,
             ecs_economical_restart_succeeds: false,
             reminder_any_lead: false,
+            ecs_overdue_notice_per_account: false,
             declared: BTreeMap::new(),
         }
     }
@@ -156,6 +162,9 @@ impl Readings {
                     readings.ecs_economical_restart_succeeds = reading == "succeeds"
                 }
                 "flink.interp.reminder-lead" => readings.reminder_any_lead = reading == "any-lead",
+                "ecs.interp.overdue-notice" => {
+                    readings.ecs_overdue_notice_per_account = reading == "account"
+                }
                 _ => unreachable!("every known interpretation is handled"),
             }
             readings

@@ -993,7 +993,27 @@ impl<'c> Model<'c> {
             .map(|(i, _)| NotificationId(i as u32))
             .collect();
         for n in ids {
-            self.notify(n, account, resource);
+            let per_account = self.catalog.notifications[n.index()]
+                .per
+                .is_some_and(|p| matches!(self.catalog.value(p), crate::spec::ParamValue::Choice(c) if c == "account"));
+            if !per_account {
+                self.notify(n, account, resource);
+                continue;
+            }
+            // Read per account: one notice, to the account, when the first
+            // bill of this product falls overdue in the account's episode
+            // (the bill just marked is the only one).
+            let overdue_of_product = self.accounts[account]
+                .bills
+                .iter()
+                .filter(|b| {
+                    let b = &self.bills[**b];
+                    b.doc == doc && matches!(b.status, BillStatus::Overdue | BillStatus::Overdrawn)
+                })
+                .count();
+            if overdue_of_product == 1 {
+                self.notify(n, account, None);
+            }
         }
     }
 

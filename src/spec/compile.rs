@@ -1158,6 +1158,31 @@ impl<'a> Compiler<'a> {
                 .instant_open
                 .as_ref()
                 .and_then(|id| self.resolve_flag(at, id, &element));
+            let per = n.per.as_ref().and_then(|id| {
+                let p = self.resolve_param(at, id, &element)?;
+                let options = &self.param_options[p.index()];
+                let choices_fit = self.param_units[p.index()] == raw::Unit::Choice
+                    && options.iter().all(|o| o == "resource" || o == "account");
+                if !choices_fit {
+                    self.error_at(
+                        at,
+                        id,
+                        &element,
+                        "per needs a choice parameter among `resource` and `account`",
+                    );
+                    return None;
+                }
+                if trigger != NotificationTrigger::BillOverdue {
+                    self.error_at(
+                        at,
+                        id,
+                        &element,
+                        "per applies only to bill_overdue notifications",
+                    );
+                    return None;
+                }
+                Some(p)
+            });
             self.notifications.push(NotificationDef {
                 id: n.id.value.clone(),
                 doc,
@@ -1165,6 +1190,7 @@ impl<'a> Compiler<'a> {
                 trigger,
                 rule: rule.unwrap_or(RuleId(0)),
                 instant_open,
+                per,
             });
             self.notification_used
                 .push(!matches!(trigger, NotificationTrigger::Transition));

@@ -210,6 +210,9 @@ pub struct NotificationDef {
     /// The flag (set by a reading) under which the notification's instant
     /// is left open.
     pub instant_open: Option<ParamId>,
+    /// For `bill_overdue`: the choice (set by a reading) between one notice
+    /// per resource and one per account overdue episode.
+    pub per: Option<ParamId>,
 }
 
 #[derive(Debug, Clone)]

@@ -186,6 +186,12 @@ pub struct Notification {
     /// invariants (which say before what it must come).
     #[serde(default)]
     pub instant_open: Option<Id>,
+    /// For `bill_overdue`: a `choice` parameter among `resource` (one
+    /// notice per resource whose bill falls overdue) and `account` (one
+    /// notice to the account when the first bill of this product falls
+    /// overdue in its overdue episode). Per resource when absent.
+    #[serde(default)]
+    pub per: Option<Id>,
 }
 
 #[derive(Debug, Deserialize)]
