@@ -415,9 +415,27 @@ impl<'c> World<'c> {
             let lc = catalog.lifecycle(*l);
             lc.doc == doc && chargeable(*l) && lc.parent.is_none_or(|p| slots.contains(&p))
         };
+        // A lifecycle timed both on the account's overdue episode and on its
+        // own bills (the disk of a subscription instance read the `t15`
+        // way) shows the difference only when another resource's bill makes
+        // the account overdue.
+        let timed_on_both = |l: LifecycleId| {
+            let lc = catalog.lifecycle(l);
+            let timed_on = |anchors: &[Anchor]| {
+                lc.transitions.iter().enumerate().any(|(t, tr)| {
+                    matches!(&tr.trigger, Trigger::After { since, .. } if anchors.contains(since))
+                        && enabled(catalog, (l, t))
+                })
+            };
+            timed_on(&[Anchor::AccountOverdueSince])
+                && timed_on(&[Anchor::OldestOverdueBill, Anchor::OverdueSince])
+        };
         let payer = if !slots.iter().any(|s| chargeable(*s)) {
             usable.iter().copied().find(fits)
-        } else if slots.iter().any(|s| unbilled_somewhere(*s)) {
+        } else if slots
+            .iter()
+            .any(|s| unbilled_somewhere(*s) || timed_on_both(*s))
+        {
             usable
                 .iter()
                 .copied()

@@ -211,6 +211,7 @@ impl Engine {
             auto_release_at: res.auto_release_at,
             parent_state: res.parent.map(|p| self.resources[p].state),
             reminded: res.expires_at.is_some() && res.reminded_for == res.expires_at,
+            attached_unavailable_at_t15: self.readings.attached_unavailable_at_t15,
             reminder_lead: TimeDelta::days(if self.readings.reminder_any_lead {
                 policy::FLINK_ANY_REMINDER_LEAD_DAYS
             } else {
@@ -393,6 +394,16 @@ impl Engine {
                     "ecs.settle.manual-start",
                 ),
             );
+            return;
+        }
+        let attached = matches!(
+            (res.lc, res.state),
+            (Lc::EcsSubPaygDisk, St::InService) | (Lc::EcsSubBandwidth, St::Available)
+        );
+        if attached && signal == Signal::AccountOverdue && self.readings.attached_unavailable_at_t15
+        {
+            // Read the `t15` way, they stay usable until 15 days into the
+            // account's overdue episode (a timer, below).
             return;
         }
         if let Some(t) =

@@ -42,6 +42,7 @@ pub const KNOWN: &[(&str, &[&str])] = &[
     ("ecs.interp.economical-restart", &["fails", "succeeds"]),
     ("flink.interp.reminder-lead", &["seven-days", "any-lead"]),
     ("ecs.interp.overdue-notice", &["resource", "account"]),
+    ("ecs.interp.attached-unavailable", &["at-once", "t15"]),
 ];
 
 /// The readings in force.
@@ -85,6 +86,10 @@ pub struct Readings {
     /// reminder per resource (`resource`), or once to the account per
     /// overdue episode (`account`).
     pub ecs_overdue_notice_per_account: bool,
+    /// "An overdue payment makes both the disk and the public bandwidth
+    /// service unavailable": at once (`at-once`), or 15 days into the
+    /// account's overdue episode (`t15`).
+    pub attached_unavailable_at_t15: bool,
     /// As given on the command line, for hello.
     pub declared: BTreeMap<String, String>,
 }
@@ -101,6 +106,7 @@ impl Default for Readings {
             ecs_economical_restart_succeeds: false,
             reminder_any_lead: false,
             ecs_overdue_notice_per_account: false,
+            attached_unavailable_at_t15: false,
             declared: BTreeMap::new(),
         }
     }
@@ -162,6 +168,9 @@ impl Readings {
                     readings.ecs_economical_restart_succeeds = reading == "succeeds"
                 }
                 "flink.interp.reminder-lead" => readings.reminder_any_lead = reading == "any-lead",
+                "ecs.interp.attached-unavailable" => {
+                    readings.attached_unavailable_at_t15 = reading == "t15"
+                }
                 "ecs.interp.overdue-notice" => {
                     readings.ecs_overdue_notice_per_account = reading == "account"
                 }

@@ -591,5 +591,9 @@ pub struct Ctx {
     pub reminded: bool,
     /// How long before expiry the Flink reminder goes out: seven days (the
     /// specs' reading), or three read the `any-lead` way.
+    /// Whether the pay-as-you-go disk and bandwidth of a subscription
+    /// instance become unavailable only 15 days into the account's overdue
+    /// episode (ecs.interp.attached-unavailable read `t15`).
+    pub attached_unavailable_at_t15: bool,
     pub reminder_lead: TimeDelta,
 }

@@ -420,6 +420,7 @@ impl Evaluator<'_, '_> {
             Predicate::Not(inner) => !self.holds(inner, subject, snap),
             Predicate::All(items) => items.iter().all(|i| self.holds(i, subject, snap)),
             Predicate::Any(items) => items.iter().any(|i| self.holds(i, subject, snap)),
+            Predicate::Param { param, equals } => self.params.value(*param) == equals,
         }
     }
 
@@ -502,6 +503,7 @@ fn describe(p: &Predicate) -> String {
         Predicate::Not(inner) => format!("not ({})", describe(inner)),
         Predicate::All(items) => items.iter().map(describe).collect::<Vec<_>>().join(" and "),
         Predicate::Any(items) => items.iter().map(describe).collect::<Vec<_>>().join(" or "),
+        Predicate::Param { equals, .. } => format!("the reading sets {equals}"),
     }
 }
 

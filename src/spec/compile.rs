@@ -503,6 +503,35 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// `{param: {id, equals}}`: a `flag` or `choice` parameter and the value
+    /// it is compared with (how readings switch transitions and invariants).
+    fn param_condition(
+        &mut self,
+        at: At,
+        id: &Id,
+        equals: &raw::Text,
+        element: &str,
+    ) -> Option<(ParamId, ParamValue)> {
+        let p = self.resolve_param(at, id, element)?;
+        let unit = self.param_units[p.index()];
+        if !matches!(unit, raw::Unit::Flag | raw::Unit::Choice) {
+            self.error_at(
+                at,
+                id,
+                element,
+                "a param condition needs a flag or choice parameter",
+            );
+            return None;
+        }
+        match parse_value(unit, &self.param_options[p.index()], &equals.value) {
+            Ok(v) => Some((p, v)),
+            Err(msg) => {
+                self.error_at(at, equals, element, msg);
+                None
+            }
+        }
+    }
+
     /// A parameter that must be a `flag` (reported, but still returned, if
     /// it is not, so that one mistake yields one diagnostic).
     fn resolve_flag(&mut self, at: At, id: &Id, element: &str) -> Option<ParamId> {
@@ -1660,35 +1689,9 @@ impl<'a> Compiler<'a> {
                                     .collect(),
                             )),
                         },
-                        raw::Guard::Param { id, equals } => {
-                            let p = self.resolve_param(at, id, &element);
-                            p.and_then(|p| {
-                                let unit = self.param_units[p.index()];
-                                if !matches!(unit, raw::Unit::Flag | raw::Unit::Choice) {
-                                    self.error_at(
-                                        at,
-                                        id,
-                                        &element,
-                                        "a param guard needs a flag or choice parameter",
-                                    );
-                                    return None;
-                                }
-                                match parse_value(
-                                    unit,
-                                    &self.param_options[p.index()],
-                                    &equals.value,
-                                ) {
-                                    Ok(v) => Some(Guard::Param {
-                                        param: p,
-                                        equals: v,
-                                    }),
-                                    Err(msg) => {
-                                        self.error_at(at, equals, &element, msg);
-                                        None
-                                    }
-                                }
-                            })
-                        }
+                        raw::Guard::Param { id, equals } => self
+                            .param_condition(at, id, equals, &element)
+                            .map(|(param, equals)| Guard::Param { param, equals }),
                     };
                     guards.extend(guard);
                 }
@@ -2105,6 +2108,10 @@ impl<'a> Compiler<'a> {
             }
             raw::Predicate::Overdue(b) => Predicate::Overdue(*b),
             raw::Predicate::AccountOverdue(b) => Predicate::AccountOverdue(*b),
+            raw::Predicate::Param { id, equals } => self
+                .param_condition(at, id, equals, element)
+                .map(|(param, equals)| Predicate::Param { param, equals })
+                .unwrap_or(Predicate::All(Vec::new())),
             raw::Predicate::Elapsed {
                 since,
                 at_least,

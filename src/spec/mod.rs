@@ -488,6 +488,12 @@ pub enum Predicate {
     Not(Box<Predicate>),
     All(Vec<Predicate>),
     Any(Vec<Predicate>),
+    /// The reading the invariant is read with gives this parameter this
+    /// value.
+    Param {
+        param: ParamId,
+        equals: ParamValue,
+    },
 }
 
 #[derive(Debug, Clone)]

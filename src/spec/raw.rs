@@ -621,6 +621,12 @@ pub enum Predicate {
     Not(Box<Spanned<Predicate>>),
     All(Vec<Spanned<Predicate>>),
     Any(Vec<Spanned<Predicate>>),
+    /// A `flag` or `choice` parameter has this value under the reading the
+    /// invariant is read with (for invariants a reading changes).
+    Param {
+        id: Id,
+        equals: Text,
+    },
 }
 
 /// A kind of event in a trace or a history, about one resource.

@@ -432,6 +432,24 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx, faults: &Faults) -> Vec<(DateTime<Utc>,
                 ));
             }
         }
+        // Read the `t15` way (ecs.interp.attached-unavailable), the disk and
+        // the bandwidth of a subscription instance become unavailable 15
+        // days into the account's overdue episode.
+        (Lc::EcsSubPaygDisk, InService) | (Lc::EcsSubBandwidth, Available)
+            if ctx.attached_unavailable_at_t15 =>
+        {
+            if let Some(since) = ctx.account_overdue_since {
+                let rule = if lc == Lc::EcsSubPaygDisk {
+                    "ecs.sub.attached-payg-disk-unavailable"
+                } else {
+                    "ecs.sub.pay-by-traffic-bandwidth-unavailable"
+                };
+                out.push((
+                    since + stop_after,
+                    Timed::Transition(tr(Unavailable, "unavailable-from-t15", rule)),
+                ));
+            }
+        }
         (Lc::EcsPaygDisk | Lc::EcsSubPaygDisk, OutOfService) => {
             out.push((
                 ctx.since + release_after,
