@@ -212,6 +212,7 @@ impl Engine {
             parent_state: res.parent.map(|p| self.resources[p].state),
             reminded: res.expires_at.is_some() && res.reminded_for == res.expires_at,
             attached_unavailable_at_t15: self.readings.attached_unavailable_at_t15,
+            hybrid_expiry_first: self.readings.hybrid_expiry_first,
             reminder_lead: TimeDelta::days(if self.readings.reminder_any_lead {
                 policy::FLINK_ANY_REMINDER_LEAD_DAYS
             } else {
@@ -1106,7 +1107,9 @@ impl Engine {
     // ----------------------------------------------------------- events --
 
     fn apply_event(&mut self, at: DateTime<Utc>, event: &Event) -> Result<(), String> {
-        self.run_until(at, true);
+        // Events first: what is due at `at` waits until after the event;
+        // read `system-first` (ecs.interp.same-instant), it runs before.
+        self.run_until(at, !self.readings.system_first);
         self.now = self.now.max(at);
         match event {
             Event::Charge {

@@ -43,6 +43,11 @@ pub const KNOWN: &[(&str, &[&str])] = &[
     ("flink.interp.reminder-lead", &["seven-days", "any-lead"]),
     ("ecs.interp.overdue-notice", &["resource", "account"]),
     ("ecs.interp.attached-unavailable", &["at-once", "t15"]),
+    ("ecs.interp.same-instant", &["events-first", "system-first"]),
+    (
+        "flink.interp.conversion-or-expiry",
+        &["conversion-first", "expiry-first"],
+    ),
 ];
 
 /// The readings in force.
@@ -90,6 +95,14 @@ pub struct Readings {
     /// service unavailable": at once (`at-once`), or 15 days into the
     /// account's overdue episode (`t15`).
     pub attached_unavailable_at_t15: bool,
+    /// At one instant, the history's events come before what the system
+    /// has due then (`events-first`), or after it (`system-first`), for
+    /// every product: the account is shared.
+    pub system_first: bool,
+    /// A hybrid Flink workspace 15 days overdue at the instant it expires:
+    /// converted first (`conversion-first`) or expired first
+    /// (`expiry-first`).
+    pub hybrid_expiry_first: bool,
     /// As given on the command line, for hello.
     pub declared: BTreeMap<String, String>,
 }
@@ -107,6 +120,8 @@ impl Default for Readings {
             reminder_any_lead: false,
             ecs_overdue_notice_per_account: false,
             attached_unavailable_at_t15: false,
+            system_first: false,
+            hybrid_expiry_first: false,
             declared: BTreeMap::new(),
         }
     }
@@ -168,6 +183,10 @@ impl Readings {
                     readings.ecs_economical_restart_succeeds = reading == "succeeds"
                 }
                 "flink.interp.reminder-lead" => readings.reminder_any_lead = reading == "any-lead",
+                "ecs.interp.same-instant" => readings.system_first = reading == "system-first",
+                "flink.interp.conversion-or-expiry" => {
+                    readings.hybrid_expiry_first = reading == "expiry-first"
+                }
                 "ecs.interp.attached-unavailable" => {
                     readings.attached_unavailable_at_t15 = reading == "t15"
                 }

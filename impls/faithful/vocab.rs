@@ -595,5 +595,9 @@ pub struct Ctx {
     /// instance become unavailable only 15 days into the account's overdue
     /// episode (ecs.interp.attached-unavailable read `t15`).
     pub attached_unavailable_at_t15: bool,
+    /// Whether a hybrid Flink workspace due to expire at the instant its
+    /// elastic resources are abandoned expires first
+    /// (flink.interp.conversion-or-expiry read `expiry-first`).
+    pub hybrid_expiry_first: bool,
     pub reminder_lead: TimeDelta,
 }

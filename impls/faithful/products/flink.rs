@@ -436,6 +436,16 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx) -> Vec<(DateTime<Utc>, Timed)> {
             ),
         ),
         (Lc::FlinkHybridWorkspace, Active | Overdue) => {
+            // Read `expiry-first`, an expiry due at the instant of the
+            // conversion comes first (the earlier timer of two due at one
+            // instant runs first).
+            if ctx.hybrid_expiry_first {
+                at_expiry(
+                    &mut out,
+                    TimeDelta::zero(),
+                    tr(Expired, "expires", "flink.hybrid.no-use-after-expiry"),
+                );
+            }
             // "Hybrid billing", after 15 overdue days: the elastic resources
             // are given up and the workspace becomes a subscription one
             // (flink.hybrid.elastic-abandoned,
@@ -450,11 +460,13 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx) -> Vec<(DateTime<Utc>, Timed)> {
                     ),
                 );
             }
-            at_expiry(
-                &mut out,
-                TimeDelta::zero(),
-                tr(Expired, "expires", "flink.hybrid.no-use-after-expiry"),
-            );
+            if !ctx.hybrid_expiry_first {
+                at_expiry(
+                    &mut out,
+                    TimeDelta::zero(),
+                    tr(Expired, "expires", "flink.hybrid.no-use-after-expiry"),
+                );
+            }
         }
         (Lc::FlinkHybridWorkspace, Converted | ConvertedOverdue) => at_expiry(
             &mut out,
