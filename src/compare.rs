@@ -57,6 +57,7 @@ fn resource_fields(
     r: &ResourceObservation,
     reference: &ResourceObservation,
     operations: &[String],
+    method_reported: bool,
 ) -> Vec<(String, Value)> {
     let mut out = vec![
         ("state".to_string(), Value::from(r.state.clone())),
@@ -75,6 +76,10 @@ fn resource_fields(
     }
     if reference.billing != BillingStatus::Unspecified {
         out.push(("billing".into(), json(&r.billing)));
+    }
+    // Compared where the implementation reports it (an optional field).
+    if method_reported {
+        out.push(("billing_method".into(), json(&r.billing_method)));
     }
     for op in operations {
         out.push((format!("operation {op}"), json(&r.operations.get(op))));
@@ -335,8 +340,9 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
             let accepted = refs.iter().any(|o| {
                 o.resource(&r.resource).is_some_and(|reference| {
                     let ops = documented_operations(catalog, reference, o);
-                    resource_fields(got, reference, &ops)
-                        == resource_fields(reference, reference, &ops)
+                    let reported = got.billing_method.is_some();
+                    resource_fields(got, reference, &ops, reported)
+                        == resource_fields(reference, reference, &ops, reported)
                 })
             });
             if !accepted {
@@ -344,8 +350,8 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
                 found.extend(first_field_difference(
                     obs.at,
                     subject,
-                    &resource_fields(r, r, &ops),
-                    &resource_fields(got, r, &ops),
+                    &resource_fields(r, r, &ops, got.billing_method.is_some()),
+                    &resource_fields(got, r, &ops, got.billing_method.is_some()),
                     |field| field_rules(catalog, r, main, field),
                 ));
             }

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use crate::spec::{BillingStatus, Data, Serving};
+pub use crate::spec::{BillingMethod, BillingStatus, Data, Serving};
 
 /// Everything observable at one instant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -104,6 +104,12 @@ pub struct ResourceObservation {
     pub serving: Serving,
     pub data: Data,
     pub billing: BillingStatus,
+    /// The billing method it is billed under now: its own, or another its
+    /// state gives it (a converted hybrid Flink workspace: `subscription`).
+    /// Optional for implementations written before it; compared when
+    /// reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_method: Option<BillingMethod>,
     /// When its own current overdue period began (first failed or overdrawn
     /// deduction of one of its bills since it last had none).
     pub overdue_since: Option<DateTime<Utc>>,

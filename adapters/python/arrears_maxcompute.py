@@ -447,6 +447,7 @@ class Engine:
             resource=res.id, account=res.account.id, product=PRODUCT,
             lifecycle=LIFECYCLES[res.billing][0], state=res.state, since=show(res.since),
             serving=self.state(res)[0], data=self.state(res)[1], billing=self.state(res)[2],
+            billing_method=res.billing,             # a MaxCompute instance keeps its own
             overdue_since=show(res.overdue_since),
             oldest_overdue_bill=show(self.oldest_overdue_bill(res)),
             purchased_at=show(res.purchased_at), expires_at=show(res.expires_at),

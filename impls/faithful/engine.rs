@@ -1261,6 +1261,7 @@ impl Engine {
                     serving: traits.serving,
                     data: traits.data,
                     billing: traits.billing,
+                    billing_method: Some(res.lc.billing_method_in(res.state)),
                     overdue_since: res.overdue_since,
                     oldest_overdue_bill: self.oldest_overdue_bill(r),
                     purchased_at: res.purchased_at,

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use arrears::observation::{BillingStatus, Data, Serving};
+use arrears::observation::{BillingMethod, BillingStatus, Data, Serving};
 
 use crate::faults::Faults;
 use crate::policy;
@@ -359,6 +359,41 @@ impl Lc {
             | FlinkHybridWorkspace | FlinkHybridStorage => ChargeKind::Billed,
             SparkWorkspace | SparkPlan => ChargeKind::Consumption,
             _ => ChargeKind::NotCharged,
+        }
+    }
+
+    /// The billing method the resource is billed under in state `st`: the
+    /// one it was bought with, except that a hybrid Flink workspace whose
+    /// elastic resources were abandoned "changes to the subscription
+    /// billing model".
+    pub fn billing_method_in(self, st: St) -> BillingMethod {
+        use Lc::*;
+        match self {
+            FlinkHybridWorkspace
+                if matches!(
+                    st,
+                    St::Converted | St::ConvertedOverdue | St::ExpiredConverted
+                ) =>
+            {
+                BillingMethod::Subscription
+            }
+            FlinkHybridWorkspace => BillingMethod::Hybrid,
+            EcsPaygDataDisk
+            | EcsPaygLocalDisk
+            | EcsStaticIp
+            | EcsEip
+            | EcsSnapshot
+            | EcsCustomImage
+            | FlinkPaygJob
+            | FlinkSubJob
+            | FlinkHybridElasticJob
+            | FlinkHybridFixedJob
+            | SparkJob => BillingMethod::NotBilled,
+            EcsSubInstance | EmrSubCluster | McSubInstance | FlinkSubWorkspace | SparkWorkspace
+            | SparkPlan => BillingMethod::Subscription,
+            EcsPaygInstance | EcsPaygDisk | EcsSubPaygDisk | EcsSubBandwidth | EmrPaygCluster
+            | McPaygInstance | FlinkPaygWorkspace | FlinkPaygStorage | FlinkSubStorage
+            | FlinkHybridStorage => BillingMethod::PayAsYouGo,
         }
     }
 

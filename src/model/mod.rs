@@ -1445,6 +1445,7 @@ impl<'c> Model<'c> {
                     serving: state.serving,
                     data: state.data,
                     billing: state.billing,
+                    billing_method: Some(state.billing_method),
                     overdue_since: res.overdue_since,
                     oldest_overdue_bill: self.anchor(r, Anchor::OldestOverdueBill),
                     purchased_at: res.purchased_at,

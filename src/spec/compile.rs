@@ -1417,12 +1417,21 @@ impl<'a> Compiler<'a> {
                     if s.data.value == Data::Deleted && !s.terminal {
                         self.error_at(at, &s.data, &selement, "a state whose data is deleted must be terminal: deleted data never comes back");
                     }
+                    if let Some(m) = &s.billing_method {
+                        if m.value == l.billing.value {
+                            self.error_at(at, m, &selement, "billing_method repeats the lifecycle's own billing method; give it only where the state changes it");
+                        }
+                    }
                     states.push(State {
                         id: s.id.value.clone(),
                         meaning: s.meaning.value.clone(),
                         serving: s.serving.value,
                         data: s.data.value,
                         billing: s.billing.value,
+                        billing_method: s
+                            .billing_method
+                            .as_ref()
+                            .map_or(l.billing.value, |m| m.value),
                         operations,
                         terminal: s.terminal,
                         rules,

@@ -268,6 +268,9 @@ pub struct State {
     pub serving: Serving,
     pub data: Data,
     pub billing: BillingStatus,
+    /// The billing method in this state (the lifecycle's own unless the
+    /// state says otherwise).
+    pub billing_method: BillingMethod,
     pub operations: Vec<OperationCapability>,
     pub terminal: bool,
     pub rules: Vec<RuleId>,

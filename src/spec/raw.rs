@@ -270,6 +270,11 @@ pub struct State {
     pub serving: Spanned<Serving>,
     pub data: Spanned<Data>,
     pub billing: Spanned<BillingStatus>,
+    /// The billing method the resource is billed under in this state, where
+    /// it is not its lifecycle's own (a converted hybrid Flink workspace is
+    /// billed as a subscription).
+    #[serde(default)]
+    pub billing_method: Option<Spanned<BillingMethod>>,
     #[serde(default)]
     pub operations: Vec<OperationCapability>,
     #[serde(default)]
