@@ -115,8 +115,10 @@ fn the_command_line_report_is_reproducible() {
         std::process::Command::new(env!("CARGO_BIN_EXE_arrears"))
             .args([
                 "verify",
+                // Enough cases for the coverage gate on these products: the
+                // run must pass to show that a passing report is repeatable.
                 "--cases",
-                "128",
+                "256",
                 "--seed",
                 "5",
                 "--products",
@@ -135,7 +137,7 @@ fn the_command_line_report_is_reproducible() {
     assert_eq!(a.stdout, b.stdout);
     let text = String::from_utf8(a.stdout).unwrap();
     assert!(
-        text.contains("seed 5, 128 cases, products: ecs, flink"),
+        text.contains("seed 5, 256 cases, products: ecs, flink"),
         "{text}"
     );
     assert!(
