@@ -397,6 +397,22 @@ impl Engine {
             );
             return;
         }
+        let storage = matches!(res.lc, Lc::FlinkSubStorage | Lc::FlinkHybridStorage);
+        if storage
+            && res.state == St::Blocked
+            && signal == Signal::AccountSettled
+            && self.readings.storage_writable_on_settlement
+        {
+            // Read `on-settlement`, state writes resume with the added
+            // funds, whatever became of the workspace meanwhile.
+            let rule = if res.lc == Lc::FlinkSubStorage {
+                "flink.sub.state-writes-resume"
+            } else {
+                "flink.hybrid.state-writes-resume"
+            };
+            self.transition(r, tr(St::Available, "writable-on-settlement", rule));
+            return;
+        }
         let attached = matches!(
             (res.lc, res.state),
             (Lc::EcsSubPaygDisk, St::InService) | (Lc::EcsSubBandwidth, St::Available)

@@ -48,6 +48,10 @@ pub const KNOWN: &[(&str, &[&str])] = &[
         "flink.interp.conversion-or-expiry",
         &["conversion-first", "expiry-first"],
     ),
+    (
+        "flink.interp.storage-after-settlement",
+        &["with-workspace", "on-settlement"],
+    ),
 ];
 
 /// The readings in force.
@@ -103,6 +107,10 @@ pub struct Readings {
     /// converted first (`conversion-first`) or expired first
     /// (`expiry-first`).
     pub hybrid_expiry_first: bool,
+    /// "State writes will resume": Flink storage blocked by an overdue
+    /// payment is writable again with its workspace (`with-workspace`), or
+    /// at the settlement whatever the workspace's state (`on-settlement`).
+    pub storage_writable_on_settlement: bool,
     /// As given on the command line, for hello.
     pub declared: BTreeMap<String, String>,
 }
@@ -122,6 +130,7 @@ impl Default for Readings {
             attached_unavailable_at_t15: false,
             system_first: false,
             hybrid_expiry_first: false,
+            storage_writable_on_settlement: false,
             declared: BTreeMap::new(),
         }
     }
@@ -184,6 +193,9 @@ impl Readings {
                 }
                 "flink.interp.reminder-lead" => readings.reminder_any_lead = reading == "any-lead",
                 "ecs.interp.same-instant" => readings.system_first = reading == "system-first",
+                "flink.interp.storage-after-settlement" => {
+                    readings.storage_writable_on_settlement = reading == "on-settlement"
+                }
                 "flink.interp.conversion-or-expiry" => {
                     readings.hybrid_expiry_first = reading == "expiry-first"
                 }

@@ -258,11 +258,13 @@ pub fn on_parent(lc: Lc, st: St, parent: St, faults: &Faults, readings: &Reading
             "blocked-with-account",
             "flink.notes.storage-blocks-state",
         )),
-        (Lc::FlinkSubStorage, Blocked, Active) => Some(tr(
-            Available,
-            "writable-after-top-up",
-            "flink.sub.state-writes-resume",
-        )),
+        (Lc::FlinkSubStorage, Blocked, Active) if !readings.storage_writable_on_settlement => {
+            Some(tr(
+                Available,
+                "writable-after-top-up",
+                "flink.sub.state-writes-resume",
+            ))
+        }
         (Lc::FlinkSubStorage, Available | Blocked, Released) => Some(tr(
             KeptInOss,
             "kept-after-release",
@@ -297,11 +299,15 @@ pub fn on_parent(lc: Lc, st: St, parent: St, faults: &Faults, readings: &Reading
             "blocked-with-account",
             "flink.hybrid.stateful-ops-fail",
         )),
-        (Lc::FlinkHybridStorage, Blocked, Active | Converted) => Some(tr(
-            Available,
-            "writable-after-top-up",
-            "flink.hybrid.state-writes-resume",
-        )),
+        (Lc::FlinkHybridStorage, Blocked, Active | Converted)
+            if !readings.storage_writable_on_settlement =>
+        {
+            Some(tr(
+                Available,
+                "writable-after-top-up",
+                "flink.hybrid.state-writes-resume",
+            ))
+        }
         (Lc::FlinkHybridStorage, Available | Blocked, Released) => Some(tr(
             KeptInOss,
             "kept-after-release",
