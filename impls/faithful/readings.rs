@@ -116,23 +116,9 @@ pub struct Readings {
 }
 
 impl Default for Readings {
+    /// The specs' choices throughout.
     fn default() -> Readings {
-        Readings {
-            top_up_settles: true,
-            maxcompute_refuses_renewal_while_overdue: false,
-            settle_all_or_none: false,
-            unbilled_where_unspecified: Vec::new(),
-            jobs_restart_after_resume: false,
-            ecs_restart_by_hand: false,
-            ecs_economical_restart_succeeds: false,
-            reminder_any_lead: false,
-            ecs_overdue_notice_per_account: false,
-            attached_unavailable_at_t15: false,
-            system_first: false,
-            hybrid_expiry_first: false,
-            storage_writable_on_settlement: false,
-            declared: BTreeMap::new(),
-        }
+        Readings::from_declared(BTreeMap::new())
     }
 }
 
@@ -140,7 +126,7 @@ impl Readings {
     /// Parses `ID=READING` arguments; `Err` names what is wrong and lists
     /// what is known.
     pub fn parse(args: &[String]) -> Result<Readings, String> {
-        let mut readings = Readings::default();
+        let mut declared = BTreeMap::new();
         for arg in args {
             let Some((id, reading)) = arg.split_once('=') else {
                 return Err(format!(
@@ -159,59 +145,51 @@ impl Readings {
                     known.join(", ")
                 ));
             }
-            match id {
-                "ecs.interp.top-up-settles" => readings.top_up_settles = reading == "settles",
-                "maxcompute.interp.fee-operations-while-overdue" => {
-                    readings.maxcompute_refuses_renewal_while_overdue = reading == "refused"
-                }
-                "ecs.interp.settlement-order" => {
-                    readings.settle_all_or_none = reading == "all-or-none"
-                }
-                "ecs.interp.billing-where-unspecified"
-                | "flink.interp.billing-where-unspecified"
-                | "maxcompute.interp.billing-where-unspecified" => {
-                    let product = match id.split('.').next() {
-                        Some("ecs") => Product::Ecs,
-                        Some("flink") => Product::Flink,
-                        _ => Product::MaxCompute,
-                    };
-                    readings
-                        .unbilled_where_unspecified
-                        .retain(|p| *p != product);
-                    if reading == "not-billed" {
-                        readings.unbilled_where_unspecified.push(product);
-                    }
-                }
-                "flink.interp.jobs-after-resume" => {
-                    readings.jobs_restart_after_resume = reading == "restart-themselves"
-                }
-                "ecs.interp.restart-may-fail" => {
-                    readings.ecs_restart_by_hand = reading == "by-hand"
-                }
-                "ecs.interp.economical-restart" => {
-                    readings.ecs_economical_restart_succeeds = reading == "succeeds"
-                }
-                "flink.interp.reminder-lead" => readings.reminder_any_lead = reading == "any-lead",
-                "ecs.interp.same-instant" => readings.system_first = reading == "system-first",
-                "flink.interp.storage-after-settlement" => {
-                    readings.storage_writable_on_settlement = reading == "on-settlement"
-                }
-                "flink.interp.conversion-or-expiry" => {
-                    readings.hybrid_expiry_first = reading == "expiry-first"
-                }
-                "ecs.interp.attached-unavailable" => {
-                    readings.attached_unavailable_at_t15 = reading == "t15"
-                }
-                "ecs.interp.overdue-notice" => {
-                    readings.ecs_overdue_notice_per_account = reading == "account"
-                }
-                _ => unreachable!("every known interpretation is handled"),
-            }
-            readings
-                .declared
-                .insert(id.to_string(), reading.to_string());
+            declared.insert(id.to_string(), reading.to_string());
         }
-        Ok(readings)
+        Ok(Readings::from_declared(declared))
+    }
+
+    /// The readings in force when these are declared (the specs' choice
+    /// for every interpretation not declared).
+    fn from_declared(declared: BTreeMap<String, String>) -> Readings {
+        let is = |id: &str, reading: &str| declared.get(id).map(String::as_str) == Some(reading);
+        let unbilled_where_unspecified = [
+            ("ecs", Product::Ecs),
+            ("flink", Product::Flink),
+            ("maxcompute", Product::MaxCompute),
+        ]
+        .into_iter()
+        .filter(|(doc, _)| {
+            is(
+                &format!("{doc}.interp.billing-where-unspecified"),
+                "not-billed",
+            )
+        })
+        .map(|(_, product)| product)
+        .collect();
+        Readings {
+            top_up_settles: !is("ecs.interp.top-up-settles", "waits"),
+            maxcompute_refuses_renewal_while_overdue: is(
+                "maxcompute.interp.fee-operations-while-overdue",
+                "refused",
+            ),
+            settle_all_or_none: is("ecs.interp.settlement-order", "all-or-none"),
+            unbilled_where_unspecified,
+            jobs_restart_after_resume: is("flink.interp.jobs-after-resume", "restart-themselves"),
+            ecs_restart_by_hand: is("ecs.interp.restart-may-fail", "by-hand"),
+            ecs_economical_restart_succeeds: is("ecs.interp.economical-restart", "succeeds"),
+            reminder_any_lead: is("flink.interp.reminder-lead", "any-lead"),
+            ecs_overdue_notice_per_account: is("ecs.interp.overdue-notice", "account"),
+            attached_unavailable_at_t15: is("ecs.interp.attached-unavailable", "t15"),
+            system_first: is("ecs.interp.same-instant", "system-first"),
+            hybrid_expiry_first: is("flink.interp.conversion-or-expiry", "expiry-first"),
+            storage_writable_on_settlement: is(
+                "flink.interp.storage-after-settlement",
+                "on-settlement",
+            ),
+            declared,
+        }
     }
 }
 
