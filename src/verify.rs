@@ -1350,6 +1350,19 @@ fn live_under_readings(in_force: &Catalog, rule: &str) -> bool {
                 crate::spec::Enforcement::Capability { lifecycle, state } => {
                     enterable(*lifecycle, *state)
                 }
+                // A formula is computed only by the transitions that refund
+                // with it.
+                crate::spec::Enforcement::Formula(f) => (0..in_force.lifecycles.len()).any(|l| {
+                    let l = LifecycleId(l as u32);
+                    let lc = in_force.lifecycle(l);
+                    (0..lc.transitions.len()).any(|t| {
+                        lc.transitions[t]
+                            .effects
+                            .iter()
+                            .any(|e| matches!(e, crate::spec::Effect::Refund(g) if g == f))
+                            && crate::directed::enabled(in_force, (l, t))
+                    })
+                }),
                 _ => true,
             })
     })

@@ -213,6 +213,8 @@ impl Engine {
             reminded: res.expires_at.is_some() && res.reminded_for == res.expires_at,
             attached_unavailable_at_t15: self.readings.attached_unavailable_at_t15,
             hybrid_expiry_first: self.readings.hybrid_expiry_first,
+            spark_window_end_inclusive: self.readings.spark_window_end_inclusive,
+            spark_late_plan_pro_rata: self.readings.spark_late_plan_pro_rata,
             reminder_lead: TimeDelta::days(if self.readings.reminder_any_lead {
                 policy::FLINK_ANY_REMINDER_LEAD_DAYS
             } else {

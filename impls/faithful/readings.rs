@@ -52,6 +52,14 @@ pub const KNOWN: &[(&str, &[&str])] = &[
         "flink.interp.storage-after-settlement",
         &["with-workspace", "on-settlement"],
     ),
+    (
+        "spark.interp.window-boundary",
+        &["half-open", "end-inclusive"],
+    ),
+    (
+        "spark.interp.late-plan-unsubscription",
+        &["refused", "pro-rata"],
+    ),
 ];
 
 /// The readings in force.
@@ -111,6 +119,14 @@ pub struct Readings {
     /// payment is writable again with its workspace (`with-workspace`), or
     /// at the settlement whatever the workspace's state (`on-settlement`).
     pub storage_writable_on_settlement: bool,
+    /// "Within five days of purchase": the instant five days after the
+    /// purchase is outside the refund window (`half-open`) or its last
+    /// instant (`end-inclusive`).
+    pub spark_window_end_inclusive: bool,
+    /// A resource plan used or past its five days: its unsubscription is
+    /// refused (`refused`), or accepted with the unused share of its term
+    /// refunded, as the general unsubscription rules do (`pro-rata`).
+    pub spark_late_plan_pro_rata: bool,
     /// As given on the command line, for hello.
     pub declared: BTreeMap<String, String>,
 }
@@ -188,6 +204,8 @@ impl Readings {
                 "flink.interp.storage-after-settlement",
                 "on-settlement",
             ),
+            spark_window_end_inclusive: is("spark.interp.window-boundary", "end-inclusive"),
+            spark_late_plan_pro_rata: is("spark.interp.late-plan-unsubscription", "pro-rata"),
             declared,
         }
     }

@@ -550,6 +550,9 @@ pub enum Formula {
     QuotaRefund,
     /// "Refund amount = Actual amount paid".
     PlanRefund,
+    /// A late plan refunded like a quota, the general unsubscription rules
+    /// (spark.interp.late-plan-unsubscription read `pro-rata`).
+    PlanProRata,
 }
 
 /// A transition: the target state, the transition's id and the rule behind
@@ -634,5 +637,11 @@ pub struct Ctx {
     /// elastic resources are abandoned expires first
     /// (flink.interp.conversion-or-expiry read `expiry-first`).
     pub hybrid_expiry_first: bool,
+    /// Whether the Spark plan's refund window holds its last instant
+    /// (spark.interp.window-boundary read `end-inclusive`).
+    pub spark_window_end_inclusive: bool,
+    /// Whether a late Spark plan is unsubscribed pro rata
+    /// (spark.interp.late-plan-unsubscription read `pro-rata`).
+    pub spark_late_plan_pro_rata: bool,
     pub reminder_lead: TimeDelta,
 }

@@ -74,9 +74,16 @@ pub fn on_operation(lc: Lc, st: St, op: &str, ctx: &Ctx, faults: &Faults) -> OpA
         // "Resource plan": an unused plan is refunded in full within five
         // days of buying it (spark.plan.full-refund-within-5-days). A plan
         // used, or older than five days, cannot be unsubscribed
-        // (spark.interp.late-plan-unsubscription, `refused`).
+        // (spark.interp.late-plan-unsubscription, `refused`), or is
+        // refunded the unused share of its term (`pro-rata`).
         (Lc::SparkPlan, Unused, "unsubscribe") => {
-            if ctx.now < ctx.purchased_at + policy::spark_plan_refund_window(faults) {
+            let window_end = ctx.purchased_at + policy::spark_plan_refund_window(faults);
+            let inside = if ctx.spark_window_end_inclusive {
+                ctx.now <= window_end
+            } else {
+                ctx.now < window_end
+            };
+            if inside {
                 OpAnswer::Fire(Tr {
                     to: Unsubscribed,
                     id: "full-refund",
@@ -84,13 +91,27 @@ pub fn on_operation(lc: Lc, st: St, op: &str, ctx: &Ctx, faults: &Faults) -> OpA
                     effect: Effect::Refund(Formula::PlanRefund),
                 })
             } else {
-                OpAnswer::Blocked("spark.plan.full-refund-within-5-days")
+                late_plan(ctx)
             }
         }
-        (Lc::SparkPlan, Used, "unsubscribe") => {
-            OpAnswer::Blocked("spark.plan.full-refund-within-5-days")
-        }
+        (Lc::SparkPlan, Used, "unsubscribe") => late_plan(ctx),
         _ => OpAnswer::Allowed,
+    }
+}
+
+/// A plan no longer eligible for the full refund: refused, or, read the
+/// `pro-rata` way, unsubscribed as the general unsubscription rules do
+/// ("For more information, see Unsubscription rules").
+fn late_plan(ctx: &Ctx) -> OpAnswer {
+    if ctx.spark_late_plan_pro_rata {
+        OpAnswer::Fire(Tr {
+            to: St::Unsubscribed,
+            id: "late-unsubscription-pro-rata",
+            rule: "spark.plan.see-unsubscription-rules",
+            effect: Effect::Refund(Formula::PlanProRata),
+        })
+    } else {
+        OpAnswer::Blocked("spark.plan.full-refund-within-5-days")
     }
 }
 
@@ -119,7 +140,7 @@ pub fn refund(
     faults: &Faults,
 ) -> Refund {
     match formula {
-        Formula::QuotaRefund => {
+        Formula::QuotaRefund | Formula::PlanProRata => {
             // "Subscription quota": the refund is what was paid less the
             // consumed share, "(Used duration / Subscription duration) × Paid
             // amount", where what was paid counts cash only, not vouchers or
@@ -138,10 +159,18 @@ pub fn refund(
                 let numerator = paid * term - used * paid;
                 numerator.div_euclid(term).clamp(0, paid)
             };
-            Refund {
-                amount: amount as i64,
-                formula: "spark.formula.quota-refund",
-                rule: "spark.quota.refund-formula",
+            if formula == Formula::PlanProRata {
+                Refund {
+                    amount: amount as i64,
+                    formula: "spark.formula.plan-pro-rata",
+                    rule: "spark.plan.see-unsubscription-rules",
+                }
+            } else {
+                Refund {
+                    amount: amount as i64,
+                    formula: "spark.formula.quota-refund",
+                    rule: "spark.quota.refund-formula",
+                }
             }
         }
         // "Refund amount = Actual amount paid", the cash of the order.
