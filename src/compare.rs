@@ -9,7 +9,9 @@
 //! instant the reading leaves open), refunds and operation verdicts (with
 //! the error a refusal answers where the document names one). Fields the
 //! documents leave unspecified are not compared, nor are operations no rule decides in the state at hand (no
-//! capability, no transition, no refusal while overdue). The first
+//! capability, no transition, no refusal while overdue), nor anything of an
+//! account from the instant the implementation acted on such an operation
+//! (see `contingent_accounts`). The first
 //! divergence in time is reported with the rule behind it: the rule of the
 //! transition, deduction, notification or capability where the two part
 //! ways.
@@ -154,6 +156,48 @@ fn undecided_operations(reference: &Trace) -> Undecided {
         .collect()
 }
 
+/// Per account, the instant from which nothing of it is compared: the
+/// first instant the implementation answered an operation no rule decides
+/// (see `undecided_operations`) by changing the resource — a transition at
+/// that instant, which the model, leaving the operation without effect,
+/// did not take. A hand release of a resource whose lifecycle has no
+/// release edge is such a choice; what follows from it in that account
+/// (the resource gone, its charges no longer billed, the balance that
+/// results) is the implementation's own, not the documents'. Other
+/// accounts are still judged: they share nothing with it.
+fn contingent_accounts<'a>(
+    accounts: &AccountOf<'a>,
+    actual: &Trace,
+    undecided: &Undecided,
+) -> std::collections::BTreeMap<&'a str, DateTime<Utc>> {
+    let mut out = std::collections::BTreeMap::new();
+    for e in &actual.events {
+        let TraceEvent::Transition { at, resource, .. } = e else {
+            continue;
+        };
+        let changed_by_choice = undecided
+            .iter()
+            .any(|(when, r, _)| when == at && r == resource);
+        if let (true, Some(account)) = (changed_by_choice, accounts.get(resource.as_str())) {
+            out.entry(*account).or_insert(*at);
+        }
+    }
+    out
+}
+
+/// Each resource's account, as the observations show it.
+type AccountOf<'a> = std::collections::BTreeMap<&'a str, &'a str>;
+
+fn accounts_of<'a>(references: &'a [Reference], actual: &'a Trace) -> AccountOf<'a> {
+    references
+        .iter()
+        .flat_map(|r| &r.trace.observations)
+        .chain(&actual.observations)
+        .flat_map(|o| &o.resources)
+        .map(|r| (r.resource.as_str(), r.account.as_str()))
+        .collect()
+}
+
 /// A reference trace: the model run under one accepted reading.
 #[derive(Debug, Clone)]
 pub struct Reference {
@@ -186,9 +230,13 @@ impl From<Trace> for Reference {
 
 /// The event sequences compared per resource (and per account for
 /// account-level events): each element is (instant, description, rule).
-fn sequences(trace: &Trace, undecided: &Undecided) -> Sequences {
+fn sequences(
+    trace: &Trace,
+    undecided: &Undecided,
+    judged: &dyn Fn(&TraceEvent) -> bool,
+) -> Sequences {
     let mut out = Sequences::new();
-    for e in &trace.events {
+    for e in trace.events.iter().filter(|e| judged(e)) {
         if let TraceEvent::Operation {
             at,
             resource,
@@ -317,6 +365,13 @@ pub fn compare(catalog: &Catalog, references: &[Reference], actual: &Trace) -> O
 fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Option<Divergence> {
     references.first()?;
     let mut found: Vec<Divergence> = Vec::new();
+    let undecided: Undecided = references
+        .iter()
+        .flat_map(|r| undecided_operations(&r.trace))
+        .collect();
+    let accounts = accounts_of(references, actual);
+    let contingent = contingent_accounts(&accounts, actual, &undecided);
+    let judged = |account: &str, at: DateTime<Utc>| contingent.get(account).is_none_or(|t| at < *t);
     // Observations, instant by instant.
     for obs in &actual.observations {
         let refs: Vec<&Observation> = references
@@ -324,7 +379,7 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
             .filter_map(|r| r.trace.observations.iter().find(|o| o.at == obs.at))
             .collect();
         let Some(main) = refs.first() else { continue };
-        for r in &main.resources {
+        for r in main.resources.iter().filter(|r| judged(&r.account, obs.at)) {
             let subject = format!("resource {}", r.resource);
             let Some(got) = obs.resource(&r.resource) else {
                 found.push(Divergence {
@@ -359,7 +414,7 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
         for extra in obs
             .resources
             .iter()
-            .filter(|x| main.resource(&x.resource).is_none())
+            .filter(|x| main.resource(&x.resource).is_none() && judged(&x.account, obs.at))
         {
             found.push(Divergence {
                 at: obs.at,
@@ -370,7 +425,7 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
                 rules: Vec::new(),
             });
         }
-        for a in &main.accounts {
+        for a in main.accounts.iter().filter(|a| judged(&a.account, obs.at)) {
             let subject = format!("account {}", a.account);
             let Some(got) = obs.account(&a.account) else {
                 found.push(Divergence {
@@ -405,11 +460,14 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
             }
         }
     }
-    // Event sequences, per resource and kind.
-    let undecided: Undecided = references
-        .iter()
-        .flat_map(|r| undecided_operations(&r.trace))
-        .collect();
+    // Event sequences, per resource and kind, of what is still judged.
+    let event_judged = |e: &TraceEvent| {
+        let account = match e {
+            TraceEvent::Notification { account, .. } => Some(account.as_str()),
+            _ => e.resource().and_then(|r| accounts.get(r).copied()),
+        };
+        account.is_none_or(|a| judged(a, e.at()))
+    };
     // Where the reading leaves a notification's instant open, when it is
     // sent is the implementation's choice (and whether it was sent by the
     // end of a history may depend on it): the invariants say before what it
@@ -426,9 +484,9 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
     };
     let ours: Vec<_> = references
         .iter()
-        .map(|r| decided(sequences(&r.trace, &undecided)))
+        .map(|r| decided(sequences(&r.trace, &undecided, &event_judged)))
         .collect();
-    let theirs = decided(sequences(actual, &undecided));
+    let theirs = decided(sequences(actual, &undecided, &event_judged));
     let keys: BTreeSet<(String, &'static str)> =
         ours[0].keys().chain(theirs.keys()).cloned().collect();
     for key in keys {

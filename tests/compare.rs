@@ -157,6 +157,20 @@ fn answered_otherwise(trace: &Trace, operation: &str) -> Trace {
     out
 }
 
+/// The model's verdict on the user's first `operation`, with the rule
+/// behind it.
+fn verdict(trace: &Trace, operation: &str) -> Option<(bool, Option<String>)> {
+    trace.events.iter().find_map(|e| match e {
+        TraceEvent::Operation {
+            operation: o,
+            allowed,
+            rule,
+            ..
+        } if o == operation => Some((*allowed, rule.clone())),
+        _ => None,
+    })
+}
+
 #[test]
 fn a_refusal_a_rule_decides_is_compared_in_the_event_log() {
     let catalog = catalog();
@@ -172,22 +186,80 @@ fn a_refusal_a_rule_decides_is_compared_in_the_event_log() {
 fn an_answer_no_rule_decides_is_not_compared_in_the_event_log() {
     let catalog = catalog();
     let trace = operations_while_stopped(&catalog);
-    let economical = trace.events.iter().find_map(|e| match e {
-        TraceEvent::Operation {
-            operation,
-            allowed,
-            rule,
-            ..
-        } if operation == "economical-stop" => Some((*allowed, rule.clone())),
-        _ => None,
-    });
     assert_eq!(
-        economical,
+        verdict(&trace, "economical-stop"),
         Some((true, None)),
         "the model allows it with no rule behind the verdict"
     );
     let actual = answered_otherwise(&trace, "economical-stop");
     assert_eq!(compare(&catalog, &[trace.clone().into()], &actual), None);
+}
+
+/// Two accounts, each with a subscription instance that its owner asks to
+/// release by hand on day 1 (no rule of the ECS document gives a
+/// subscription instance a release by hand), observed on day 2.
+fn hand_release_undecided(catalog: &Catalog) -> (Trace, DateTime<Utc>) {
+    let history: History = arrears::yaml::from_str(
+        r#"
+start: 2026-01-01T00:00:00Z
+until: +3d
+accounts:
+  - {id: a-1, cash: 1000}
+  - {id: a-2, cash: 1000}
+resources:
+  - {id: i-1, account: a-1, product: ecs, kind: instance, billing: subscription, term: 30d, paid_cash: 100}
+  - {id: i-2, account: a-2, product: ecs, kind: instance, billing: subscription, term: 30d, paid_cash: 100}
+events:
+  - operate: {at: +1d, resource: i-1, operation: release}
+"#,
+    )
+    .expect("the history parses");
+    let start = history.start;
+    let observe: [Offset; 1] = ["+2d".parse().unwrap()];
+    let trace = arrears::model::run(catalog, &history, &observe).expect("the model runs it");
+    (trace, start)
+}
+
+/// `trace` as an implementation that released `resource` at `at` would
+/// report it: a transition to `released`, and the state observed after.
+fn released_by_hand(trace: &Trace, start: DateTime<Utc>, resource: &str, at: &str) -> Trace {
+    let at = at.parse::<Offset>().unwrap().at(start);
+    let mut out = trace.clone();
+    out.events.push(TraceEvent::Transition {
+        at,
+        resource: resource.into(),
+        lifecycle: "ecs.subscription-instance".into(),
+        from: "active".into(),
+        to: "released".into(),
+        transition: "its-own-release".into(),
+        rule: "none".into(),
+    });
+    for o in out.observations.iter_mut().filter(|o| o.at >= at) {
+        for r in o.resources.iter_mut().filter(|r| r.resource == resource) {
+            r.state = "released".into();
+        }
+    }
+    out
+}
+
+#[test]
+fn what_follows_an_undecided_operation_the_implementation_acted_on_is_not_compared() {
+    let catalog = catalog();
+    let (trace, start) = hand_release_undecided(&catalog);
+    assert_eq!(
+        verdict(&trace, "release"),
+        Some((true, None)),
+        "no rule decides the release"
+    );
+    // i-1 released when asked: its own choice, and all that follows in its
+    // account is its own too.
+    let actual = released_by_hand(&trace, start, "i-1", "+1d");
+    assert_eq!(compare(&catalog, &[trace.clone().into()], &actual), None);
+    // i-2 released with nobody asking: the other account is still judged.
+    let actual = released_by_hand(&trace, start, "i-2", "+1d");
+    let divergence = compare(&catalog, &[trace.clone().into()], &actual)
+        .expect("a release nobody asked for is a divergence");
+    assert_eq!(divergence.subject, "resource i-2");
 }
 
 /// An EMR cluster whose hourly fees overdraw the account from the third

@@ -11,7 +11,9 @@
 //! - account-isolation: each account's resources behave the same when the
 //!   other accounts are removed from the history;
 //! - refund-formula: each refund equals its formula on the inputs the
-//!   history implies, within [0, cash paid].
+//!   history implies, within [0, cash paid], and that formula is one a
+//!   transition of the resource's lifecycle refunds with at that point of
+//!   its term under the reading.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -563,6 +565,33 @@ fn implied_inputs(index: &TraceIndex<'_>, resource: &str, at: DateTime<Utc>) -> 
     Some(inputs)
 }
 
+/// Whether a transition of `lifecycle` refunds with `formula` when
+/// `used_seconds` have passed since the purchase, as far as the guards a
+/// refund can be judged by say (the reading's parameters, a window since
+/// the purchase); `None` without a lifecycle to ask.
+fn refundable_by(
+    params: &Catalog,
+    lifecycle: Option<crate::spec::LifecycleId>,
+    formula: &str,
+    used_seconds: i64,
+) -> Option<bool> {
+    use crate::spec::{Anchor, Effect, Guard};
+    let lc = params.lifecycle(lifecycle?);
+    Some(lc.transitions.iter().any(|t| {
+        t.effects
+            .iter()
+            .any(|e| matches!(e, Effect::Refund(f) if params.formulas[f.index()].id == formula))
+            && t.guards.iter().all(|g| match g {
+                Guard::Param { param, equals } => params.value(*param) == equals,
+                Guard::Within {
+                    duration,
+                    since: Anchor::Purchase,
+                } => used_seconds < params.duration(duration).num_seconds(),
+                _ => true,
+            })
+    }))
+}
+
 fn refunds(
     judge: &Catalog,
     params: &Catalog,
@@ -601,6 +630,26 @@ fn refunds(
                 used_seconds: *used_seconds,
                 term_seconds: *term_seconds,
             };
+            // The formula must be one a transition of the resource's
+            // lifecycle refunds with at that point of its term, under this
+            // reading: a plan's full refund after its window, named by its
+            // own formula, is still a refund the document does not give.
+            if let Some(refundable) = refundable_by(
+                params,
+                index.lifecycle(subject),
+                formula,
+                inputs.used_seconds,
+            ) {
+                if !refundable {
+                    return (
+                        true,
+                        fail(format!(
+                            "refund by {formula} {}s after purchase, which no transition refunds with then under this reading",
+                            inputs.used_seconds
+                        )),
+                    );
+                }
+            }
             if reported != inputs {
                 return (
                     true,
