@@ -16,14 +16,14 @@
 //! transition, deduction, notification or capability where the two part
 //! ways.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::observation::{AccountObservation, Observation, ResourceObservation, Trace, TraceEvent};
-use crate::spec::{BillingStatus, Catalog, Data, Serving, Trigger};
+use crate::spec::{Anchor, BillingStatus, Catalog, Data, Guard, Serving, Trigger};
 
 /// Where an implementation first departs from the model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -157,15 +157,22 @@ fn undecided_operations(reference: &Trace) -> Undecided {
 }
 
 /// Per account, the instant from which nothing of it is compared: the
-/// first instant the implementation answered an operation no rule decides
-/// (see `undecided_operations`) by changing the resource — a transition at
-/// that instant, which the model, leaving the operation without effect,
-/// did not take. A hand release of a resource whose lifecycle has no
-/// release edge is such a choice; what follows from it in that account
-/// (the resource gone, its charges no longer billed, the balance that
-/// results) is the implementation's own, not the documents'. Other
-/// accounts are still judged: they share nothing with it.
+/// first instant the implementation made a choice the documents leave to
+/// it and changed a resource by it —
+/// - it answered an operation no rule decides (see `undecided_operations`)
+///   with a transition at that instant, which the model, leaving the
+///   operation without effect, did not take (a hand release of a resource
+///   whose lifecycle has no release edge);
+/// - it took a transition whose instant the reading leaves to the system
+///   (`open_from`) within its window, earlier than the model, which takes
+///   it at the window's end (a MaxCompute release at a system-selected
+///   time).
+///
+/// What follows in that account (the resource gone, its charges no longer
+/// billed, the balance that results) is the implementation's own, not the
+/// documents'. Other accounts are still judged: they share nothing with it.
 fn contingent_accounts<'a>(
+    references: &[Reference],
     accounts: &AccountOf<'a>,
     actual: &Trace,
     undecided: &Undecided,
@@ -177,7 +184,8 @@ fn contingent_accounts<'a>(
         };
         let changed_by_choice = undecided
             .iter()
-            .any(|(when, r, _)| when == at && r == resource);
+            .any(|(when, r, _)| when == at && r == resource)
+            || references.iter().any(|r| within_open_window(r, e));
         if let (true, Some(account)) = (changed_by_choice, accounts.get(resource.as_str())) {
             out.entry(*account).or_insert(*at);
         }
@@ -206,26 +214,103 @@ pub struct Reference {
     /// comparison leaves them to the invariants, which say before what they
     /// must come.
     pub open_instant: BTreeSet<String>,
+    /// The transitions whose instant that reading leaves to the system,
+    /// by (lifecycle, transition): when they may come.
+    pub open_windows: BTreeMap<(String, String), OpenWindow>,
+}
+
+/// When a transition whose instant the document leaves to the system may
+/// come: from `earliest` to `latest` after its anchor, from one of `from`.
+#[derive(Debug, Clone)]
+pub struct OpenWindow {
+    pub from: Vec<String>,
+    pub since: Anchor,
+    pub earliest: TimeDelta,
+    pub latest: TimeDelta,
 }
 
 impl Reference {
     /// The model's trace under `catalog`'s readings.
     pub fn new(catalog: &Catalog, trace: Trace) -> Reference {
+        let mut open_windows = BTreeMap::new();
+        for lc in &catalog.lifecycles {
+            for t in &lc.transitions {
+                let (Some(earliest), Trigger::After { duration, since }) =
+                    (&t.open_from, &t.trigger)
+                else {
+                    continue;
+                };
+                let enabled = t.guards.iter().all(|g| match g {
+                    Guard::Param { param, equals } => catalog.value(*param) == equals,
+                    _ => true,
+                });
+                if enabled {
+                    open_windows.insert(
+                        (lc.id.clone(), t.id.clone()),
+                        OpenWindow {
+                            from: t.from.iter().map(|s| lc.state(*s).id.clone()).collect(),
+                            since: *since,
+                            earliest: catalog.duration(earliest),
+                            latest: catalog.duration(duration),
+                        },
+                    );
+                }
+            }
+        }
         Reference {
             trace,
             open_instant: catalog.notifications_with_open_instant(),
+            open_windows,
         }
     }
 }
 
 impl From<Trace> for Reference {
-    /// A reference under readings that leave no notification's instant open.
+    /// A reference under readings that leave no instant open.
     fn from(trace: Trace) -> Reference {
         Reference {
             trace,
             open_instant: BTreeSet::new(),
+            open_windows: BTreeMap::new(),
         }
     }
+}
+
+/// Whether the implementation's transition `e` comes within the window a
+/// reference leaves open for it: the reference's last observation of the
+/// resource at or before that instant shows it in a state the transition
+/// leaves, and the instant lies from `earliest` to `latest` after the
+/// anchor that observation shows.
+fn within_open_window(reference: &Reference, e: &TraceEvent) -> bool {
+    let TraceEvent::Transition {
+        at,
+        resource,
+        lifecycle,
+        transition,
+        ..
+    } = e
+    else {
+        return false;
+    };
+    let Some(window) = reference
+        .open_windows
+        .get(&(lifecycle.clone(), transition.clone()))
+    else {
+        return false;
+    };
+    let Some((observation, r)) = reference
+        .trace
+        .observations
+        .iter()
+        .rev()
+        .filter(|o| o.at <= *at)
+        .find_map(|o| o.resource(resource).map(|r| (o, r)))
+    else {
+        return false;
+    };
+    let anchor = r.anchor(window.since, observation.account(&r.account));
+    window.from.contains(&r.state)
+        && anchor.is_some_and(|a| a + window.earliest <= *at && *at <= a + window.latest)
 }
 
 /// The event sequences compared per resource (and per account for
@@ -370,7 +455,7 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
         .flat_map(|r| undecided_operations(&r.trace))
         .collect();
     let accounts = accounts_of(references, actual);
-    let contingent = contingent_accounts(&accounts, actual, &undecided);
+    let contingent = contingent_accounts(references, &accounts, actual, &undecided);
     let judged = |account: &str, at: DateTime<Utc>| contingent.get(account).is_none_or(|t| at < *t);
     // Observations, instant by instant.
     for obs in &actual.observations {

@@ -121,6 +121,28 @@ pub struct ResourceObservation {
     pub operations: BTreeMap<String, bool>,
 }
 
+impl ResourceObservation {
+    /// The instant an anchor of the specs stands for, as this observation
+    /// (and its account's, `account`) shows it; `None` where it is unset or
+    /// not observable (a parent's entry, an auto-release time).
+    pub fn anchor(
+        &self,
+        anchor: crate::spec::Anchor,
+        account: Option<&AccountObservation>,
+    ) -> Option<DateTime<Utc>> {
+        use crate::spec::Anchor;
+        match anchor {
+            Anchor::OverdueSince => self.overdue_since,
+            Anchor::OldestOverdueBill => self.oldest_overdue_bill,
+            Anchor::AccountOverdueSince => account.and_then(|a| a.overdue_since),
+            Anchor::Entered => Some(self.since),
+            Anchor::Expiry => self.expires_at,
+            Anchor::Purchase => Some(self.purchased_at),
+            Anchor::ParentEntered | Anchor::AutoRelease => None,
+        }
+    }
+}
+
 /// How a deduction attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

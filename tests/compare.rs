@@ -262,6 +262,97 @@ fn what_follows_an_undecided_operation_the_implementation_acted_on_is_not_compar
     assert_eq!(divergence.subject, "resource i-2");
 }
 
+/// The model read with MaxCompute instances released at a time the system
+/// selects, on a pay-as-you-go instance whose bill fails on day 2 and is
+/// never paid (released at the window's end, day 32), observed daily.
+fn released_at_selected_time() -> (Catalog, Trace, DateTime<Utc>) {
+    let catalog = catalog();
+    let interpretation = catalog
+        .interpretations
+        .iter()
+        .position(|i| i.id == "maxcompute.interp.release-time")
+        .expect("the interpretation exists");
+    let read = catalog
+        .with_reading(
+            arrears::spec::InterpretationId(interpretation as u32),
+            "system-selected",
+        )
+        .expect("the reading exists");
+    let history: History = arrears::yaml::from_str(
+        r#"
+start: 2026-01-01T00:00:00Z
+until: +40d
+accounts:
+  - {id: a-1, cash: 100}
+resources:
+  - {id: p-1, account: a-1, product: maxcompute, kind: instance, billing: pay-as-you-go}
+events:
+  - charge: {at: +2d, resource: p-1, amount: 800}
+  - charge: {at: +35d, resource: p-1, amount: 50}
+"#,
+    )
+    .expect("the history parses");
+    let observe: Vec<Offset> = (1..40).map(|d| format!("+{d}d").parse().unwrap()).collect();
+    let trace = arrears::model::run(&read, &history, &observe).expect("the model runs it");
+    (read, trace, history.start)
+}
+
+/// `trace` with p-1's release moved to `at` (and observed so from then).
+fn released_at(trace: &Trace, start: DateTime<Utc>, at: &str) -> Trace {
+    let at = at.parse::<Offset>().unwrap().at(start);
+    let mut out = trace.clone();
+    for e in out.events.iter_mut() {
+        if let TraceEvent::Transition { at: when, to, .. } = e {
+            if to == "released" {
+                *when = at;
+            }
+        }
+    }
+    for o in out.observations.iter_mut() {
+        let r = o
+            .resources
+            .iter_mut()
+            .find(|r| r.resource == "p-1")
+            .unwrap();
+        if o.at >= at {
+            r.state = "released".into();
+            r.since = at;
+        } else if r.state == "released" {
+            r.state = "locked".into();
+        }
+    }
+    out
+}
+
+#[test]
+fn a_transition_the_reading_leaves_to_the_system_is_accepted_within_its_window() {
+    let (read, trace, start) = released_at_selected_time();
+    let reference = arrears::compare::Reference::new(&read, trace.clone());
+    let released = trace.events.iter().find_map(|e| match e {
+        TraceEvent::Transition { at, to, .. } if to == "released" => Some(*at),
+        _ => None,
+    });
+    assert_eq!(released, Some("+32d".parse::<Offset>().unwrap().at(start)));
+    // Any day within the window: accepted, and what follows is its own.
+    for day in ["+18d", "+25d", "+31d"] {
+        let actual = released_at(&trace, start, day);
+        assert_eq!(
+            compare(&read, std::slice::from_ref(&reference), &actual),
+            None,
+            "a release on {day}"
+        );
+    }
+    // Later than the window's end, or never: a divergence at its end.
+    let actual = released_at(&trace, start, "+34d");
+    let divergence = compare(&read, std::slice::from_ref(&reference), &actual)
+        .expect("a release after the window is a divergence");
+    assert_eq!(divergence.at, "+32d".parse::<Offset>().unwrap().at(start));
+    assert_eq!(
+        divergence.rules,
+        vec!["maxcompute.overdue.release-at-system-selected-time"]
+    );
+}
+
 /// An EMR cluster whose hourly fees overdraw the account from the third
 /// hour on: each uncovered hourly bill is a notice in the model's log.
 fn overdrawn_cluster(catalog: &Catalog) -> Trace {

@@ -215,6 +215,10 @@ impl Engine {
             hybrid_expiry_first: self.readings.hybrid_expiry_first,
             spark_window_end_inclusive: self.readings.spark_window_end_inclusive,
             spark_late_plan_pro_rata: self.readings.spark_late_plan_pro_rata,
+            maxcompute_release_after: self
+                .readings
+                .maxcompute_releases_unpaid
+                .then(|| TimeDelta::days(policy::MAXCOMPUTE_SELECTED_RELEASE_DAYS)),
             reminder_lead: TimeDelta::days(if self.readings.reminder_any_lead {
                 policy::FLINK_ANY_REMINDER_LEAD_DAYS
             } else {

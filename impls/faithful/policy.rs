@@ -86,6 +86,11 @@ pub const MAXCOMPUTE_EXPIRY_LOCK_DAYS: i64 = 15;
 /// services locked (maxcompute.payg.locked-after-15-days).
 pub const MAXCOMPUTE_UNPAID_LOCK_DAYS: i64 = 15;
 
+/// "Your instances may be released at a system-selected time after the
+/// payment due date": the time this implementation selects, read the
+/// `system-selected` way (the specs accept up to 30 days).
+pub const MAXCOMPUTE_SELECTED_RELEASE_DAYS: i64 = 20;
+
 /// The fault `maxcompute-locked-day-10` locks after 10 days instead.
 const MAXCOMPUTE_FAULTY_LOCK_DAYS: i64 = 10;
 

@@ -57,6 +57,10 @@ pub const KNOWN: &[(&str, &[&str])] = &[
         &["half-open", "end-inclusive"],
     ),
     (
+        "maxcompute.interp.release-time",
+        &["never-by-model", "system-selected"],
+    ),
+    (
         "spark.interp.late-plan-unsubscription",
         &["refused", "pro-rata"],
     ),
@@ -127,6 +131,10 @@ pub struct Readings {
     /// refused (`refused`), or accepted with the unused share of its term
     /// refunded, as the general unsubscription rules do (`pro-rata`).
     pub spark_late_plan_pro_rata: bool,
+    /// "Your instances may be released at a system-selected time after the
+    /// payment due date": never for an unpaid bill (`never-by-model`), or
+    /// at a time this implementation selects (`system-selected`).
+    pub maxcompute_releases_unpaid: bool,
     /// As given on the command line, for hello.
     pub declared: BTreeMap<String, String>,
 }
@@ -206,6 +214,7 @@ impl Readings {
             ),
             spark_window_end_inclusive: is("spark.interp.window-boundary", "end-inclusive"),
             spark_late_plan_pro_rata: is("spark.interp.late-plan-unsubscription", "pro-rata"),
+            maxcompute_releases_unpaid: is("maxcompute.interp.release-time", "system-selected"),
             declared,
         }
     }

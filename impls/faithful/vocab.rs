@@ -643,5 +643,9 @@ pub struct Ctx {
     /// Whether a late Spark plan is unsubscribed pro rata
     /// (spark.interp.late-plan-unsubscription read `pro-rata`).
     pub spark_late_plan_pro_rata: bool,
+    /// How long after the due date of its oldest unpaid bill a MaxCompute
+    /// instance is released, when this implementation selects a time
+    /// (maxcompute.interp.release-time read `system-selected`).
+    pub maxcompute_release_after: Option<TimeDelta>,
     pub reminder_lead: TimeDelta,
 }

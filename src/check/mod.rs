@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::history::History;
 use crate::observation::{Trace, TraceEvent};
 use crate::spec::{
-    Anchor, Catalog, DurationExpr, EventPredicate, InvariantDef, InvariantId, LifecycleId, Pattern,
+    Catalog, DurationExpr, EventPredicate, InvariantDef, InvariantId, LifecycleId, Pattern,
     Predicate,
 };
 pub use trace_index::{Snapshot, TraceIndex};
@@ -377,16 +377,9 @@ impl Evaluator<'_, '_> {
                 at_least,
                 less_than,
             } => {
-                let anchor = match since {
-                    Anchor::OverdueSince => r.overdue_since,
-                    Anchor::OldestOverdueBill => r.oldest_overdue_bill,
-                    Anchor::AccountOverdueSince => snap.account.and_then(|a| a.overdue_since),
-                    Anchor::Entered => Some(r.since),
-                    Anchor::Expiry => r.expires_at,
-                    Anchor::Purchase => Some(r.purchased_at),
-                    Anchor::ParentEntered | Anchor::AutoRelease => None,
+                let Some(anchor) = r.anchor(*since, snap.account) else {
+                    return false;
                 };
-                let Some(anchor) = anchor else { return false };
                 let elapsed = snap.at - anchor;
                 // An anchor after the instant judged belongs to a later
                 // period: no time has elapsed since it.

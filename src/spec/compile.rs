@@ -1730,6 +1730,34 @@ impl<'a> Compiler<'a> {
                         },
                     }
                 }
+                let open_from = t.open_from.as_ref().and_then(|text| {
+                    let earliest = self.duration_expr(at, text, &element)?;
+                    let latest = match &trigger {
+                        Some(Trigger::After { duration, .. }) => duration,
+                        Some(_) => {
+                            self.error_at(at, text, &element, "open_from needs an `after` trigger: it opens the instant that trigger closes");
+                            return None;
+                        }
+                        None => return None,
+                    };
+                    let value = |e: &DurationExpr| {
+                        e.params.iter().fold(e.literal, |acc, p| {
+                            acc + duration_value(&self.parameters[p.index()].value)
+                        })
+                    };
+                    if value(&earliest) >= value(latest) {
+                        self.error_at(
+                            at,
+                            text,
+                            &element,
+                            format!(
+                                "open_from `{}` must come before the trigger's duration",
+                                text.value
+                            ),
+                        );
+                    }
+                    Some(earliest)
+                });
                 let rule = self.resolve_rule(
                     at,
                     &t.rule,
@@ -1747,6 +1775,7 @@ impl<'a> Compiler<'a> {
                         trigger,
                         guards,
                         effects,
+                        open_from,
                         rule,
                     });
                 }

@@ -293,6 +293,10 @@ pub struct Transition {
     pub trigger: Trigger,
     pub guards: Vec<Guard>,
     pub effects: Vec<Effect>,
+    /// Where the document leaves the instant to the system (an `after`
+    /// trigger only): the earliest the transition may come, after the
+    /// same anchor. The model takes it at the trigger's instant, the latest.
+    pub open_from: Option<DurationExpr>,
     pub rule: RuleId,
 }
 

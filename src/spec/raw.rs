@@ -336,6 +336,11 @@ pub struct Transition {
     pub when: Vec<Spanned<Guard>>,
     #[serde(default)]
     pub effects: Vec<Spanned<Effect>>,
+    /// For an `after` trigger whose instant the document leaves to the
+    /// system: how long after the same anchor the transition may come at
+    /// the earliest (the model takes it at the latest, the `after`).
+    #[serde(default)]
+    pub open_from: Option<Text>,
     pub rule: Id,
 }
 

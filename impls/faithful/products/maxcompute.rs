@@ -146,5 +146,23 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx, faults: &Faults) -> Vec<(DateTime<Utc>,
         }
         _ => {}
     }
+    // "Your instances may be released at a system-selected time after the
+    // payment due date" (maxcompute.overdue.release-at-system-selected-time),
+    // read so: released at a time of this implementation's choosing.
+    if let (Lc::McPaygInstance, St::Overdue | St::Locked, Some(after), Some(due)) = (
+        lc,
+        st,
+        ctx.maxcompute_release_after,
+        ctx.oldest_overdue_bill,
+    ) {
+        out.push((
+            due + after,
+            Timed::Transition(tr(
+                St::Released,
+                "released-at-system-selected-time",
+                "maxcompute.overdue.release-at-system-selected-time",
+            )),
+        ));
+    }
     out
 }
