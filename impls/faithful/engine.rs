@@ -215,6 +215,7 @@ impl Engine {
             hybrid_expiry_first: self.readings.hybrid_expiry_first,
             spark_window_end_inclusive: self.readings.spark_window_end_inclusive,
             spark_late_plan_pro_rata: self.readings.spark_late_plan_pro_rata,
+            maxcompute_lock_with_account: self.readings.maxcompute_lock_with_account,
             maxcompute_release_after: self
                 .readings
                 .maxcompute_releases_unpaid
@@ -429,9 +430,14 @@ impl Engine {
             // account's overdue episode (a timer, below).
             return;
         }
-        if let Some(t) =
-            products::on_signal(res.lc, res.state, res.entered_rule, signal, &self.faults)
-        {
+        if let Some(t) = products::on_signal(
+            res.lc,
+            res.state,
+            res.entered_rule,
+            signal,
+            &self.faults,
+            &self.readings,
+        ) {
             self.transition(r, t);
         }
     }

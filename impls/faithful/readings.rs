@@ -60,6 +60,7 @@ pub const KNOWN: &[(&str, &[&str])] = &[
         "maxcompute.interp.release-time",
         &["never-by-model", "system-selected"],
     ),
+    ("maxcompute.interp.lock-scope", &["instance", "account"]),
     (
         "spark.interp.late-plan-unsubscription",
         &["refused", "pro-rata"],
@@ -135,6 +136,11 @@ pub struct Readings {
     /// payment due date": never for an unpaid bill (`never-by-model`), or
     /// at a time this implementation selects (`system-selected`).
     pub maxcompute_releases_unpaid: bool,
+    /// "Your MaxCompute services are locked": the instance that carries the
+    /// bill (`instance`), or every pay-as-you-go instance of the account,
+    /// from 15 days into the account's overdue period until it is settled
+    /// (`account`).
+    pub maxcompute_lock_with_account: bool,
     /// As given on the command line, for hello.
     pub declared: BTreeMap<String, String>,
 }
@@ -215,6 +221,7 @@ impl Readings {
             spark_window_end_inclusive: is("spark.interp.window-boundary", "end-inclusive"),
             spark_late_plan_pro_rata: is("spark.interp.late-plan-unsubscription", "pro-rata"),
             maxcompute_releases_unpaid: is("maxcompute.interp.release-time", "system-selected"),
+            maxcompute_lock_with_account: is("maxcompute.interp.lock-scope", "account"),
             declared,
         }
     }

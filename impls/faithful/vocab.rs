@@ -647,5 +647,8 @@ pub struct Ctx {
     /// instance is released, when this implementation selects a time
     /// (maxcompute.interp.release-time read `system-selected`).
     pub maxcompute_release_after: Option<TimeDelta>,
+    /// Whether a MaxCompute lock covers every pay-as-you-go instance of the
+    /// account (maxcompute.interp.lock-scope read `account`).
+    pub maxcompute_lock_with_account: bool,
     pub reminder_lead: TimeDelta,
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::faults::{Fault, Faults};
 use crate::policy;
+use crate::readings::Readings;
 use crate::vocab::{Ctx, Lc, OpAnswer, Signal, St, Timed, Tr, Traits, gone, tr, traits};
 
 /// The rule by which a locked instance refuses a calculation task, and the
@@ -45,12 +46,25 @@ pub fn refusal(_lc: Lc, st: St, op: &str) -> Option<&'static str> {
     }
 }
 
-pub fn on_signal(lc: Lc, st: St, signal: Signal, faults: &Faults) -> Option<Tr> {
+pub fn on_signal(
+    lc: Lc,
+    st: St,
+    signal: Signal,
+    faults: &Faults,
+    readings: &Readings,
+) -> Option<Tr> {
     use St::*;
+    // Read the `account` way, the lock is the account's: it ends when the
+    // account has no overdue bill left, not when this instance's are paid.
+    let unlocking = if readings.maxcompute_lock_with_account {
+        Signal::AccountSettled
+    } else {
+        Signal::Settled
+    };
     match (lc, st, signal) {
         // The fault: paying the overdue bills leaves the services locked.
-        (Lc::McPaygInstance, Locked, Signal::Settled)
-            if faults.has(Fault::MaxcomputeStaysLockedAfterSettlement) =>
+        (Lc::McPaygInstance, Locked, s)
+            if s == unlocking && faults.has(Fault::MaxcomputeStaysLockedAfterSettlement) =>
         {
             None
         }
@@ -68,9 +82,13 @@ pub fn on_signal(lc: Lc, st: St, signal: Signal, faults: &Faults) -> Option<Tr> 
             "settled",
             "maxcompute.overdue.clear-to-avoid-release",
         )),
-        (Lc::McPaygInstance, Locked, Signal::Settled) => Some(tr(
+        (Lc::McPaygInstance, Locked, s) if s == unlocking => Some(tr(
             Active,
-            "unlocked-after-settlement",
+            if readings.maxcompute_lock_with_account {
+                "unlocked-with-account"
+            } else {
+                "unlocked-after-settlement"
+            },
             "maxcompute.overdue.clear-to-avoid-release",
         )),
         _ => None,
@@ -126,6 +144,20 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx, faults: &Faults) -> Vec<(DateTime<Utc>,
                         St::Released,
                         "released-after-15-days",
                         "maxcompute.sub.released-after-15-days",
+                    )),
+                ));
+            }
+        }
+        // Read the `account` way, every pay-as-you-go instance of the
+        // account is locked 15 days into the account's overdue period.
+        (Lc::McPaygInstance, St::Active | St::Overdue) if ctx.maxcompute_lock_with_account => {
+            if let Some(t) = ctx.account_overdue_since {
+                out.push((
+                    t + policy::maxcompute_unpaid_lock_after(faults),
+                    Timed::Transition(tr(
+                        St::Locked,
+                        "locked-with-account",
+                        "maxcompute.payg.locked-after-15-days",
                     )),
                 ));
             }

@@ -47,11 +47,18 @@ pub fn refusal(lc: Lc, st: St, op: &str) -> Option<&'static str> {
     }
 }
 
-pub fn on_signal(lc: Lc, st: St, entered_by: &str, signal: Signal, faults: &Faults) -> Option<Tr> {
+pub fn on_signal(
+    lc: Lc,
+    st: St,
+    entered_by: &str,
+    signal: Signal,
+    faults: &Faults,
+    readings: &crate::readings::Readings,
+) -> Option<Tr> {
     match lc.product() {
         Product::Ecs => ecs::on_signal(lc, st, entered_by, signal, faults),
         Product::Emr => emr::on_signal(lc, st, signal, faults),
-        Product::MaxCompute => maxcompute::on_signal(lc, st, signal, faults),
+        Product::MaxCompute => maxcompute::on_signal(lc, st, signal, faults, readings),
         Product::Flink => flink::on_signal(lc, st, signal),
         Product::Spark => spark::on_signal(lc, st, signal),
     }
