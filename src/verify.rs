@@ -1329,7 +1329,7 @@ fn exercisable(
 /// Whether a rule can be exercised under the readings in force: a rule
 /// enforced only by transitions another reading enables (a start by hand
 /// after settlement, say) has nothing to show under these.
-fn live_under_readings(in_force: &Catalog, rule: &str) -> bool {
+pub fn live_under_readings(in_force: &Catalog, rule: &str) -> bool {
     in_force.rule_named(rule).is_none_or(|id| {
         let enforcements = &in_force.rule(id).enforcements;
         // A state is entered only through a transition these readings enable

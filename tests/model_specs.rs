@@ -30,9 +30,16 @@ fn events(catalog: &Catalog, history: &History) -> Vec<TraceEvent> {
 }
 
 /// The whole trace of an example: its event log and its observations.
+/// The model's trace of `example`, read as the example pins (a parameter
+/// only a reading puts to use is probed under that reading).
 fn trace(catalog: &Catalog, example: &WorkedExample) -> Option<arrears::observation::Trace> {
+    let mut read = catalog.clone();
+    for (id, reading) in &example.readings {
+        let i = catalog.interpretations.iter().position(|x| &x.id == id)?;
+        read = read.with_reading(arrears::spec::InterpretationId(i as u32), reading)?;
+    }
     let instants: Vec<_> = example.expect.iter().map(|e| e.at).collect();
-    arrears::model::run(catalog, &example.history, &instants).ok()
+    arrears::model::run(&read, &example.history, &instants).ok()
 }
 
 fn release_instant(catalog: &Catalog, history: &History) -> Option<String> {

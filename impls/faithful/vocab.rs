@@ -240,6 +240,8 @@ pub enum Lc {
     FlinkHybridElasticJob,
     FlinkHybridFixedJob,
     FlinkHybridStorage,
+    FlinkSubUpload,
+    FlinkHybridUpload,
     SparkWorkspace,
     SparkJob,
     SparkPlan,
@@ -286,6 +288,10 @@ impl Lc {
             (Product::Flink, "storage", "pay-as-you-go", Some(FlinkHybridWorkspace)) => {
                 FlinkHybridStorage
             }
+            (Product::Flink, "upload", "not-billed", Some(FlinkSubWorkspace)) => FlinkSubUpload,
+            (Product::Flink, "upload", "not-billed", Some(FlinkHybridWorkspace)) => {
+                FlinkHybridUpload
+            }
             (Product::Spark, "workspace", "subscription", None) => SparkWorkspace,
             (Product::Spark, "job", "not-billed", Some(SparkWorkspace)) => SparkJob,
             (Product::Spark, "resource-plan", "subscription", None) => SparkPlan,
@@ -310,7 +316,9 @@ impl Lc {
             | FlinkHybridWorkspace
             | FlinkHybridElasticJob
             | FlinkHybridFixedJob
-            | FlinkHybridStorage => Product::Flink,
+            | FlinkHybridStorage
+            | FlinkSubUpload
+            | FlinkHybridUpload => Product::Flink,
             SparkWorkspace | SparkJob | SparkPlan => Product::Spark,
         }
     }
@@ -343,6 +351,8 @@ impl Lc {
             FlinkHybridElasticJob => "flink.hybrid-elastic-job",
             FlinkHybridFixedJob => "flink.hybrid-fixed-job",
             FlinkHybridStorage => "flink.hybrid-storage",
+            FlinkSubUpload => "flink.subscription-upload",
+            FlinkHybridUpload => "flink.hybrid-upload",
             SparkWorkspace => "spark.workspace",
             SparkJob => "spark.job",
             SparkPlan => "spark.resource-plan",
@@ -388,6 +398,8 @@ impl Lc {
             | FlinkSubJob
             | FlinkHybridElasticJob
             | FlinkHybridFixedJob
+            | FlinkSubUpload
+            | FlinkHybridUpload
             | SparkJob => BillingMethod::NotBilled,
             EcsSubInstance | EmrSubCluster | McSubInstance | FlinkSubWorkspace | SparkWorkspace
             | SparkPlan => BillingMethod::Subscription,
@@ -452,6 +464,7 @@ pub enum St {
     Blocked,
     LeftBehind,
     KeptInOss,
+    Uploaded,
     ConvertedOverdue,
     /// An ECS instance stopped for an overdue payment, now paid, that the
     /// system did not restart (ecs.interp.restart-may-fail read `by-hand`).
@@ -490,6 +503,7 @@ impl St {
             Blocked => "blocked",
             LeftBehind => "left-behind",
             KeptInOss => "kept-in-oss",
+            Uploaded => "uploaded",
             StoppedSettled => "stopped-settled",
             ConvertedOverdue => "converted-overdue",
             Converted => "converted",

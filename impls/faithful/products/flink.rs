@@ -20,6 +20,7 @@ pub fn initial(lc: Lc) -> St {
         | Lc::FlinkHybridFixedJob => St::Running,
         Lc::FlinkPaygStorage | Lc::FlinkSubStorage | Lc::FlinkHybridStorage => St::Available,
         Lc::FlinkSubWorkspace | Lc::FlinkHybridWorkspace => St::Active,
+        Lc::FlinkSubUpload | Lc::FlinkHybridUpload => St::Uploaded,
         _ => unreachable!("not a Flink lifecycle"),
     }
 }
@@ -79,6 +80,17 @@ pub fn traits_of(lc: Lc, st: St, faults: &Faults) -> Traits {
         (Lc::FlinkSubStorage | Lc::FlinkHybridStorage, KeptInOss) => {
             traits(S::Unspecified, D::Retained, B::Unspecified)
         }
+        // "Resources that you upload, such as JAR packages, are not
+        // deleted. They are stored in your OSS." — before the release and
+        // after it; whether they can be read while overdue is the storage's
+        // part (flink.expiry.uploads-kept).
+        (Lc::FlinkSubUpload | Lc::FlinkHybridUpload, Uploaded) => {
+            traits(S::Unspecified, D::Retained, B::Unspecified)
+        }
+        (Lc::FlinkSubUpload | Lc::FlinkHybridUpload, KeptInOss) => Traits {
+            terminal: true,
+            ..traits(S::Unspecified, D::Retained, B::Unspecified)
+        },
 
         (Lc::FlinkSubWorkspace, Active) => traits(S::Yes, D::Retained, B::Unspecified),
         // "you can still access the existing workspace"
@@ -309,6 +321,11 @@ pub fn on_parent(lc: Lc, st: St, parent: St, faults: &Faults, readings: &Reading
             ))
         }
         (Lc::FlinkHybridStorage, Available | Blocked, Released) => Some(tr(
+            KeptInOss,
+            "kept-after-release",
+            "flink.expiry.uploads-kept",
+        )),
+        (Lc::FlinkSubUpload | Lc::FlinkHybridUpload, Uploaded, Released) => Some(tr(
             KeptInOss,
             "kept-after-release",
             "flink.expiry.uploads-kept",
