@@ -11,7 +11,9 @@
 //! documents leave unspecified are not compared, nor are operations no rule decides in the state at hand (no
 //! capability, no transition, no refusal while overdue), nor anything of an
 //! account from the instant the implementation acted on such an operation
-//! (see `contingent_accounts`). The first
+//! (see `contingent_accounts`), nor anything of a resource from its entry
+//! into a state the specs mark `undecided` (see `undecided_resources`). The
+//! first
 //! divergence in time is reported with the rule behind it: the rule of the
 //! transition, deduction, notification or capability where the two part
 //! ways.
@@ -188,6 +190,42 @@ fn contingent_accounts<'a>(
             || references.iter().any(|r| within_open_window(r, e));
         if let (true, Some(account)) = (changed_by_choice, accounts.get(resource.as_str())) {
             out.entry(*account).or_insert(*at);
+        }
+    }
+    out
+}
+
+/// Per resource, the instant from which nothing of it is compared: when it
+/// entered, under one of the references, a state in which the documents
+/// decide nothing of it (`undecided`: the disks of an instance released by
+/// hand, which the documents never say go with it). Whether the
+/// implementation keeps, releases or detaches it is its own choice. Only
+/// resources that are not billed can enter such a state (the spec compiler
+/// sees to it), so their account is still judged.
+fn undecided_resources<'a>(
+    catalog: &Catalog,
+    references: &'a [Reference],
+) -> BTreeMap<&'a str, DateTime<Utc>> {
+    let mut out: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+    for e in references.iter().flat_map(|r| &r.trace.events) {
+        let TraceEvent::Transition {
+            at,
+            resource,
+            lifecycle,
+            to,
+            ..
+        } = e
+        else {
+            continue;
+        };
+        let undecided = catalog
+            .lifecycle_named(lifecycle)
+            .map(|l| catalog.lifecycle(l))
+            .and_then(|lc| lc.state_named(to).map(|s| lc.state(s).undecided))
+            .unwrap_or(false);
+        if undecided {
+            let from = out.entry(resource.as_str()).or_insert(*at);
+            *from = (*from).min(*at);
         }
     }
     out
@@ -456,7 +494,11 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
         .collect();
     let accounts = accounts_of(references, actual);
     let contingent = contingent_accounts(references, &accounts, actual, &undecided);
+    let undecided_from = undecided_resources(catalog, references);
     let judged = |account: &str, at: DateTime<Utc>| contingent.get(account).is_none_or(|t| at < *t);
+    let resource_judged = |resource: &str, account: &str, at: DateTime<Utc>| {
+        judged(account, at) && undecided_from.get(resource).is_none_or(|t| at < *t)
+    };
     // Observations, instant by instant.
     for obs in &actual.observations {
         let refs: Vec<&Observation> = references
@@ -464,7 +506,11 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
             .filter_map(|r| r.trace.observations.iter().find(|o| o.at == obs.at))
             .collect();
         let Some(main) = refs.first() else { continue };
-        for r in main.resources.iter().filter(|r| judged(&r.account, obs.at)) {
+        for r in main
+            .resources
+            .iter()
+            .filter(|r| resource_judged(&r.resource, &r.account, obs.at))
+        {
             let subject = format!("resource {}", r.resource);
             let Some(got) = obs.resource(&r.resource) else {
                 found.push(Divergence {
@@ -496,11 +542,9 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
                 ));
             }
         }
-        for extra in obs
-            .resources
-            .iter()
-            .filter(|x| main.resource(&x.resource).is_none() && judged(&x.account, obs.at))
-        {
+        for extra in obs.resources.iter().filter(|x| {
+            main.resource(&x.resource).is_none() && resource_judged(&x.resource, &x.account, obs.at)
+        }) {
             found.push(Divergence {
                 at: obs.at,
                 subject: format!("resource {}", extra.resource),
@@ -551,7 +595,11 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
             TraceEvent::Notification { account, .. } => Some(account.as_str()),
             _ => e.resource().and_then(|r| accounts.get(r).copied()),
         };
-        account.is_none_or(|a| judged(a, e.at()))
+        let resource_open = e
+            .resource()
+            .and_then(|r| undecided_from.get(r))
+            .is_some_and(|t| e.at() >= *t);
+        !resource_open && account.is_none_or(|a| judged(a, e.at()))
     };
     // Where the reading leaves a notification's instant open, when it is
     // sent is the implementation's choice (and whether it was sent by the
@@ -704,6 +752,9 @@ fn operation_rules(
         return Vec::new();
     };
     let state = lc.state(sid);
+    if state.undecided {
+        return Vec::new();
+    }
     if state.terminal {
         return r_rules(catalog, r);
     }

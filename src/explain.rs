@@ -193,6 +193,14 @@ pub fn describe_transition(catalog: &Catalog, lifecycle: usize, transition: usiz
                 "parent in {}",
                 parent.map(|p| names(states, p)).unwrap_or_default()
             ),
+            Guard::ParentEnteredUnder(rules) => format!(
+                "parent entered it under {}",
+                rules
+                    .iter()
+                    .map(|r| catalog.rule(*r).id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
             Guard::Param { param, equals } => {
                 format!("{} = {equals}", catalog.parameter(*param).id)
             }
@@ -498,6 +506,8 @@ pub struct StateDecisions {
     pub state: String,
     pub meaning: String,
     pub terminal: bool,
+    /// Nothing of the resource is compared from its entry into this state.
+    pub undecided: bool,
     pub fields: Vec<FieldDecision>,
 }
 
@@ -558,7 +568,9 @@ pub fn lifecycle(catalog: &Catalog, id: &str) -> Option<LifecycleExplanation> {
                     })
                     .map(|t| t.rule)
                     .collect();
-                let (value, rules) = if st.terminal {
+                let (value, rules) = if st.undecided {
+                    ("unspecified".to_string(), Vec::new())
+                } else if st.terminal {
                     ("refused".to_string(), ids(&st.rules))
                 } else if let Some(cap) = st.operations.iter().find(|c| c.op == **op) {
                     let verdict = if cap.allowed { "allowed" } else { "refused" };
@@ -607,6 +619,7 @@ pub fn lifecycle(catalog: &Catalog, id: &str) -> Option<LifecycleExplanation> {
                 state: st.id.clone(),
                 meaning: st.meaning.clone(),
                 terminal: st.terminal,
+                undecided: st.undecided,
                 fields,
             }
         })
@@ -634,6 +647,9 @@ pub fn lifecycle_text(x: &LifecycleExplanation) -> String {
     for s in &x.states {
         let terminal = if s.terminal { ", terminal" } else { "" };
         out.push_str(&format!("\n  state {}{terminal}: {}\n", s.state, s.meaning));
+        if s.undecided {
+            out.push_str("    undecided: nothing of the resource is compared from its entry\n");
+        }
         for f in &s.fields {
             let by = if f.rules.is_empty() {
                 "not decided: not compared".to_string()

@@ -262,6 +262,104 @@ fn what_follows_an_undecided_operation_the_implementation_acted_on_is_not_compar
     assert_eq!(divergence.subject, "resource i-2");
 }
 
+/// An account with two pay-as-you-go instances, each with a data disk, a
+/// static IP and a snapshot: i-1 is paid and released by hand on day 1,
+/// i-2's bill is never paid, so it is stopped at T+15 and released for the
+/// overdue payment at T+30; observed on days 2 and 31.
+fn hand_and_overdue_release(catalog: &Catalog) -> Trace {
+    let history: History = arrears::yaml::from_str(
+        r#"
+start: 2026-01-01T00:00:00Z
+until: +32d
+accounts:
+  - {id: a-1, cash: 1000}
+  - {id: a-2, cash: 0}
+resources:
+  - {id: i-1, account: a-1, product: ecs, kind: instance, billing: pay-as-you-go}
+  - {id: dd-1, account: a-1, product: ecs, kind: disk, billing: not-billed, parent: i-1}
+  - {id: ip-1, account: a-1, product: ecs, kind: static-ip, billing: not-billed, parent: i-1}
+  - {id: snap-1, account: a-1, product: ecs, kind: snapshot, billing: not-billed, parent: i-1}
+  - {id: i-2, account: a-2, product: ecs, kind: instance, billing: pay-as-you-go}
+  - {id: dd-2, account: a-2, product: ecs, kind: disk, billing: not-billed, parent: i-2}
+events:
+  - charge: {at: +0s, resource: i-1, amount: 100}
+  - charge: {at: +0s, resource: i-2, amount: 100}
+  - operate: {at: +1d, resource: i-1, operation: release}
+"#,
+    )
+    .expect("the history parses");
+    let observe: Vec<Offset> = ["+2d", "+31d"].iter().map(|o| o.parse().unwrap()).collect();
+    arrears::model::run(catalog, &history, &observe).expect("the model runs it")
+}
+
+/// `trace` as an implementation that keeps `children` as they were (in
+/// service, their data kept) when their instance is released: none of their
+/// transitions at the release, and the state they had before it.
+fn children_kept(trace: &Trace, children: &[(&str, &str)]) -> Trace {
+    let gone = ["released", "deleted", "instance-released-by-hand"];
+    let mut out = trace.clone();
+    out.events.retain(|e| {
+        !matches!(e, TraceEvent::Transition { resource, to, .. }
+            if children.iter().any(|(c, _)| c == resource) && gone.contains(&to.as_str()))
+    });
+    for o in &mut out.observations {
+        for r in &mut o.resources {
+            let found = children.iter().find(|(c, _)| *c == r.resource);
+            if let (Some((_, state)), true) = (found, gone.contains(&r.state.as_str())) {
+                r.state = (*state).into();
+                r.serving = arrears::spec::Serving::Yes;
+                r.data = arrears::spec::Data::Retained;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn what_becomes_of_the_disks_of_an_instance_released_by_hand_is_not_compared() {
+    let catalog = catalog();
+    let trace = hand_and_overdue_release(&catalog);
+    let state_of = |resource: &str| {
+        trace.observations[0]
+            .resource(resource)
+            .map(|r| r.state.clone())
+            .unwrap()
+    };
+    assert_eq!(state_of("i-1"), "released");
+    assert_eq!(state_of("dd-1"), "instance-released-by-hand");
+    // Kept, all three: the documents say what goes with an instance only
+    // when it is released for an overdue payment.
+    let kept = children_kept(
+        &trace,
+        &[
+            ("dd-1", "in-service"),
+            ("ip-1", "assigned"),
+            ("snap-1", "retained"),
+        ],
+    );
+    assert_eq!(compare(&catalog, &[trace.clone().into()], &kept), None);
+    // Dropped from the observations altogether: also its own choice.
+    let mut gone = trace.clone();
+    for o in &mut gone.observations {
+        o.resources.retain(|r| r.resource != "dd-1");
+    }
+    assert_eq!(compare(&catalog, &[trace.clone().into()], &gone), None);
+    // The disk of the instance released for the overdue payment goes with
+    // it, and keeping it is a divergence that cites the rule.
+    let released = trace.observations[1].resource("dd-2").unwrap();
+    assert_eq!(released.state, "released");
+    let kept = children_kept(&trace, &[("dd-2", "out-of-service")]);
+    let divergence =
+        compare(&catalog, &[trace.clone().into()], &kept).expect("the overdue release decides it");
+    assert_eq!(divergence.subject, "resource dd-2");
+    assert!(
+        divergence
+            .rules
+            .contains(&"ecs.released.disks-deleted".to_string()),
+        "{divergence:?}"
+    );
+}
+
 /// The model read with MaxCompute instances released at a time the system
 /// selects, on a pay-as-you-go instance whose bill fails on day 2 and is
 /// never paid (released at the window's end, day 32), observed daily.
@@ -455,7 +553,7 @@ impl Scrambler<'_> {
             .operations
             .get(&opid)
             .is_some_and(|o| o.fee_incurring);
-        st.terminal
+        !st.undecided && st.terminal
             || (fee && overdue && c.refuses_fee_operations_while_overdue(lc.doc))
             || st.operations.iter().any(|cap| cap.op == opid)
             || lc.transitions.iter().any(|t| {
@@ -480,6 +578,40 @@ impl arrears::verify::System for Scrambler<'_> {
             catalog: self.catalog,
         }
         .run(history, observe)?;
+        // A resource in a state where the documents decide nothing of it
+        // (the disk of an instance released by hand): dropped from the
+        // observations, with its transition into that state, or kept.
+        let undecided = |lifecycle: &str, state: &str| {
+            let c = self.catalog;
+            let lc = c.lifecycle(c.lifecycle_named(lifecycle).unwrap());
+            lc.state(lc.state_named(state).unwrap()).undecided
+        };
+        let dropped: Vec<String> = trace
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                TraceEvent::Transition {
+                    resource,
+                    lifecycle,
+                    to,
+                    ..
+                } if undecided(lifecycle, to) && self.coin((resource, "dropped")) => {
+                    Some(resource.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        for o in &mut trace.observations {
+            o.resources
+                .retain(|r| !(dropped.contains(&r.resource) && undecided(&r.lifecycle, &r.state)));
+        }
+        trace.events.retain(|e| {
+            !matches!(e, TraceEvent::Transition { resource, lifecycle, to, .. }
+                if dropped.contains(resource) && undecided(lifecycle, to))
+        });
+        for _ in &dropped {
+            self.count();
+        }
         for o in &mut trace.observations {
             let overdue: Vec<String> = o
                 .accounts

@@ -791,6 +791,11 @@ impl<'c> Model<'c> {
             Guard::ParentState(states) => res
                 .parent
                 .is_some_and(|p| states.contains(&self.resources[p].state)),
+            Guard::ParentEnteredUnder(rules) => res.parent.is_some_and(|p| {
+                self.resources[p]
+                    .entered_rule
+                    .is_some_and(|r| rules.contains(&r))
+            }),
             Guard::Param { param, equals } => self.catalog.value(*param) == equals,
         })
     }

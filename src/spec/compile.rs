@@ -1417,6 +1417,17 @@ impl<'a> Compiler<'a> {
                     if s.data.value == Data::Deleted && !s.terminal {
                         self.error_at(at, &s.data, &selement, "a state whose data is deleted must be terminal: deleted data never comes back");
                     }
+                    if s.undecided {
+                        let open = s.serving.value == Serving::Unspecified
+                            && s.data.value == Data::Unspecified
+                            && s.billing.value == BillingStatus::Unspecified;
+                        if !open || !s.terminal {
+                            self.error_at(at, &s.id, &selement, "an undecided state must be terminal with serving, data and billing unspecified: the documents decide nothing of the resource from its entry");
+                        }
+                        if l.billing.value != BillingMethod::NotBilled {
+                            self.error_at(at, &s.id, &selement, "an undecided state needs a lifecycle that is not billed: charges reaching it would change the account by the implementation's choice");
+                        }
+                    }
                     if let Some(m) = &s.billing_method {
                         if m.value == l.billing.value {
                             self.error_at(at, m, &selement, "billing_method repeats the lifecycle's own billing method; give it only where the state changes it");
@@ -1434,6 +1445,7 @@ impl<'a> Compiler<'a> {
                             .map_or(l.billing.value, |m| m.value),
                         operations,
                         terminal: s.terminal,
+                        undecided: s.undecided,
                         rules,
                     });
                 }
@@ -1698,6 +1710,21 @@ impl<'a> Compiler<'a> {
                                     .collect(),
                             )),
                         },
+                        raw::Guard::ParentEnteredUnder(rules) => {
+                            if parent.is_none() {
+                                self.error_at(
+                                    at,
+                                    g,
+                                    &element,
+                                    "parent_entered_under needs a lifecycle with a parent",
+                                );
+                            }
+                            let rules: Vec<RuleId> = rules
+                                .iter()
+                                .filter_map(|r| self.resolve_rule(at, r, &element, None))
+                                .collect();
+                            parent.map(|_| Guard::ParentEnteredUnder(rules))
+                        }
                         raw::Guard::Param { id, equals } => self
                             .param_condition(at, id, equals, &element)
                             .map(|(param, equals)| Guard::Param { param, equals }),

@@ -273,6 +273,9 @@ pub struct State {
     pub billing_method: BillingMethod,
     pub operations: Vec<OperationCapability>,
     pub terminal: bool,
+    /// Nothing of the resource is decided from its entry into this state,
+    /// so nothing of it is compared from then on.
+    pub undecided: bool,
     pub rules: Vec<RuleId>,
 }
 
@@ -324,6 +327,9 @@ pub enum Guard {
     },
     /// States of the parent's lifecycle.
     ParentState(Vec<StateId>),
+    /// The parent entered its current state by a transition under one of
+    /// these rules.
+    ParentEnteredUnder(Vec<RuleId>),
     Param {
         param: ParamId,
         equals: ParamValue,

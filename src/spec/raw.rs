@@ -279,6 +279,11 @@ pub struct State {
     pub operations: Vec<OperationCapability>,
     #[serde(default)]
     pub terminal: bool,
+    /// The documents decide nothing of the resource from its entry into
+    /// this state (the disks of an instance released by hand): nothing of
+    /// it is compared from then on.
+    #[serde(default)]
+    pub undecided: bool,
     /// The rules that give this state its capabilities.
     pub rules: Vec<Id>,
 }
@@ -411,6 +416,9 @@ pub enum Guard {
         since: Spanned<Anchor>,
     },
     ParentState(Vec<Id>),
+    /// The parent entered its current state by a transition under one of
+    /// these rules (its release for an overdue payment, not by hand).
+    ParentEnteredUnder(Vec<Id>),
     /// A `flag` or `choice` parameter has this value (how readings switch
     /// transitions on and off).
     Param {
