@@ -83,6 +83,7 @@ impl Product {
                 "create-snapshot",
                 "economical-stop",
                 "purchase",
+                "reinitialize",
                 "release",
                 "renew",
                 "set-auto-release",
@@ -223,6 +224,7 @@ pub enum Lc {
     EcsEip,
     EcsSnapshot,
     EcsCustomImage,
+    EcsImageSystemDisk,
     EcsSubInstance,
     EcsSubPaygDisk,
     EcsSubBandwidth,
@@ -261,6 +263,7 @@ impl Lc {
             (Product::Ecs, "eip", "not-billed", None) => EcsEip,
             (Product::Ecs, "snapshot", "not-billed", Some(EcsPaygInstance)) => EcsSnapshot,
             (Product::Ecs, "custom-image", "not-billed", Some(EcsSnapshot)) => EcsCustomImage,
+            (Product::Ecs, "system-disk", "not-billed", Some(EcsCustomImage)) => EcsImageSystemDisk,
             (Product::Ecs, "instance", "subscription", None) => EcsSubInstance,
             (Product::Ecs, "disk", "pay-as-you-go", Some(EcsSubInstance)) => EcsSubPaygDisk,
             (Product::Ecs, "bandwidth", "pay-as-you-go", Some(EcsSubInstance)) => EcsSubBandwidth,
@@ -303,8 +306,8 @@ impl Lc {
         use Lc::*;
         match self {
             EcsPaygInstance | EcsPaygDataDisk | EcsPaygLocalDisk | EcsPaygDisk | EcsStaticIp
-            | EcsEip | EcsSnapshot | EcsCustomImage | EcsSubInstance | EcsSubPaygDisk
-            | EcsSubBandwidth => Product::Ecs,
+            | EcsEip | EcsSnapshot | EcsCustomImage | EcsImageSystemDisk | EcsSubInstance
+            | EcsSubPaygDisk | EcsSubBandwidth => Product::Ecs,
             EmrPaygCluster | EmrSubCluster => Product::Emr,
             McSubInstance | McPaygInstance => Product::MaxCompute,
             FlinkPaygWorkspace
@@ -334,6 +337,7 @@ impl Lc {
             EcsEip => "ecs.eip",
             EcsSnapshot => "ecs.snapshot",
             EcsCustomImage => "ecs.custom-image",
+            EcsImageSystemDisk => "ecs.image-system-disk",
             EcsSubInstance => "ecs.subscription-instance",
             EcsSubPaygDisk => "ecs.subscription-payg-disk",
             EcsSubBandwidth => "ecs.subscription-bandwidth",
@@ -394,6 +398,7 @@ impl Lc {
             | EcsEip
             | EcsSnapshot
             | EcsCustomImage
+            | EcsImageSystemDisk
             | FlinkPaygJob
             | FlinkSubJob
             | FlinkHybridElasticJob
@@ -476,6 +481,8 @@ pub enum St {
     Unused,
     Used,
     Unsubscribed,
+    ImageKept,
+    ImageDeleted,
 }
 
 impl St {
@@ -513,6 +520,8 @@ impl St {
             Unused => "unused",
             Used => "used",
             Unsubscribed => "unsubscribed",
+            ImageKept => "image-kept",
+            ImageDeleted => "image-deleted",
         }
     }
 }

@@ -21,6 +21,7 @@ pub fn initial(lc: Lc) -> St {
         Lc::EcsEip => St::Allocated,
         Lc::EcsSnapshot => St::Retained,
         Lc::EcsCustomImage => St::Available,
+        Lc::EcsImageSystemDisk => St::ImageKept,
         Lc::EcsSubInstance => St::Active,
         Lc::EcsSubBandwidth => St::Available,
         _ => unreachable!("not an ECS lifecycle"),
@@ -88,6 +89,11 @@ pub fn traits_of(
         (Lc::EcsSnapshot, Deleted) => gone(S::No, D::Deleted),
         (Lc::EcsCustomImage, Available) => traits(S::Yes, D::Retained, B::Unspecified),
         (Lc::EcsCustomImage, Deleted) => gone(S::No, D::Deleted),
+        // "the deletion of the custom image does not affect the use of the
+        // instances": only re-initializing the system disk goes.
+        (Lc::EcsImageSystemDisk, ImageKept | ImageDeleted) => {
+            traits(S::Unspecified, D::Retained, B::Unspecified)
+        }
 
         // "Subscription ECS resources": what is already paid for stays
         // usable while the account is overdue (ecs.sub.usable-while-overdue).
@@ -139,6 +145,10 @@ pub fn refusal(lc: Lc, st: St, op: &str) -> Option<&'static str> {
         }
         (Lc::EcsPaygInstance, Stopped, "create-custom-image") => {
             Some("ecs.stopped.custom-image-creation-fails")
+        }
+        // "you cannot re-initialize the system disks of the instances".
+        (Lc::EcsImageSystemDisk, ImageDeleted, "reinitialize") => {
+            Some("ecs.released.image-users-cannot-reinitialize")
         }
         _ => None,
     }
@@ -304,6 +314,11 @@ pub fn on_parent(lc: Lc, st: St, parent: St, faults: &Faults) -> Option<Tr> {
             Deleted,
             "deleted-with-snapshot",
             "ecs.released.custom-image-deleted",
+        )),
+        (Lc::EcsImageSystemDisk, ImageKept, Deleted) => Some(tr(
+            ImageDeleted,
+            "image-deleted",
+            "ecs.released.image-users-cannot-reinitialize",
         )),
         _ => None,
     }
