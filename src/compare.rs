@@ -165,6 +165,8 @@ fn undecided_operations(reference: &Trace) -> Undecided {
 ///   with a transition at that instant, which the model, leaving the
 ///   operation without effect, did not take (a hand release of a resource
 ///   whose lifecycle has no release edge);
+/// - it allowed an operation on a resource from the instant the documents
+///   stop deciding anything of it (see `undecided_resources`);
 /// - it took a transition whose instant the reading leaves to the system
 ///   (`open_from`) within its window, earlier than the model, which takes
 ///   it at the window's end (a MaxCompute release at a system-selected
@@ -178,9 +180,27 @@ fn contingent_accounts<'a>(
     accounts: &AccountOf<'a>,
     actual: &Trace,
     undecided: &Undecided,
+    undecided_from: &BTreeMap<&str, DateTime<Utc>>,
 ) -> std::collections::BTreeMap<&'a str, DateTime<Utc>> {
     let mut out = std::collections::BTreeMap::new();
     for e in &actual.events {
+        // An operation it allowed on a resource the documents no longer
+        // decide anything of (an upgrade paid for on the disk of an
+        // instance released by hand): its price, if any, is its own choice.
+        if let TraceEvent::Operation {
+            at,
+            resource,
+            allowed: true,
+            ..
+        } = e
+        {
+            let open = undecided_from
+                .get(resource.as_str())
+                .is_some_and(|t| at >= t);
+            if let (true, Some(account)) = (open, accounts.get(resource.as_str())) {
+                out.entry(*account).or_insert(*at);
+            }
+        }
         let TraceEvent::Transition { at, resource, .. } = e else {
             continue;
         };
@@ -218,12 +238,7 @@ fn undecided_resources<'a>(
         else {
             continue;
         };
-        let undecided = catalog
-            .lifecycle_named(lifecycle)
-            .map(|l| catalog.lifecycle(l))
-            .and_then(|lc| lc.state_named(to).map(|s| lc.state(s).undecided))
-            .unwrap_or(false);
-        if undecided {
+        if catalog.is_undecided(lifecycle, to) {
             let from = out.entry(resource.as_str()).or_insert(*at);
             *from = (*from).min(*at);
         }
@@ -493,8 +508,9 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
         .flat_map(|r| undecided_operations(&r.trace))
         .collect();
     let accounts = accounts_of(references, actual);
-    let contingent = contingent_accounts(references, &accounts, actual, &undecided);
     let undecided_from = undecided_resources(catalog, references);
+    let contingent =
+        contingent_accounts(references, &accounts, actual, &undecided, &undecided_from);
     let judged = |account: &str, at: DateTime<Utc>| contingent.get(account).is_none_or(|t| at < *t);
     let resource_judged = |resource: &str, account: &str, at: DateTime<Utc>| {
         judged(account, at) && undecided_from.get(resource).is_none_or(|t| at < *t)

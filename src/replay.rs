@@ -77,8 +77,13 @@ pub enum ReplayError {
 }
 
 /// Partial expectations of what the model shows: per resource its state and
-/// the capabilities the specs give it, per account overdue, cash, vouchers.
-pub fn expectations(history: &History, trace: &Trace) -> Vec<ExpectedObservation> {
+/// the capabilities the specs give it, per account overdue, cash, vouchers;
+/// nothing of a resource in a state where the documents decide nothing of it.
+pub fn expectations(
+    catalog: &Catalog,
+    history: &History,
+    trace: &Trace,
+) -> Vec<ExpectedObservation> {
     trace
         .observations
         .iter()
@@ -96,6 +101,7 @@ pub fn expectations(history: &History, trace: &Trace) -> Vec<ExpectedObservation
             let resources = o
                 .resources
                 .iter()
+                .filter(|r| !catalog.is_undecided(&r.lifecycle, &r.state))
                 .map(|r| {
                     let mut fields = serde_json::Map::new();
                     fields.insert("state".into(), Value::from(r.state.clone()));
@@ -120,7 +126,7 @@ pub fn expectations(history: &History, trace: &Trace) -> Vec<ExpectedObservation
         .collect()
 }
 
-fn transitions(history: &History, trace: &Trace) -> Vec<Value> {
+fn transitions(catalog: &Catalog, history: &History, trace: &Trace) -> Vec<Value> {
     trace
         .events
         .iter()
@@ -128,11 +134,12 @@ fn transitions(history: &History, trace: &Trace) -> Vec<Value> {
             TraceEvent::Transition {
                 at,
                 resource,
+                lifecycle,
                 from,
                 to,
                 rule,
                 ..
-            } => Some(serde_json::json!({
+            } if !catalog.is_undecided(lifecycle, to) => Some(serde_json::json!({
                 "event": "transition",
                 "at": Offset::between(history.start, *at).to_string(),
                 "resource": resource,
@@ -167,8 +174,8 @@ pub fn from_counterexample(reference: &Catalog, system: &str, c: &Counterexample
         },
         description: format!("Counterexample to {}: {}", c.check, c.message()),
         rules: c.rules.iter().map(|r| r.rule.clone()).collect(),
-        expect: expectations(&history, &trace),
-        events: transitions(&history, &trace),
+        expect: expectations(reference, &history, &trace),
+        events: transitions(reference, &history, &trace),
         observe: instants,
         history,
     }

@@ -505,16 +505,21 @@ impl Context<'_> {
         if !self.compare {
             return None;
         }
-        let references: Vec<compare::Reference> = self
-            .references
-            .iter()
-            .filter_map(|c| {
-                crate::model::run(c, &scenario.history, instants)
-                    .ok()
-                    .map(|t| compare::Reference::new(c, t))
-            })
-            .collect();
-        compare::compare(self.judge, &references, trace)
+        // The model runs under another reading only when the ones before
+        // it do not explain the trace: most traces agree with the chosen
+        // reading, and each further reading costs a whole model run.
+        // Same verdict as `compare::compare` over all of them at once.
+        let mut references = self.references.iter().filter_map(|c| {
+            crate::model::run(c, &scenario.history, instants)
+                .ok()
+                .map(|t| compare::Reference::new(c, t))
+        });
+        let first = references.next()?;
+        let chosen = compare::compare(self.judge, std::slice::from_ref(&first), trace)?;
+        for reference in references {
+            compare::compare(self.judge, std::slice::from_ref(&reference), trace)?;
+        }
+        Some(chosen)
     }
 
     fn case(&self, scenario: &Scenario) -> CaseOutcome {

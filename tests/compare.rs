@@ -360,6 +360,63 @@ fn what_becomes_of_the_disks_of_an_instance_released_by_hand_is_not_compared() {
     );
 }
 
+#[test]
+fn a_price_paid_on_a_resource_the_documents_no_longer_decide_is_the_implementations_choice() {
+    let catalog = catalog();
+    let history: History = arrears::yaml::from_str(
+        r#"
+start: 2026-01-01T00:00:00Z
+until: +2d
+accounts:
+  - {id: a-1, cash: 1000}
+resources:
+  - {id: i-1, account: a-1, product: ecs, kind: instance, billing: pay-as-you-go}
+  - {id: dd-1, account: a-1, product: ecs, kind: disk, billing: not-billed, parent: i-1}
+events:
+  - operate: {at: +0s, resource: i-1, operation: release}
+  - upgrade: {at: +1d, resource: dd-1, price: 100}
+"#,
+    )
+    .expect("the history parses");
+    let observe: Vec<Offset> = ["+12h", "+1d", "+2d"]
+        .iter()
+        .map(|o| o.parse().unwrap())
+        .collect();
+    let trace = arrears::model::run(&catalog, &history, &observe).expect("the model runs it");
+    assert_eq!(verdict(&trace, "upgrade").map(|v| v.0), Some(false));
+    let upgraded = history.start + chrono::TimeDelta::days(1);
+    // The implementation kept the disk and took the upgrade's price.
+    let paid = |from: DateTime<Utc>| {
+        let mut out = trace.clone();
+        for e in &mut out.events {
+            if let TraceEvent::Operation {
+                operation, allowed, ..
+            } = e
+            {
+                if operation == "upgrade" {
+                    *allowed = true;
+                }
+            }
+        }
+        for o in out.observations.iter_mut().filter(|o| o.at >= from) {
+            for a in &mut o.accounts {
+                a.cash -= 100;
+            }
+        }
+        out
+    };
+    // From the upgrade on, the account is its own...
+    assert_eq!(
+        compare(&catalog, &[trace.clone().into()], &paid(upgraded)),
+        None
+    );
+    // ...but not before it.
+    let divergence = compare(&catalog, &[trace.clone().into()], &paid(history.start))
+        .expect("the cash before the upgrade is still judged");
+    assert_eq!(divergence.subject, "account a-1");
+    assert_eq!(divergence.at, history.start + chrono::TimeDelta::hours(12));
+}
+
 /// The model read with MaxCompute instances released at a time the system
 /// selects, on a pay-as-you-go instance whose bill fails on day 2 and is
 /// never paid (released at the window's end, day 32), observed daily.

@@ -550,6 +550,15 @@ impl Catalog {
         }
     }
 
+    /// Whether `state` of lifecycle `lifecycle` (spec ids) is one in which
+    /// the documents decide nothing of a resource (`undecided: true`).
+    pub fn is_undecided(&self, lifecycle: &str, state: &str) -> bool {
+        self.lifecycle_named(lifecycle)
+            .map(|l| self.lifecycle(l))
+            .and_then(|lc| lc.state_named(state).map(|s| lc.state(s).undecided))
+            .unwrap_or(false)
+    }
+
     pub fn document(&self, id: DocId) -> &Document {
         &self.documents[id.index()]
     }
