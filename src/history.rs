@@ -829,9 +829,17 @@ impl<'c> Validator<'c> {
     /// Checks the next event of the history. An event that fails changes
     /// nothing: the next one is checked as if it had not been sent.
     pub fn event(&mut self, e: &Event) -> Result<(), HistoryError> {
-        let place = format!("events[{}] ({} at {})", self.count, e.kind(), e.at());
+        let count = self.count;
         self.count += 1;
-        self.check(e, place)?;
+        // Every check names the event as its place; the name is written
+        // only for an error, since this runs for every event of every
+        // history.
+        self.check(e, String::new()).map_err(|mut error| {
+            if error.place.is_empty() {
+                error.place = format!("events[{count}] ({} at {})", e.kind(), e.at());
+            }
+            error
+        })?;
         self.last = Some(e.at());
         Ok(())
     }

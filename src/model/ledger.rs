@@ -509,8 +509,10 @@ impl Model<'_> {
     /// changed: first each resource's own status, then the account's.
     pub(super) fn after_ledger_change(&mut self, account: usize) {
         self.check_credit_alert(account);
-        let resources = self.accounts[account].resources.clone();
-        for &r in &resources {
+        // By index: the account's resources do not change here, and a copy
+        // of the list for every ledger change is measurable.
+        for i in 0..self.accounts[account].resources.len() {
+            let r = self.accounts[account].resources[i];
             let res = &mut self.resources[r];
             let overdue = res.overdue_bills > 0;
             if overdue && res.overdue_since.is_none() {
@@ -536,8 +538,11 @@ impl Model<'_> {
             None
         };
         if let Some(signal) = signal {
-            for &r in &resources {
-                self.stimuli.push_back((r, Stimulus::Signal(signal)));
+            let Model {
+                accounts, stimuli, ..
+            } = self;
+            for &r in &accounts[account].resources {
+                stimuli.push_back((r, Stimulus::Signal(signal)));
             }
         }
     }

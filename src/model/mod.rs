@@ -465,6 +465,18 @@ impl<'c> Model<'c> {
 
     /// Applies one history event at its instant.
     pub fn apply(&mut self, event: &Event) -> Result<(), ModelError> {
+        // The errors of an event name it as their place; the name is
+        // written only for an error, since this runs for every event.
+        self.apply_event(event).map_err(|error| match error {
+            ModelError::History(mut e) if e.place.is_empty() => {
+                e.place = format!("{} at {}", event.kind(), event.at());
+                ModelError::History(e)
+            }
+            other => other,
+        })
+    }
+
+    fn apply_event(&mut self, event: &Event) -> Result<(), ModelError> {
         let at = event.at().at(self.start);
         if at < self.now {
             return Err(HistoryError {
@@ -482,7 +494,8 @@ impl<'c> Model<'c> {
             self.now = at;
             self.steps_this_instant = 0;
         }
-        let where_ = format!("{} at {}", event.kind(), event.at());
+        // Filled in by `apply` if an error names it.
+        let where_ = String::new();
         // Bills and prices are never negative (a valid history's amounts
         // lie between 0 and MAX_AMOUNT): the ledger splits them between
         // cash and vouchers, which only means something for what is owed.
@@ -896,15 +909,27 @@ impl<'c> Model<'c> {
     }
 
     /// Schedules the next timed transition of `r`, if any.
+    ///
+    /// A resource is re-planned whenever anything about it may have
+    /// changed, and most of the time its next timer has not moved: then the
+    /// entry already on the agenda stands, rather than being replaced by an
+    /// identical one that leaves a stale entry behind to be popped.
     fn plan_timer(&mut self, r: usize) {
-        self.resources[r].timer_generation += 1;
-        if self.is_terminal(r) {
+        let due = if self.is_terminal(r) {
+            None
+        } else {
+            self.next_timer(r).map(|d| d.max(self.now))
+        };
+        if due.is_some() && due == self.resources[r].timer_due {
             return;
         }
-        if let Some(due) = self.next_timer(r) {
-            let generation = self.resources[r].timer_generation;
+        let res = &mut self.resources[r];
+        res.timer_generation += 1;
+        res.timer_due = due;
+        if let Some(due) = due {
+            let generation = res.timer_generation;
             self.schedule(
-                due.max(self.now),
+                due,
                 Agendum::Timer {
                     resource: r,
                     generation,
