@@ -7,16 +7,18 @@
 //! them, field by field, and so is each resource's sequence of transitions,
 //! deductions, notifications (the first of each kind, except those whose
 //! instant the reading leaves open), refunds and operation verdicts (with
-//! the error a refusal answers where the document names one). Fields the
-//! documents leave unspecified are not compared, nor are operations no rule decides in the state at hand (no
-//! capability, no transition, no refusal while overdue), nor anything of an
+//! the error a refusal answers where the document names one).
+//!
+//! Only what the documents decide is compared: not the fields they leave
+//! unspecified, not the operations no rule decides in the state at hand (no
+//! capability, no transition, no refusal while overdue), nothing of an
 //! account from the instant the implementation acted on such an operation
-//! (see `contingent_accounts`), nor anything of a resource from its entry
-//! into a state the specs mark `undecided` (see `undecided_resources`). The
-//! first
-//! divergence in time is reported with the rule behind it: the rule of the
-//! transition, deduction, notification or capability where the two part
-//! ways.
+//! (see `contingent_accounts`), and nothing of a resource from its entry
+//! into a state the specs mark `undecided` (see `undecided_resources`).
+//!
+//! The first divergence in time is reported with the rule behind it: the
+//! rule of the transition, deduction, notification or capability where the
+//! two part ways.
 
 use std::collections::{BTreeMap, BTreeSet};
 
