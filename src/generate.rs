@@ -477,21 +477,24 @@ pub struct Builder {
     top_up_settles: bool,
 }
 
+/// What a generator may do with resources of one lifecycle (shared with
+/// the fleet's account generator, [`crate::fleet`]).
 #[derive(Debug, Clone)]
-struct LifecycleInfo {
-    id: LifecycleId,
-    doc: DocId,
-    product: String,
-    kind: String,
-    billing: BillingMethod,
-    parent: Option<LifecycleId>,
+pub(crate) struct LifecycleInfo {
+    pub(crate) id: LifecycleId,
+    pub(crate) doc: DocId,
+    pub(crate) product: String,
+    pub(crate) kind: String,
+    pub(crate) billing: BillingMethod,
+    pub(crate) parent: Option<LifecycleId>,
     /// Resources of this lifecycle can be charged.
-    chargeable: bool,
-    /// Operations a history may ask for with `operate`.
-    operations: Vec<String>,
-    renewable: bool,
-    upgradable: bool,
-    auto_releasable: bool,
+    pub(crate) chargeable: bool,
+    /// Operations a history may ask for with `operate` (those that move
+    /// the lifecycle listed three times).
+    pub(crate) operations: Vec<String>,
+    pub(crate) renewable: bool,
+    pub(crate) upgradable: bool,
+    pub(crate) auto_releasable: bool,
 }
 
 /// What one case draws its targets from: the resources made (lifecycle
@@ -595,6 +598,22 @@ impl Builder {
             start: "2026-01-01T00:00:00Z".parse().expect("a valid instant"),
             top_up_settles: catalog.flag(catalog.ledger.top_up_settles),
         }
+    }
+
+    /// The lifecycles generated histories may hold, in catalog order.
+    pub(crate) fn lifecycles(&self) -> &[LifecycleInfo] {
+        &self.lifecycles
+    }
+
+    /// Whether a top-up settles overdue bills by itself under the reading
+    /// generation follows (else a payer also presses Pay Now).
+    pub(crate) fn top_up_settles(&self) -> bool {
+        self.top_up_settles
+    }
+
+    /// The instant generated histories start at.
+    pub(crate) fn start(&self) -> chrono::DateTime<chrono::Utc> {
+        self.start
     }
 
     fn resolve(&self, spec: &TimeSpec, earlier: &[TimeDelta]) -> TimeDelta {

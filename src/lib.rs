@@ -14,6 +14,7 @@ pub mod examples;
 pub mod exit;
 pub mod explain;
 pub mod files;
+pub mod fleet;
 pub mod generate;
 pub mod history;
 pub mod model;

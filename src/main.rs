@@ -62,6 +62,8 @@ enum SchemaKind {
     Observation,
     /// Worked examples.
     Example,
+    /// Fleet customer mixes (`arrears fleet --mix`).
+    Mix,
 }
 
 /// How long an implementation under test may take.
@@ -204,6 +206,10 @@ enum Command {
         #[arg(long, default_value = "specs/examples", requires = "promote")]
         dir: PathBuf,
     },
+    /// Simulate a fleet of accounts through the reference model: per-day
+    /// tallies of resources by state, overdue accounts, stops, releases,
+    /// fees and refunds, with every invariant checked on every account.
+    Fleet(FleetArgs),
     /// Speak the adapter protocol on standard input and output with the
     /// reference model (to try an adapter harness, or to see a transcript).
     Serve,
@@ -220,6 +226,66 @@ enum Command {
         /// documents in this directory.
         #[arg(long, value_name = "DIR")]
         sources: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct FleetArgs {
+    #[command(subcommand)]
+    action: Option<FleetAction>,
+    /// Accounts in the whole fleet.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    accounts: u64,
+    /// Simulated days.
+    #[arg(long, default_value_t = 90, value_name = "D",
+          value_parser = clap::value_parser!(u32).range(1..=arrears::fleet::MAX_DAYS as i64))]
+    days: u32,
+    /// The seed: account I of seed S is the same in every run, shard and thread count.
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    seed: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Only these products of the mix (comma-separated spec document ids),
+    /// in the mix's proportions among themselves.
+    #[arg(long, value_delimiter = ',')]
+    products: Vec<String>,
+    /// The customer mix (YAML; `arrears schema mix`), instead of the
+    /// default one (docs/fleet.md).
+    #[arg(long, value_name = "FILE")]
+    mix: Option<PathBuf>,
+    /// Also write the result as JSON (what `arrears fleet merge` reads).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Run only shard K of N (the accounts whose index is K-1 modulo N).
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<(u32, u32)>,
+    /// Instead of running the fleet, print account I's history (YAML, for
+    /// `arrears timeline`), as drawn with the same --seed, --days and --mix.
+    #[arg(long, value_name = "I")]
+    replay_account: Option<u64>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Print the result as text or as the JSON that --json writes.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+#[derive(Subcommand)]
+enum FleetAction {
+    /// Combine the --json results of a fleet's shards into the result of
+    /// one run (refusing results of different fleets, specs or versions).
+    Merge {
+        /// The shards' results.
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+        /// Also write the merged result as JSON.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
@@ -386,12 +452,21 @@ fn run(cli: Cli) -> Result<Done, Failure> {
                 replay(specs, &file, sut.as_deref(), timeouts)
             }
         }
+        Command::Fleet(args) => match args.action {
+            Some(FleetAction::Merge {
+                files,
+                json,
+                format,
+            }) => fleet_merge(&files, json.as_deref(), format),
+            None => fleet(specs, args),
+        },
         Command::Serve => serve(specs),
         Command::Schema { what } => {
             let schema = match what {
                 SchemaKind::History => arrears::history::json_schema(),
                 SchemaKind::Observation => arrears::observation::json_schema(),
                 SchemaKind::Example => arrears::examples::json_schema(),
+                SchemaKind::Mix => arrears::fleet::mix::json_schema(),
             };
             Ok(Done::new(exit::OK, to_json(&schema)? + "\n"))
         }
@@ -1099,4 +1174,176 @@ fn lint(
         }
         _ => Ok(Done::new(exit::USAGE, stdout)),
     }
+}
+
+/// The mix a fleet follows and the name it is reported under.
+fn fleet_mix(
+    catalog: &Catalog,
+    args: &FleetArgs,
+) -> Result<(arrears::fleet::mix::Mix, String), Failure> {
+    use arrears::fleet::mix::Mix;
+    let (mix, name) = match &args.mix {
+        Some(path) => {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                usage!(
+                    "failed to read the mix {name}: {}",
+                    arrears::files::plain_io(&e)
+                )
+            })?;
+            (
+                Mix::from_text(&name, &text).map_err(|e| usage!("{e}"))?,
+                name,
+            )
+        }
+        None => (Mix::default_mix(), "default".to_string()),
+    };
+    mix.check(&name, catalog).map_err(|e| usage!("{e}"))?;
+    let mix = if args.products.is_empty() {
+        mix
+    } else {
+        for p in &args.products {
+            if catalog.document_named(p).is_none() {
+                return Err(unknown_product(catalog, p));
+            }
+        }
+        mix.only(&name, &args.products).map_err(|e| usage!("{e}"))?
+    };
+    Ok((mix, name))
+}
+
+fn fleet(specs: Option<&Path>, args: FleetArgs) -> Result<Done, Failure> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let sources = read_sources(specs)?;
+    let catalog = spec::compile(&sources).map_err(|diags| {
+        usage!(
+            "failed to load the specs ({}; run `arrears lint` for details):\n{diags}",
+            problems(diags.0.len())
+        )
+    })?;
+    let (mix, mix_name) = fleet_mix(&catalog, &args)?;
+    let options = arrears::fleet::FleetOptions {
+        accounts: args.accounts,
+        days: args.days,
+        seed: args.seed,
+        shard: args.shard,
+        mix,
+        mix_name: mix_name.clone(),
+        specs: arrears::fleet::specs_fingerprint(&sources),
+        specs_dir: specs.map(|d| d.display().to_string()),
+    };
+    options.check().map_err(|e| usage!("{e}"))?;
+    if let Some(index) = args.replay_account {
+        if index >= args.accounts {
+            return Err(usage!(
+                "failed to replay account {index}: the fleet has accounts 0 to {}",
+                args.accounts.saturating_sub(1)
+            ));
+        }
+        let menu = arrears::fleet::account::Menu::new(&catalog, &options.mix);
+        let account = menu.account(args.seed, index, args.days);
+        let header = format!(
+            "# account {index} of `arrears fleet --seed {} --days {}` (mix {mix_name}), {} payer\n",
+            args.seed,
+            args.days,
+            arrears::fleet::payer_name(account.payer)
+        );
+        return Ok(Done::new(exit::OK, header + &account.history.to_yaml()));
+    }
+    let pool = {
+        let mut builder = rayon::ThreadPoolBuilder::new();
+        if let Some(t) = args.threads {
+            builder = builder.num_threads(usize::from(t));
+        }
+        builder
+            .build()
+            .map_err(|e| usage!("failed to start the worker threads: {e}"))?
+    };
+    let progress = AtomicU64::new(0);
+    let finished = AtomicBool::new(false);
+    let total = {
+        let (k, n) = options.shard.unwrap_or((1, 1));
+        options
+            .accounts
+            .saturating_sub(u64::from(k - 1))
+            .div_ceil(u64::from(n))
+    };
+    let show = !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let started = std::time::Instant::now();
+    let result = std::thread::scope(|scope| {
+        if show {
+            scope.spawn(|| {
+                let bar = indicatif::ProgressBar::new(total);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} {bar:40} {human_pos}/{human_len} accounts, {per_sec}, ETA {eta}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                while !finished.load(Ordering::Relaxed) {
+                    bar.set_position(progress.load(Ordering::Relaxed));
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                bar.finish_and_clear();
+            });
+        }
+        let result = pool.install(|| arrears::fleet::run(&catalog, &options, &progress));
+        finished.store(true, Ordering::Relaxed);
+        result
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    fleet_output(&result, Some(elapsed), args.json.as_deref(), args.format)
+}
+
+/// Writes a fleet result (the --json file first) and its verdict.
+fn fleet_output(
+    result: &arrears::fleet::FleetResult,
+    elapsed: Option<f64>,
+    json: Option<&Path>,
+    format: Format,
+) -> Result<Done, Failure> {
+    let text = to_json(result)? + "\n";
+    if let Some(path) = json {
+        arrears::files::write_atomic(path, text.as_bytes()).map_err(|e| usage!("{e}"))?;
+    }
+    let t = &result.tally;
+    let code = if t.accounts == 0 {
+        exit::NOTHING_VERIFIED
+    } else if t.accounts_violating > 0 || !t.model_errors.is_empty() {
+        exit::FAILURE
+    } else {
+        exit::OK
+    };
+    let stdout = match format {
+        Format::Json => text,
+        Format::Text => arrears::fleet::report::summary(result, elapsed),
+    };
+    Ok(Done::new(code, stdout))
+}
+
+fn fleet_merge(files: &[PathBuf], json: Option<&Path>, format: Format) -> Result<Done, Failure> {
+    let mut results = Vec::new();
+    for path in files {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            usage!(
+                "failed to read the fleet result {name}: {}",
+                arrears::files::plain_io(&e)
+            )
+        })?;
+        results
+            .push(arrears::fleet::FleetResult::from_json(&name, &text).map_err(|e| usage!("{e}"))?);
+    }
+    let merged = arrears::fleet::FleetResult::merge(&results).map_err(|e| usage!("{e}"))?;
+    if !merged.complete() {
+        let missing: Vec<String> = (1..=merged.shard_count)
+            .filter(|k| !merged.shards.contains(k))
+            .map(|k| format!("{k}/{}", merged.shard_count))
+            .collect();
+        note(&format!(
+            "warning: the merged result lacks shards {}; its totals are of part of the fleet",
+            missing.join(", ")
+        ));
+    }
+    fleet_output(&merged, None, json, format)
 }

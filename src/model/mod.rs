@@ -358,6 +358,18 @@ impl<'c> Model<'c> {
         self.now
     }
 
+    /// When the earliest scheduled action is due (a deduction, a timer, a
+    /// reminder), if any: a run that observes at every instant the model
+    /// acts steps from one such instant to the next.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.agenda.peek().map(|Reverse((due, _, _))| *due)
+    }
+
+    /// How many events the model has logged since the last [`Model::take_events`].
+    pub fn log_len(&self) -> usize {
+        self.log.len()
+    }
+
     /// Steps of work done so far (transitions fired, scheduled actions
     /// processed), and the budget they may reach.
     pub fn work(&self) -> (u64, u64) {

@@ -1,0 +1,417 @@
+//! `arrears fleet`: many simulated accounts run through the reference model,
+//! each checked against every invariant, folded into per-day tallies.
+//!
+//! A fleet is a benchmark and a very large property test at once. Account
+//! `i` of a run seeded `s` is drawn from its own random stream
+//! ([`account::Menu::account`]), run alone through the model (observed at
+//! the end of each simulated day and at every instant the model acts, as
+//! `verify` observes), judged by every invariant, and folded into a
+//! [`tally::Tally`]. Tallies are sums, so the result is the same for any
+//! thread count, and shards (`K/N`: the accounts whose index is K-1 modulo
+//! N) merge into exactly the result of one run ([`FleetResult::merge`]).
+//!
+//! The result ([`FleetResult`]) carries what it was computed from — seed,
+//! days, fleet size, mix, a fingerprint of the specs, the arrears version —
+//! so a merge of results that do not belong together is refused rather
+//! than summed into a wrong total.
+
+pub mod account;
+pub mod mix;
+pub mod report;
+pub mod tally;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::history::History;
+use crate::model::{Model, ModelError};
+use crate::observation::{Observation, Trace};
+use crate::spec::{Catalog, SpecSource};
+use account::Menu;
+use mix::Mix;
+use tally::{AccountRun, Classifier, FleetError, FleetViolation, Tally};
+
+/// The version of the JSON result format; a merge refuses other versions.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The most days a fleet may simulate (ten years).
+pub const MAX_DAYS: u32 = 3_660;
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct FleetOptions {
+    /// Accounts in the whole fleet (all shards).
+    pub accounts: u64,
+    pub days: u32,
+    pub seed: u64,
+    /// Run only shard K of N (1-based K).
+    pub shard: Option<(u32, u32)>,
+    pub mix: Mix,
+    /// Where the mix came from (`default` or the file), for the result.
+    pub mix_name: String,
+    /// [`specs_fingerprint`] of the specs the catalog was compiled from.
+    pub specs: String,
+    /// The directory the specs were read from (`--specs`), if not the
+    /// embedded copy: replay commands name it.
+    pub specs_dir: Option<String>,
+}
+
+/// A fleet run's result: what it was computed from, and its tally.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetResult {
+    pub format_version: u32,
+    /// The arrears version that computed it.
+    pub arrears_version: String,
+    /// A fingerprint of the specs' text.
+    pub specs: String,
+    /// Where the specs were read from (`--specs`), if not the embedded
+    /// copy (not compared by a merge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specs_dir: Option<String>,
+    pub seed: u64,
+    pub days: u32,
+    /// Accounts in the whole fleet.
+    pub fleet_accounts: u64,
+    /// How many shards the fleet was split into (1: not split).
+    pub shard_count: u32,
+    /// The shards (1-based) this result holds.
+    pub shards: Vec<u32>,
+    pub mix: Mix,
+    /// Where the mix came from: `default`, or the file as it was named
+    /// (not compared by a merge: shards may name one file differently).
+    pub mix_name: String,
+    pub start: DateTime<Utc>,
+    pub tally: Tally,
+}
+
+/// Why results cannot be merged, or a fleet cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FleetUsageError {
+    #[error("failed to merge fleet results: {0}")]
+    Merge(String),
+    #[error("{0}")]
+    Options(String),
+}
+
+/// A fingerprint of spec sources: FNV-1a over their names and texts, in
+/// order. It tells results of different specs apart; it is no defence
+/// against a forger.
+pub fn specs_fingerprint(sources: &[SpecSource]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for s in sources {
+        for byte in s.name.bytes().chain([0]).chain(s.text.bytes()).chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("fnv1a64:{hash:016x}")
+}
+
+impl FleetOptions {
+    /// Checks the sizes and the shard before anything runs.
+    pub fn check(&self) -> Result<(), FleetUsageError> {
+        if self.days == 0 || self.days > MAX_DAYS {
+            return Err(FleetUsageError::Options(format!(
+                "failed to simulate {} days: a fleet runs 1 to {MAX_DAYS} days",
+                self.days
+            )));
+        }
+        if let Some((k, n)) = self.shard {
+            if k == 0 || n == 0 || k > n {
+                return Err(FleetUsageError::Options(format!(
+                    "failed to run shard {k}/{n}: K must be between 1 and N"
+                )));
+            }
+            if u64::from(n) > self.accounts.max(1) {
+                return Err(FleetUsageError::Options(format!(
+                    "failed to run shard {k}/{n}: {} accounts cannot be split into {n} shards",
+                    self.accounts
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The account indexes this run simulates, in order.
+    pub fn indexes(&self) -> impl ParallelIterator<Item = u64> + use<> {
+        let (k, n) = self.shard.unwrap_or((1, 1));
+        let (first, step) = (u64::from(k - 1), u64::from(n));
+        let count = self.accounts.saturating_sub(first).div_ceil(step);
+        (0..count).into_par_iter().map(move |j| first + j * step)
+    }
+}
+
+/// Runs the fleet on the current rayon pool; `progress` counts accounts as
+/// they finish.
+pub fn run(catalog: &Catalog, options: &FleetOptions, progress: &AtomicU64) -> FleetResult {
+    let menu = Menu::new(catalog, &options.mix);
+    let references = catalog.reading_variants();
+    let classifier = Classifier::new(catalog);
+    let days = options.days;
+    let tally = options
+        .indexes()
+        .fold(
+            || Tally::new(days),
+            |mut tally, index| {
+                add_account(
+                    &mut tally,
+                    catalog,
+                    &references,
+                    &classifier,
+                    &menu,
+                    options,
+                    index,
+                );
+                progress.fetch_add(1, Ordering::Relaxed);
+                tally
+            },
+        )
+        .reduce(
+            || Tally::new(days),
+            |mut a, b| {
+                a.merge(&b);
+                a
+            },
+        );
+    let (k, n) = options.shard.unwrap_or((1, 1));
+    FleetResult {
+        format_version: FORMAT_VERSION,
+        arrears_version: env!("CARGO_PKG_VERSION").to_string(),
+        specs: options.specs.clone(),
+        specs_dir: options.specs_dir.clone(),
+        seed: options.seed,
+        days,
+        fleet_accounts: options.accounts,
+        shard_count: n,
+        shards: vec![k],
+        mix: options.mix.clone(),
+        mix_name: options.mix_name.clone(),
+        start: menu.account(options.seed, 0, 1).history.start,
+        tally,
+    }
+}
+
+/// Draws, runs, checks and tallies account `index`.
+fn add_account(
+    tally: &mut Tally,
+    catalog: &Catalog,
+    references: &[Catalog],
+    classifier: &Classifier,
+    menu: &Menu,
+    options: &FleetOptions,
+    index: u64,
+) {
+    let account = menu.account(options.seed, index, options.days);
+    let history = &account.history;
+    *tally
+        .payers
+        .entry(payer_name(account.payer).to_string())
+        .or_default() += 1;
+    tally.resources += history.resources.len() as u64;
+    tally.history_events += history.events.len() as u64;
+    let (trace, day_ends) = match observed_run(catalog, history, options.days) {
+        Ok(run) => run,
+        Err(e) => {
+            tally.accounts += 1;
+            tally.model_errors.push(FleetError {
+                account: index,
+                seed: options.seed,
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
+    let day_end_observations: Vec<&Observation> =
+        day_ends.iter().map(|i| &trace.observations[*i]).collect();
+    tally.add_account(
+        classifier,
+        &AccountRun {
+            start: history.start,
+            days: options.days,
+            trace: &trace,
+            day_ends: &day_end_observations,
+        },
+    );
+    let evaluations = crate::check::check_trace(catalog, references, history, &trace, None);
+    let mut violated = false;
+    for e in &evaluations {
+        let inv = tally
+            .invariants
+            .entry(catalog.invariants[e.invariant.index()].id.clone())
+            .or_default();
+        inv.applicable += u64::from(e.applicable);
+        inv.exercised += u64::from(e.exercised);
+        if let Some(v) = &e.violation {
+            inv.violated += 1;
+            violated = true;
+            tally.violations.push(FleetViolation {
+                account: index,
+                seed: options.seed,
+                invariant: v.invariant.clone(),
+                rules: v.rules.clone(),
+                resource: v.resource.clone(),
+                at: v.at,
+                message: v.message.clone(),
+            });
+        }
+    }
+    tally.accounts_violating += u64::from(violated);
+    if tally.violations.len() > 4 * tally::VIOLATION_SAMPLE {
+        tally
+            .violations
+            .sort_by(|x, y| (x.account, &x.invariant).cmp(&(y.account, &y.invariant)));
+        tally.violations.truncate(tally::VIOLATION_SAMPLE);
+    }
+}
+
+/// How a payment behaviour is named in results.
+pub fn payer_name(payer: crate::generate::Payer) -> &'static str {
+    match payer {
+        crate::generate::Payer::OnTime => "on-time",
+        crate::generate::Payer::Late => "late",
+        crate::generate::Payer::Never => "never",
+    }
+}
+
+/// Runs one account's history through the model, observing at the end of
+/// every simulated day and at every instant the model logs an event (what
+/// `verify` observes, without a first run to find those instants). Returns
+/// the trace and the indexes of the day-end observations.
+pub fn observed_run(
+    catalog: &Catalog,
+    history: &History,
+    days: u32,
+) -> Result<(Trace, Vec<usize>), ModelError> {
+    history.validate(catalog)?;
+    let mut model = Model::new(catalog, history)?;
+    let start = history.start;
+    let end = start + TimeDelta::days(i64::from(days));
+    let mut observations = Vec::new();
+    let mut day_ends = Vec::with_capacity(days as usize);
+    let mut next_day: i64 = 1;
+    let mut next_event = 0;
+    let mut logged = 0;
+    loop {
+        let day_end = start + TimeDelta::days(next_day);
+        let event_at = history.events.get(next_event).map(|e| e.at().at(start));
+        let t = [Some(day_end), event_at, model.next_due()]
+            .into_iter()
+            .flatten()
+            .min()
+            .expect("the day's end is a candidate");
+        if t > end {
+            break;
+        }
+        while let Some(e) = history.events.get(next_event) {
+            if e.at().at(start) != t {
+                break;
+            }
+            model.apply(e)?;
+            next_event += 1;
+        }
+        model.advance_to(t)?;
+        let is_day_end = t == day_end;
+        if model.log_len() > logged || is_day_end {
+            logged = model.log_len();
+            if is_day_end {
+                day_ends.push(observations.len());
+                next_day += 1;
+            }
+            observations.push(model.observe());
+        }
+    }
+    Ok((
+        Trace {
+            events: model.take_events(),
+            observations,
+        },
+        day_ends,
+    ))
+}
+
+impl FleetResult {
+    /// Merges shard results of one fleet into the result of the shards
+    /// together; refuses results of different fleets, specs, mixes,
+    /// versions or formats, and a shard given twice.
+    pub fn merge(results: &[FleetResult]) -> Result<FleetResult, FleetUsageError> {
+        let fail = |m: String| Err(FleetUsageError::Merge(m));
+        let Some(first) = results.first() else {
+            return fail("no results to merge".to_string());
+        };
+        let mut merged = first.clone();
+        let mut seen: BTreeSet<u32> = first.shards.iter().copied().collect();
+        for (i, r) in results.iter().enumerate().skip(1) {
+            let differs = |what: &str, a: &dyn std::fmt::Display, b: &dyn std::fmt::Display| {
+                FleetUsageError::Merge(format!(
+                    "result {} has {what} {b}, result 1 has {a}; results of different runs do \
+                     not add up",
+                    i + 1
+                ))
+            };
+            // What must be equal for two results to add up.
+            let identity = |x: &FleetResult| {
+                [
+                    ("format version", x.format_version.to_string()),
+                    ("arrears version", x.arrears_version.clone()),
+                    ("specs", x.specs.clone()),
+                    ("seed", x.seed.to_string()),
+                    ("days", x.days.to_string()),
+                    ("a fleet of accounts", x.fleet_accounts.to_string()),
+                    ("a shard count", x.shard_count.to_string()),
+                ]
+            };
+            for ((what, a), (_, b)) in identity(first).iter().zip(identity(r).iter()) {
+                if a != b {
+                    return Err(differs(what, a, b));
+                }
+            }
+            if r.mix != first.mix {
+                return fail(format!(
+                    "result {} was run with another mix than result 1",
+                    i + 1
+                ));
+            }
+            for s in &r.shards {
+                if !seen.insert(*s) {
+                    return fail(format!(
+                        "shard {s}/{} is given twice (again in result {})",
+                        r.shard_count,
+                        i + 1
+                    ));
+                }
+            }
+            merged.tally.merge(&r.tally);
+        }
+        merged.shards = seen.into_iter().collect();
+        // All the shards together are the fleet: the result of one run.
+        if merged.complete() {
+            merged.shard_count = 1;
+            merged.shards = vec![1];
+        }
+        Ok(merged)
+    }
+
+    /// Whether every shard of the fleet is in this result.
+    pub fn complete(&self) -> bool {
+        self.shards.len() as u64 == u64::from(self.shard_count)
+    }
+
+    /// Reads a result written with `--json`; `name` names it in errors.
+    pub fn from_json(name: &str, text: &str) -> Result<FleetResult, FleetUsageError> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| FleetUsageError::Merge(format!("{name}: not a fleet result: {e}")))?;
+        let version = value.get("format_version").and_then(|v| v.as_u64());
+        if version != Some(u64::from(FORMAT_VERSION)) {
+            return Err(FleetUsageError::Merge(format!(
+                "{name}: format version {}, this arrears reads {FORMAT_VERSION}",
+                version.map_or("(none)".to_string(), |v| v.to_string())
+            )));
+        }
+        serde_json::from_value(value)
+            .map_err(|e| FleetUsageError::Merge(format!("{name}: not a fleet result: {e}")))
+    }
+}

@@ -1,0 +1,469 @@
+//! What a fleet run counts: each account's trace folded into per-day
+//! series, totals and distributions that add up across accounts.
+//!
+//! Every figure is a sum (or a histogram of sums) over accounts, so tallies
+//! merge by adding, in any grouping and any order: that is what makes a
+//! fleet's result the same for any thread count, and the merge of its
+//! shards the same as one run. The sample of violations is the exception
+//! that proves the rule: it keeps the lowest account indexes, which is
+//! also order-free.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::observation::{Observation, Outcome, Trace, TraceEvent};
+use crate::spec::{Catalog, Data, Serving};
+
+/// How many violations a result keeps to show (the lowest account indexes).
+pub const VIOLATION_SAMPLE: usize = 20;
+
+/// Per-day series: entry `d` counts what happened during simulated day `d`
+/// (for the `*_at_day_end` series, what held at its end).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Daily {
+    /// Accounts with an overdue (or overdrawn) bill at the end of the day.
+    pub accounts_overdue_at_day_end: Vec<u64>,
+    /// Resources that stopped serving (stopped, suspended, locked, out of
+    /// service) while keeping their data.
+    pub stops: Vec<u64>,
+    /// Resources that started serving again.
+    pub restarts: Vec<u64>,
+    /// Resources that entered a final state (released, deleted, expired
+    /// for good).
+    pub releases: Vec<u64>,
+    /// Resources whose data was deleted.
+    pub data_deleted: Vec<u64>,
+    /// Fees billed, in minor units.
+    pub fees_charged: Vec<i64>,
+    /// Fees not billed because the resource's billing had ceased.
+    pub fees_not_charged: Vec<i64>,
+    pub deductions_paid: Vec<u64>,
+    pub deductions_failed: Vec<u64>,
+    pub deductions_overdrawn: Vec<u64>,
+    /// Overdue bills settled.
+    pub settlements: Vec<u64>,
+    pub refunds: Vec<u64>,
+    /// Money refunded, in minor units.
+    pub refunded: Vec<i64>,
+    pub notifications: Vec<u64>,
+    pub operations_allowed: Vec<u64>,
+    pub operations_refused: Vec<u64>,
+}
+
+/// Counts by whole days (entry `d`: `d` days, rounded down).
+pub type Histogram = Vec<u64>;
+
+/// How long overdue episodes of resources took to reach each milestone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Distributions {
+    /// From a resource's first overdue bill to its stop.
+    pub overdue_to_stop_days: Histogram,
+    /// From a resource's first overdue bill to its release.
+    pub overdue_to_release_days: Histogram,
+    /// From a resource's first overdue bill to the settlement of its last.
+    pub overdue_to_settlement_days: Histogram,
+}
+
+/// One invariant's record over the fleet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvariantTally {
+    /// Accounts with a subject of the invariant.
+    pub applicable: u64,
+    /// Accounts that put it to the test.
+    pub exercised: u64,
+    /// Accounts that broke it.
+    pub violated: u64,
+}
+
+/// One broken invariant on one account, with what replays it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetViolation {
+    pub account: u64,
+    /// The run's seed: `arrears fleet --replay-account ACCOUNT --seed SEED`.
+    pub seed: u64,
+    pub invariant: String,
+    pub rules: Vec<String>,
+    pub resource: Option<String>,
+    pub at: DateTime<Utc>,
+    pub message: String,
+}
+
+/// An account the model could not run (a spec that loops, a refund formula
+/// that fails): a finding, reported like a violation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetError {
+    pub account: u64,
+    pub seed: u64,
+    pub message: String,
+}
+
+/// Everything counted over a set of accounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub accounts: u64,
+    /// Accounts by payment behaviour.
+    pub payers: BTreeMap<String, u64>,
+    /// Resources made (at the start and bought later).
+    pub resources: u64,
+    /// Events in the accounts' histories (what a user would have done).
+    pub history_events: u64,
+    /// Events in the model's traces (what the specs made of it).
+    pub trace_events: u64,
+    /// Per product, per state: resources in that state at each day's end.
+    pub resources_by_state: BTreeMap<String, BTreeMap<String, Vec<u64>>>,
+    pub daily: Daily,
+    /// Transitions fired, by `lifecycle/transition`.
+    pub transitions: BTreeMap<String, u64>,
+    /// Notifications sent, by notification id.
+    pub notifications: BTreeMap<String, u64>,
+    /// Refused operations, by the rule that refused them.
+    pub refusals: BTreeMap<String, u64>,
+    pub distributions: Distributions,
+    pub invariants: BTreeMap<String, InvariantTally>,
+    /// Accounts that broke at least one invariant.
+    pub accounts_violating: u64,
+    /// The first violations, by account index.
+    pub violations: Vec<FleetViolation>,
+    /// Accounts the model could not run.
+    pub model_errors: Vec<FleetError>,
+}
+
+/// Adds `b` into `a` elementwise, growing `a` as needed.
+fn add_series<T: Copy + std::ops::AddAssign + Default>(a: &mut Vec<T>, b: &[T]) {
+    if a.len() < b.len() {
+        a.resize(b.len(), T::default());
+    }
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += *y;
+    }
+}
+
+fn add_counts(a: &mut BTreeMap<String, u64>, b: &BTreeMap<String, u64>) {
+    for (k, v) in b {
+        *a.entry(k.clone()).or_default() += v;
+    }
+}
+
+impl Daily {
+    fn series_mut(&mut self) -> ([&mut Vec<u64>; 13], [&mut Vec<i64>; 3]) {
+        (
+            [
+                &mut self.accounts_overdue_at_day_end,
+                &mut self.stops,
+                &mut self.restarts,
+                &mut self.releases,
+                &mut self.data_deleted,
+                &mut self.deductions_paid,
+                &mut self.deductions_failed,
+                &mut self.deductions_overdrawn,
+                &mut self.settlements,
+                &mut self.refunds,
+                &mut self.notifications,
+                &mut self.operations_allowed,
+                &mut self.operations_refused,
+            ],
+            [
+                &mut self.fees_charged,
+                &mut self.fees_not_charged,
+                &mut self.refunded,
+            ],
+        )
+    }
+
+    fn zeroed(days: usize) -> Daily {
+        let mut d = Daily::default();
+        let (counts, money) = d.series_mut();
+        for s in counts {
+            s.resize(days, 0);
+        }
+        for s in money {
+            s.resize(days, 0);
+        }
+        d
+    }
+
+    fn merge(&mut self, other: &Daily) {
+        let mut other = other.clone();
+        let (a_counts, a_money) = self.series_mut();
+        let (b_counts, b_money) = other.series_mut();
+        for (a, b) in a_counts.into_iter().zip(b_counts) {
+            add_series(a, b);
+        }
+        for (a, b) in a_money.into_iter().zip(b_money) {
+            add_series(a, b);
+        }
+    }
+}
+
+impl Tally {
+    /// An empty tally of a run over `days` days.
+    pub fn new(days: u32) -> Tally {
+        Tally {
+            daily: Daily::zeroed(days as usize),
+            ..Tally::default()
+        }
+    }
+
+    /// Adds `other` (a tally of other accounts) into this one.
+    pub fn merge(&mut self, other: &Tally) {
+        self.accounts += other.accounts;
+        add_counts(&mut self.payers, &other.payers);
+        self.resources += other.resources;
+        self.history_events += other.history_events;
+        self.trace_events += other.trace_events;
+        for (product, states) in &other.resources_by_state {
+            let mine = self.resources_by_state.entry(product.clone()).or_default();
+            for (state, series) in states {
+                add_series(mine.entry(state.clone()).or_default(), series);
+            }
+        }
+        self.daily.merge(&other.daily);
+        add_counts(&mut self.transitions, &other.transitions);
+        add_counts(&mut self.notifications, &other.notifications);
+        add_counts(&mut self.refusals, &other.refusals);
+        let (a, b) = (&mut self.distributions, &other.distributions);
+        add_series(&mut a.overdue_to_stop_days, &b.overdue_to_stop_days);
+        add_series(&mut a.overdue_to_release_days, &b.overdue_to_release_days);
+        add_series(
+            &mut a.overdue_to_settlement_days,
+            &b.overdue_to_settlement_days,
+        );
+        for (id, t) in &other.invariants {
+            let mine = self.invariants.entry(id.clone()).or_default();
+            mine.applicable += t.applicable;
+            mine.exercised += t.exercised;
+            mine.violated += t.violated;
+        }
+        self.accounts_violating += other.accounts_violating;
+        self.violations.extend(other.violations.iter().cloned());
+        self.violations
+            .sort_by(|x, y| (x.account, &x.invariant).cmp(&(y.account, &y.invariant)));
+        self.violations.truncate(VIOLATION_SAMPLE);
+        self.model_errors.extend(other.model_errors.iter().cloned());
+        self.model_errors.sort_by_key(|e| e.account);
+        self.model_errors.truncate(VIOLATION_SAMPLE);
+    }
+}
+
+/// What a state means for the tallies.
+#[derive(Debug, Clone, Copy)]
+struct StateClass {
+    serving: Serving,
+    data: Data,
+    terminal: bool,
+}
+
+/// Classifies the states the trace names, once per run.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    /// (lifecycle id, state id) → what the state means.
+    states: HashMap<(String, String), StateClass>,
+}
+
+impl Classifier {
+    pub fn new(catalog: &Catalog) -> Classifier {
+        let mut states = HashMap::new();
+        for l in &catalog.lifecycles {
+            for s in &l.states {
+                states.insert(
+                    (l.id.clone(), s.id.clone()),
+                    StateClass {
+                        serving: s.serving,
+                        data: s.data,
+                        terminal: s.terminal,
+                    },
+                );
+            }
+        }
+        Classifier { states }
+    }
+
+    fn class(&self, lifecycle: &str, state: &str) -> Option<StateClass> {
+        self.states
+            .get(&(lifecycle.to_string(), state.to_string()))
+            .copied()
+    }
+}
+
+/// An open overdue episode of one resource.
+#[derive(Debug, Default)]
+struct Episode {
+    since: Option<DateTime<Utc>>,
+    bills: Vec<String>,
+    stopped: bool,
+    released: bool,
+}
+
+/// Folds one account's run into a tally.
+pub struct AccountRun<'a> {
+    pub start: DateTime<Utc>,
+    pub days: u32,
+    pub trace: &'a Trace,
+    /// The observations at each day's end, in day order.
+    pub day_ends: &'a [&'a Observation],
+}
+
+impl Tally {
+    /// Adds one account's trace (its events and day-end observations).
+    pub fn add_account(&mut self, classifier: &Classifier, run: &AccountRun<'_>) {
+        self.accounts += 1;
+        self.trace_events += run.trace.events.len() as u64;
+        let days = run.days as usize;
+        let day_of = |at: DateTime<Utc>| -> usize {
+            let d = (at - run.start).num_days().max(0) as usize;
+            d.min(days.saturating_sub(1))
+        };
+        for (d, obs) in run.day_ends.iter().enumerate() {
+            if obs.accounts.iter().any(|a| a.overdue_since.is_some()) {
+                self.daily.accounts_overdue_at_day_end[d] += 1;
+            }
+            for r in &obs.resources {
+                let series = self
+                    .resources_by_state
+                    .entry(r.product.clone())
+                    .or_default()
+                    .entry(r.state.clone())
+                    .or_default();
+                if series.len() < days {
+                    series.resize(days, 0);
+                }
+                series[d] += 1;
+            }
+        }
+        let mut episodes: HashMap<&str, Episode> = HashMap::new();
+        let since_days = |from: Option<DateTime<Utc>>, at: DateTime<Utc>| {
+            from.map(|f| (at - f).num_days().max(0) as usize)
+        };
+        let record = |h: &mut Histogram, n: Option<usize>| {
+            if let Some(n) = n {
+                if h.len() <= n {
+                    h.resize(n + 1, 0);
+                }
+                h[n] += 1;
+            }
+        };
+        for e in &run.trace.events {
+            let d = day_of(e.at());
+            match e {
+                TraceEvent::Charge { amount, .. } => self.daily.fees_charged[d] += amount,
+                TraceEvent::ChargeSkipped { amount, .. } => {
+                    self.daily.fees_not_charged[d] += amount
+                }
+                TraceEvent::Deduction {
+                    resource,
+                    bill,
+                    outcome,
+                    at,
+                    ..
+                } => {
+                    let episode = episodes.entry(resource.as_str()).or_default();
+                    match outcome {
+                        Outcome::Paid => {
+                            self.daily.deductions_paid[d] += 1;
+                            episode.bills.retain(|b| b != bill);
+                        }
+                        Outcome::Failed | Outcome::Overdrawn => {
+                            if *outcome == Outcome::Failed {
+                                self.daily.deductions_failed[d] += 1;
+                            } else {
+                                self.daily.deductions_overdrawn[d] += 1;
+                            }
+                            if episode.since.is_none() {
+                                episode.since = Some(*at);
+                            }
+                            if !episode.bills.contains(bill) {
+                                episode.bills.push(bill.clone());
+                            }
+                        }
+                    }
+                }
+                TraceEvent::BillSettled {
+                    resource, bill, at, ..
+                } => {
+                    self.daily.settlements[d] += 1;
+                    if let Some(episode) = episodes.get_mut(resource.as_str()) {
+                        episode.bills.retain(|b| b != bill);
+                        if episode.bills.is_empty() && episode.since.is_some() {
+                            record(
+                                &mut self.distributions.overdue_to_settlement_days,
+                                since_days(episode.since, *at),
+                            );
+                            *episode = Episode::default();
+                        }
+                    }
+                }
+                TraceEvent::Transition {
+                    resource,
+                    lifecycle,
+                    from,
+                    to,
+                    transition,
+                    at,
+                    ..
+                } => {
+                    *self
+                        .transitions
+                        .entry(format!("{lifecycle}/{transition}"))
+                        .or_default() += 1;
+                    let (Some(before), Some(after)) = (
+                        classifier.class(lifecycle, from),
+                        classifier.class(lifecycle, to),
+                    ) else {
+                        continue;
+                    };
+                    let episode = episodes.get_mut(resource.as_str());
+                    if before.serving == Serving::Yes && after.serving == Serving::No {
+                        self.daily.stops[d] += 1;
+                        if let Some(ep) = episode.filter(|ep| ep.since.is_some() && !ep.stopped) {
+                            ep.stopped = true;
+                            record(
+                                &mut self.distributions.overdue_to_stop_days,
+                                since_days(ep.since, *at),
+                            );
+                        }
+                    } else if before.serving == Serving::No && after.serving == Serving::Yes {
+                        self.daily.restarts[d] += 1;
+                    }
+                    if after.data == Data::Deleted && before.data != Data::Deleted {
+                        self.daily.data_deleted[d] += 1;
+                    }
+                    if after.terminal && !before.terminal {
+                        self.daily.releases[d] += 1;
+                        if let Some(ep) = episodes
+                            .get_mut(resource.as_str())
+                            .filter(|ep| ep.since.is_some() && !ep.released)
+                        {
+                            ep.released = true;
+                            record(
+                                &mut self.distributions.overdue_to_release_days,
+                                since_days(ep.since, *at),
+                            );
+                        }
+                    }
+                }
+                TraceEvent::Notification { notification, .. } => {
+                    self.daily.notifications[d] += 1;
+                    *self.notifications.entry(notification.clone()).or_default() += 1;
+                }
+                TraceEvent::Operation { allowed, rule, .. } => {
+                    if *allowed {
+                        self.daily.operations_allowed[d] += 1;
+                    } else {
+                        self.daily.operations_refused[d] += 1;
+                        let by = rule.clone().unwrap_or_else(|| "(no rule)".to_string());
+                        *self.refusals.entry(by).or_default() += 1;
+                    }
+                }
+                TraceEvent::Refund { amount, .. } => {
+                    self.daily.refunds[d] += 1;
+                    self.daily.refunded[d] += amount;
+                }
+                TraceEvent::TopUp { .. }
+                | TraceEvent::VoucherGranted { .. }
+                | TraceEvent::Payment { .. } => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! `arrears fleet` as a user runs it: the result does not depend on thread
+//! count or shard layout, a mutated spec shows up as violations that the
+//! printed replay reproduces, and bad input (a mix that does not add up, an
+//! impossible shard, a merge of different runs) is refused with exit 2.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use arrears::fleet::FleetResult;
+use arrears::history::History;
+use arrears::spec::{Catalog, SpecSource};
+
+const ARREARS: &str = env!("CARGO_BIN_EXE_arrears");
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn arrears(args: &[&str]) -> Run {
+    let out = Command::new(ARREARS)
+        .args(args)
+        .output()
+        .expect("arrears runs");
+    Run {
+        code: out.status.code().expect("arrears exits, not killed"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 temporary path")
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).expect("the file was written")
+}
+
+#[test]
+fn the_result_is_the_same_for_any_thread_count_and_shard_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = |name: &str| dir.path().join(name);
+    let base = ["fleet", "--accounts", "1500", "--days", "45", "--seed", "3"];
+    let one = out("one.json");
+    let run = |extra: &[&str], json: &PathBuf| {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--json", path(json), "--quiet"]);
+        let r = arrears(&args);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        r
+    };
+    run(&["--threads", "1"], &one);
+    let two = out("two.json");
+    run(&["--threads", "2"], &two);
+    assert_eq!(read(&one), read(&two), "thread count changed the result");
+    let mut shards = Vec::new();
+    for k in 1..=4 {
+        let file = out(&format!("shard-{k}.json"));
+        run(&["--shard", &format!("{k}/4"), "--threads", "2"], &file);
+        shards.push(file);
+    }
+    // Out of order, as a batch engine may hand them back.
+    let merged = out("merged.json");
+    let order = [&shards[2], &shards[0], &shards[3], &shards[1]];
+    let mut args = vec!["fleet", "merge"];
+    args.extend(order.iter().map(|p| path(p)));
+    args.extend_from_slice(&["--json", path(&merged)]);
+    let r = arrears(&args);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        read(&one),
+        read(&merged),
+        "4 shards merged differ from one run"
+    );
+    // The merged summary is the one run's, but for the timing line.
+    let result: FleetResult = serde_json::from_str(&read(&one)).unwrap();
+    assert_eq!(result.tally.accounts, 1500);
+    assert!(
+        r.stdout.contains("1,500 accounts over 45 days"),
+        "{}",
+        r.stdout
+    );
+    assert!(result.tally.history_events / result.tally.accounts >= 50);
+}
+
+#[test]
+fn merging_results_of_different_runs_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name);
+    let run = |args: &[&str], json: &Path| {
+        let mut all = vec!["fleet", "--accounts", "40", "--quiet"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--json", path(json)]);
+        let r = arrears(&all);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    };
+    run(
+        &["--seed", "1", "--shard", "1/2", "--days", "10"],
+        &file("a.json"),
+    );
+    run(
+        &["--seed", "2", "--shard", "2/2", "--days", "10"],
+        &file("b.json"),
+    );
+    run(
+        &["--seed", "1", "--shard", "2/2", "--days", "11"],
+        &file("c.json"),
+    );
+    let r = arrears(&[
+        "fleet",
+        "merge",
+        path(&file("a.json")),
+        path(&file("b.json")),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("seed"), "{}", r.stderr);
+    let r = arrears(&[
+        "fleet",
+        "merge",
+        path(&file("a.json")),
+        path(&file("c.json")),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = arrears(&[
+        "fleet",
+        "merge",
+        path(&file("a.json")),
+        path(&file("a.json")),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("twice"), "{}", r.stderr);
+    std::fs::write(file("junk.json"), "{\"format_version\": 99}").unwrap();
+    let r = arrears(&[
+        "fleet",
+        "merge",
+        path(&file("a.json")),
+        path(&file("junk.json")),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("junk.json"), "{}", r.stderr);
+    // One shard alone merges, with a warning that it is part of the fleet.
+    let r = arrears(&["fleet", "merge", path(&file("a.json"))]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("lacks shards 2/2"), "{}", r.stderr);
+}
+
+#[test]
+fn bad_mixes_shards_and_accounts_are_refused_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let mix = dir.path().join("mix.yaml");
+    let default = arrears::fleet::mix::DEFAULT_MIX;
+    std::fs::write(&mix, default.replace("never: 10", "never: 15")).unwrap();
+    let r = arrears(&["fleet", "--accounts", "10", "--mix", path(&mix)]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("mix.yaml: payers") && r.stderr.contains("add up to 105"),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(&mix, default.replace("payers:", "payer:")).unwrap();
+    let r = arrears(&["fleet", "--accounts", "10", "--mix", path(&mix)]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("mix.yaml: line"), "{}", r.stderr);
+    for shard in ["5/4", "0/4", "x/4"] {
+        let r = arrears(&["fleet", "--accounts", "10", "--shard", shard]);
+        assert_eq!(r.code, 2, "{shard}: {}", r.stderr);
+    }
+    let r = arrears(&["fleet", "--accounts", "3", "--shard", "2/4"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = arrears(&["fleet", "--accounts", "10", "--replay-account", "10"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = arrears(&["fleet", "--accounts", "10", "--products", "gcp"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = arrears(&["fleet", "--accounts", "0"]);
+    assert_eq!(r.code, 4, "an empty fleet checked nothing: {}", r.stdout);
+}
+
+/// The shipped specs copied into `dir`, with ECS pay-as-you-go instances
+/// released 14 days after their stop while every invariant still reads
+/// the documents' 15.
+fn mutated_specs(dir: &Path) {
+    for source in arrears::spec::sources::embedded() {
+        let name = Path::new(&source.name).file_name().unwrap().to_owned();
+        let mut text = source.text.clone();
+        if source.name.ends_with("ecs.yaml") {
+            let from = text.find("      - id: release-after-stop\n").unwrap();
+            let old = "on: {after: {duration: ecs.release-after-stop, since: entered}}";
+            let at = from + text[from..].find(old).unwrap();
+            text.replace_range(
+                at..at + old.len(),
+                "on: {after: {duration: 14d, since: entered}}",
+            );
+        }
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+}
+
+fn compile(dir: &Path) -> Catalog {
+    let sources: Vec<SpecSource> = arrears::spec::sources::read_dir(dir).unwrap();
+    arrears::spec::compile(&sources).unwrap()
+}
+
+#[test]
+fn a_mutated_spec_shows_as_violations_that_the_replay_reproduces() {
+    let dir = tempfile::tempdir().unwrap();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&specs).unwrap();
+    mutated_specs(&specs);
+    let json = dir.path().join("fleet.json");
+    let r = arrears(&[
+        "--specs",
+        path(&specs),
+        "fleet",
+        "--accounts",
+        "600",
+        "--seed",
+        "5",
+        "--quiet",
+        "--json",
+        path(&json),
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let result: FleetResult = serde_json::from_str(&read(&json)).unwrap();
+    let v = result
+        .tally
+        .violations
+        .iter()
+        .find(|v| v.invariant == "ecs.inv.payg-data-kept-30-days")
+        .unwrap_or_else(|| panic!("expected the data-kept invariant broken:\n{}", r.stdout));
+    assert!(
+        r.stdout.contains(&format!(
+            "fleet --replay-account {} --seed 5 --days 90",
+            v.account
+        )),
+        "{}",
+        r.stdout
+    );
+    // The printed replay writes the account's history...
+    let replay = arrears(&[
+        "--specs",
+        path(&specs),
+        "fleet",
+        "--replay-account",
+        &v.account.to_string(),
+        "--seed",
+        "5",
+        "--days",
+        "90",
+    ]);
+    assert_eq!(replay.code, 0, "{}", replay.stderr);
+    let history_file = dir.path().join("account.yaml");
+    std::fs::write(&history_file, &replay.stdout).unwrap();
+    // ...which, run and checked alone, breaks the same invariant at the
+    // same instant...
+    let catalog = compile(&specs);
+    let history = History::from_text(&replay.stdout).unwrap();
+    let (trace, _) = arrears::fleet::observed_run(&catalog, &history, 90).unwrap();
+    let evaluations = arrears::check::check_trace(
+        &catalog,
+        &catalog.reading_variants(),
+        &history,
+        &trace,
+        None,
+    );
+    let again = evaluations
+        .iter()
+        .filter_map(|e| e.violation.as_ref())
+        .find(|x| x.invariant == v.invariant)
+        .expect("the replayed account breaks the invariant");
+    assert_eq!((again.at, &again.resource), (v.at, &v.resource));
+    // ...and whose timeline shows the early release.
+    let timeline = arrears(&["--specs", path(&specs), "timeline", path(&history_file)]);
+    assert_eq!(timeline.code, 0, "{}", timeline.stderr);
+    let resource = v.resource.as_deref().unwrap();
+    assert!(
+        timeline
+            .stdout
+            .lines()
+            .any(|l| l.contains(resource) && l.contains("released")),
+        "{}",
+        timeline.stdout
+    );
+    // The shipped specs, on the same fleet, break nothing.
+    let clean = arrears(&["fleet", "--accounts", "600", "--seed", "5", "--quiet"]);
+    assert_eq!(clean.code, 0, "{}", clean.stdout);
+}
