@@ -45,6 +45,20 @@ fn parent_of(path: &Path) -> &Path {
 /// Writes `bytes` to `path` atomically: a temporary file in the same
 /// directory, flushed to disk, then renamed over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let mut temp = temporary_beside(path)?;
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|e| WriteError::new(path, plain_io(&e)))?;
+    temp.persist(path)
+        .map_err(|e| WriteError::new(path, plain_io(&e.error)))?;
+    Ok(())
+}
+
+/// A temporary file in `path`'s directory with the permissions `path`
+/// should end up with, for a writer that streams into it and then renames
+/// it over `path` (`persist`): what [`write_atomic`] does for bytes in
+/// memory.
+pub fn temporary_beside(path: &Path) -> Result<tempfile::NamedTempFile, WriteError> {
     if path.is_dir() {
         return Err(WriteError::new(path, "it is a directory; give a file name"));
     }
@@ -62,19 +76,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     };
     #[cfg(unix)]
     builder.permissions(permissions.clone());
-    let mut temp = builder
+    let temp = builder
         .tempfile_in(dir)
         .map_err(|e| WriteError::new(path, plain_io(&e)))?;
     // The mode given at creation is masked by the umask, and an existing
     // file's mode should be kept exactly.
     #[cfg(unix)]
     let _ = temp.as_file().set_permissions(permissions);
-    temp.write_all(bytes)
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(|e| WriteError::new(path, plain_io(&e)))?;
-    temp.persist(path)
-        .map_err(|e| WriteError::new(path, plain_io(&e.error)))?;
-    Ok(())
+    Ok(temp)
 }
 
 /// Reads `path` (absent → `None`), lets `change` compute the new content,

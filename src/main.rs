@@ -263,6 +263,9 @@ struct FleetArgs {
     /// Run only shard K of N (the accounts whose index is K-1 modulo N).
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     shard: Option<(u32, u32)>,
+    /// Also write one row per account as Parquet (for DuckDB, Polars, Spark).
+    #[arg(long, value_name = "FILE.parquet")]
+    accounts_out: Option<PathBuf>,
     /// Instead of running the fleet, print account I's history (YAML, for
     /// `arrears timeline`), as drawn with the same --seed, --days and --mix.
     #[arg(long, value_name = "I")]
@@ -1287,10 +1290,24 @@ fn fleet(specs: Option<&Path>, args: FleetArgs) -> Result<Done, Failure> {
                 bar.finish_and_clear();
             });
         }
-        let result = pool.install(|| arrears::fleet::run(&catalog, &options, &progress));
+        let result = pool.install(|| match &args.accounts_out {
+            None => Ok(arrears::fleet::run(&catalog, &options, &progress)),
+            Some(path) => {
+                let mut writer = arrears::fleet::rows::AccountsWriter::create(path, options.seed)?;
+                let result = arrears::fleet::run_with_rows(
+                    &catalog,
+                    &options,
+                    &progress,
+                    Some(&mut |rows| writer.write(rows)),
+                )?;
+                writer.finish()?;
+                Ok(result)
+            }
+        });
         finished.store(true, Ordering::Relaxed);
         result
     });
+    let result = result.map_err(|e: arrears::fleet::rows::RowsError| usage!("{e}"))?;
     let elapsed = started.elapsed().as_secs_f64();
     fleet_output(&result, Some(elapsed), args.json.as_deref(), args.format)
 }

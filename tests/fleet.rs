@@ -174,6 +174,15 @@ fn bad_mixes_shards_and_accounts_are_refused_with_exit_2() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     let r = arrears(&["fleet", "--accounts", "10", "--products", "gcp"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = arrears(&[
+        "fleet",
+        "--accounts",
+        "10",
+        "--accounts-out",
+        path(dir.path()),
+    ]);
+    assert_eq!(r.code, 2, "a directory is no Parquet file: {}", r.stderr);
+    assert!(r.stderr.contains("directory"), "{}", r.stderr);
     let r = arrears(&["fleet", "--accounts", "0"]);
     assert_eq!(r.code, 4, "an empty fleet checked nothing: {}", r.stdout);
 }
@@ -286,4 +295,77 @@ fn a_mutated_spec_shows_as_violations_that_the_replay_reproduces() {
     // The shipped specs, on the same fleet, break nothing.
     let clean = arrears(&["fleet", "--accounts", "600", "--seed", "5", "--quiet"]);
     assert_eq!(clean.code, 0, "{}", clean.stdout);
+}
+
+#[test]
+fn the_parquet_rows_add_up_to_the_json_totals() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::RowAccessor;
+
+    let dir = tempfile::tempdir().unwrap();
+    let parquet_file = dir.path().join("accounts.parquet");
+    let json = dir.path().join("fleet.json");
+    let r = arrears(&[
+        "fleet",
+        "--accounts",
+        "700",
+        "--days",
+        "60",
+        "--seed",
+        "9",
+        "--quiet",
+        "--json",
+        path(&json),
+        "--accounts-out",
+        path(&parquet_file),
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let result: FleetResult = serde_json::from_str(&read(&json)).unwrap();
+    let t = &result.tally;
+    let reader = SerializedFileReader::new(std::fs::File::open(&parquet_file).unwrap()).unwrap();
+    assert_eq!(reader.metadata().file_metadata().num_rows(), 700);
+    let columns = arrears::fleet::rows::COLUMNS;
+    let col = |name: &str| columns.iter().position(|c| *c == name).unwrap();
+    let (mut accounts, mut fees, mut unbilled, mut events) = (Vec::new(), 0i64, 0i64, 0i64);
+    let (mut stops, mut releases, mut refunded, mut overdue_days) = (0i64, 0i64, 0i64, 0i64);
+    let mut violations = 0i64;
+    let mut payers = std::collections::BTreeMap::<String, u64>::new();
+    for row in reader.into_iter() {
+        let row = row.unwrap();
+        accounts.push(row.get_long(col("account")).unwrap());
+        assert_eq!(row.get_long(col("seed")).unwrap(), 9);
+        *payers
+            .entry(row.get_string(col("payer")).unwrap().clone())
+            .or_default() += 1;
+        fees += row.get_long(col("fees_charged")).unwrap();
+        unbilled += row.get_long(col("fees_not_charged")).unwrap();
+        events += row.get_long(col("history_events")).unwrap();
+        stops += row.get_long(col("stops")).unwrap();
+        releases += row.get_long(col("releases")).unwrap();
+        refunded += row.get_long(col("refunded")).unwrap();
+        overdue_days += row.get_long(col("days_overdue")).unwrap();
+        violations += row.get_long(col("violations")).unwrap();
+    }
+    assert_eq!(
+        accounts,
+        (0..700).collect::<Vec<i64>>(),
+        "one row per account, in order"
+    );
+    let d = &t.daily;
+    assert_eq!(fees, d.fees_charged.iter().sum::<i64>());
+    assert_eq!(unbilled, d.fees_not_charged.iter().sum::<i64>());
+    assert_eq!(events as u64, t.history_events);
+    assert_eq!(stops as u64, d.stops.iter().sum::<u64>());
+    assert_eq!(releases as u64, d.releases.iter().sum::<u64>());
+    assert_eq!(refunded, d.refunded.iter().sum::<i64>());
+    assert_eq!(
+        overdue_days as u64,
+        d.accounts_overdue_at_day_end.iter().sum::<u64>()
+    );
+    assert_eq!(violations, 0);
+    assert_eq!(payers, t.payers);
+    assert!(
+        fees > 0 && stops > 0 && releases > 0,
+        "the fleet did something"
+    );
 }

@@ -20,7 +20,10 @@ fn fixture(name: &str) -> PathBuf {
 /// Runs arrears with `args` and compares its standard output with the
 /// fixture `name` (or records it under `ARREARS_BLESS=1`).
 fn pinned(name: &str, args: &[&str]) {
-    let out = Command::new(ARREARS).args(args).output().expect("arrears runs");
+    let out = Command::new(ARREARS)
+        .args(args)
+        .output()
+        .expect("arrears runs");
     assert!(
         out.status.success(),
         "arrears {args:?} failed: {}",

@@ -18,6 +18,7 @@
 pub mod account;
 pub mod mix;
 pub mod report;
+pub mod rows;
 pub mod tally;
 
 use std::collections::BTreeSet;
@@ -33,7 +34,7 @@ use crate::observation::{Observation, Trace};
 use crate::spec::{Catalog, SpecSource};
 use account::Menu;
 use mix::Mix;
-use tally::{AccountRun, Classifier, FleetError, FleetViolation, Tally};
+use tally::{AccountRow, AccountRun, Classifier, FleetError, FleetViolation, Tally};
 
 /// The version of the JSON result format; a merge refuses other versions.
 pub const FORMAT_VERSION: u32 = 1;
@@ -136,28 +137,58 @@ impl FleetOptions {
         Ok(())
     }
 
-    /// The account indexes this run simulates, in order.
-    pub fn indexes(&self) -> impl ParallelIterator<Item = u64> + use<> {
+    /// How many accounts this run (this shard) simulates.
+    pub fn shard_accounts(&self) -> u64 {
         let (k, n) = self.shard.unwrap_or((1, 1));
-        let (first, step) = (u64::from(k - 1), u64::from(n));
-        let count = self.accounts.saturating_sub(first).div_ceil(step);
-        (0..count).into_par_iter().map(move |j| first + j * step)
+        self.accounts
+            .saturating_sub(u64::from(k - 1))
+            .div_ceil(u64::from(n))
     }
 }
+
+/// Accounts run between two hand-overs of rows to a sink: bounds the
+/// memory rows take (about 200 bytes each) whatever the fleet's size.
+const BLOCK: u64 = 1 << 16;
 
 /// Runs the fleet on the current rayon pool; `progress` counts accounts as
 /// they finish.
 pub fn run(catalog: &Catalog, options: &FleetOptions, progress: &AtomicU64) -> FleetResult {
+    let outcome: Result<FleetResult, std::convert::Infallible> =
+        run_with_rows(catalog, options, progress, None);
+    match outcome {
+        Ok(result) => result,
+    }
+}
+
+/// What receives the accounts' rows, in account order, a block at a time.
+pub type RowSink<'s, E> = &'s mut dyn FnMut(Vec<AccountRow>) -> Result<(), E>;
+
+/// Runs the fleet, handing each account's row to `rows` (in account
+/// order) if given; stops at the sink's first error.
+pub fn run_with_rows<E>(
+    catalog: &Catalog,
+    options: &FleetOptions,
+    progress: &AtomicU64,
+    mut rows: Option<RowSink<'_, E>>,
+) -> Result<FleetResult, E> {
     let menu = Menu::new(catalog, &options.mix);
     let references = catalog.reading_variants();
     let classifier = Classifier::new(catalog);
     let days = options.days;
-    let tally = options
-        .indexes()
-        .fold(
-            || Tally::new(days),
-            |mut tally, index| {
-                add_account(
+    let (k, n) = options.shard.unwrap_or((1, 1));
+    let (first, step) = (u64::from(k - 1), u64::from(n));
+    let count = options.shard_accounts();
+    let want_rows = rows.is_some();
+    let mut total = Tally::new(days);
+    let mut lo = 0;
+    while lo < count {
+        let hi = (lo + BLOCK).min(count);
+        let empty = || (Tally::new(days), Vec::new());
+        let (tally, mut block_rows) = (lo..hi)
+            .into_par_iter()
+            .map(|j| first + j * step)
+            .fold(empty, |(mut tally, mut block_rows), index| {
+                let row = add_account(
                     &mut tally,
                     catalog,
                     &references,
@@ -166,19 +197,25 @@ pub fn run(catalog: &Catalog, options: &FleetOptions, progress: &AtomicU64) -> F
                     options,
                     index,
                 );
+                if want_rows {
+                    block_rows.push(row);
+                }
                 progress.fetch_add(1, Ordering::Relaxed);
-                tally
-            },
-        )
-        .reduce(
-            || Tally::new(days),
-            |mut a, b| {
+                (tally, block_rows)
+            })
+            .reduce(empty, |(mut a, mut a_rows), (b, b_rows)| {
                 a.merge(&b);
-                a
-            },
-        );
-    let (k, n) = options.shard.unwrap_or((1, 1));
-    FleetResult {
+                a_rows.extend(b_rows);
+                (a, a_rows)
+            });
+        total.merge(&tally);
+        if let Some(sink) = rows.as_mut() {
+            block_rows.sort_by_key(|r| r.account);
+            sink(block_rows)?;
+        }
+        lo = hi;
+    }
+    Ok(FleetResult {
         format_version: FORMAT_VERSION,
         arrears_version: env!("CARGO_PKG_VERSION").to_string(),
         specs: options.specs.clone(),
@@ -191,11 +228,11 @@ pub fn run(catalog: &Catalog, options: &FleetOptions, progress: &AtomicU64) -> F
         mix: options.mix.clone(),
         mix_name: options.mix_name.clone(),
         start: menu.account(options.seed, 0, 1).history.start,
-        tally,
-    }
+        tally: total,
+    })
 }
 
-/// Draws, runs, checks and tallies account `index`.
+/// Draws, runs, checks and tallies account `index`; returns its row.
 fn add_account(
     tally: &mut Tally,
     catalog: &Catalog,
@@ -204,15 +241,20 @@ fn add_account(
     menu: &Menu,
     options: &FleetOptions,
     index: u64,
-) {
+) -> AccountRow {
     let account = menu.account(options.seed, index, options.days);
     let history = &account.history;
-    *tally
-        .payers
-        .entry(payer_name(account.payer).to_string())
-        .or_default() += 1;
+    let payer = payer_name(account.payer);
+    *tally.payers.entry(payer.to_string()).or_default() += 1;
     tally.resources += history.resources.len() as u64;
     tally.history_events += history.events.len() as u64;
+    let mut row = AccountRow {
+        account: index,
+        payer,
+        resources: history.resources.len() as u64,
+        history_events: history.events.len() as u64,
+        ..AccountRow::default()
+    };
     let (trace, day_ends) = match observed_run(catalog, history, options.days) {
         Ok(run) => run,
         Err(e) => {
@@ -222,7 +264,8 @@ fn add_account(
                 seed: options.seed,
                 message: e.to_string(),
             });
-            return;
+            row.model_error = true;
+            return row;
         }
     };
     let day_end_observations: Vec<&Observation> =
@@ -235,9 +278,9 @@ fn add_account(
             trace: &trace,
             day_ends: &day_end_observations,
         },
+        &mut row,
     );
     let evaluations = crate::check::check_trace(catalog, references, history, &trace, None);
-    let mut violated = false;
     for e in &evaluations {
         let inv = tally
             .invariants
@@ -247,7 +290,7 @@ fn add_account(
         inv.exercised += u64::from(e.exercised);
         if let Some(v) = &e.violation {
             inv.violated += 1;
-            violated = true;
+            row.violations += 1;
             tally.violations.push(FleetViolation {
                 account: index,
                 seed: options.seed,
@@ -259,13 +302,14 @@ fn add_account(
             });
         }
     }
-    tally.accounts_violating += u64::from(violated);
+    tally.accounts_violating += u64::from(row.violations > 0);
     if tally.violations.len() > 4 * tally::VIOLATION_SAMPLE {
         tally
             .violations
             .sort_by(|x, y| (x.account, &x.invariant).cmp(&(y.account, &y.invariant)));
         tally.violations.truncate(tally::VIOLATION_SAMPLE);
     }
+    row
 }
 
 /// How a payment behaviour is named in results.

@@ -25,8 +25,8 @@ pub const VIOLATION_SAMPLE: usize = 20;
 pub struct Daily {
     /// Accounts with an overdue (or overdrawn) bill at the end of the day.
     pub accounts_overdue_at_day_end: Vec<u64>,
-    /// Resources that stopped serving (stopped, suspended, locked, out of
-    /// service) while keeping their data.
+    /// Resources that stopped serving, for any reason: overdue, expiry,
+    /// their owner's own stop or release.
     pub stops: Vec<u64>,
     /// Resources that started serving again.
     pub restarts: Vec<u64>,
@@ -97,6 +97,39 @@ pub struct FleetError {
     pub account: u64,
     pub seed: u64,
     pub message: String,
+}
+
+/// One account's outcome: a row of `--accounts-out` (see [`super::rows`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountRow {
+    pub account: u64,
+    pub payer: &'static str,
+    pub resources: u64,
+    pub history_events: u64,
+    pub trace_events: u64,
+    pub fees_charged: i64,
+    pub fees_not_charged: i64,
+    pub deductions_paid: u64,
+    pub deductions_failed: u64,
+    pub deductions_overdrawn: u64,
+    pub settlements: u64,
+    pub stops: u64,
+    pub restarts: u64,
+    pub releases: u64,
+    pub data_deleted: u64,
+    pub refunds: u64,
+    pub refunded: i64,
+    pub notifications: u64,
+    pub operations_allowed: u64,
+    pub operations_refused: u64,
+    /// Days the account ended overdue.
+    pub days_overdue: u64,
+    /// The first day it ended overdue, if any.
+    pub first_overdue_day: Option<u64>,
+    /// Invariants it broke.
+    pub violations: u64,
+    /// The model could not run it.
+    pub model_error: bool,
 }
 
 /// Everything counted over a set of accounts.
@@ -306,10 +339,17 @@ pub struct AccountRun<'a> {
 }
 
 impl Tally {
-    /// Adds one account's trace (its events and day-end observations).
-    pub fn add_account(&mut self, classifier: &Classifier, run: &AccountRun<'_>) {
+    /// Adds one account's trace (its events and day-end observations) and
+    /// fills in what `row` counts of it.
+    pub fn add_account(
+        &mut self,
+        classifier: &Classifier,
+        run: &AccountRun<'_>,
+        row: &mut AccountRow,
+    ) {
         self.accounts += 1;
         self.trace_events += run.trace.events.len() as u64;
+        row.trace_events = run.trace.events.len() as u64;
         let days = run.days as usize;
         let day_of = |at: DateTime<Utc>| -> usize {
             let d = (at - run.start).num_days().max(0) as usize;
@@ -318,6 +358,8 @@ impl Tally {
         for (d, obs) in run.day_ends.iter().enumerate() {
             if obs.accounts.iter().any(|a| a.overdue_since.is_some()) {
                 self.daily.accounts_overdue_at_day_end[d] += 1;
+                row.days_overdue += 1;
+                row.first_overdue_day.get_or_insert(d as u64);
             }
             for r in &obs.resources {
                 let series = self
@@ -347,9 +389,13 @@ impl Tally {
         for e in &run.trace.events {
             let d = day_of(e.at());
             match e {
-                TraceEvent::Charge { amount, .. } => self.daily.fees_charged[d] += amount,
+                TraceEvent::Charge { amount, .. } => {
+                    self.daily.fees_charged[d] += amount;
+                    row.fees_charged += amount;
+                }
                 TraceEvent::ChargeSkipped { amount, .. } => {
-                    self.daily.fees_not_charged[d] += amount
+                    self.daily.fees_not_charged[d] += amount;
+                    row.fees_not_charged += amount;
                 }
                 TraceEvent::Deduction {
                     resource,
@@ -362,13 +408,16 @@ impl Tally {
                     match outcome {
                         Outcome::Paid => {
                             self.daily.deductions_paid[d] += 1;
+                            row.deductions_paid += 1;
                             episode.bills.retain(|b| b != bill);
                         }
                         Outcome::Failed | Outcome::Overdrawn => {
                             if *outcome == Outcome::Failed {
                                 self.daily.deductions_failed[d] += 1;
+                                row.deductions_failed += 1;
                             } else {
                                 self.daily.deductions_overdrawn[d] += 1;
+                                row.deductions_overdrawn += 1;
                             }
                             if episode.since.is_none() {
                                 episode.since = Some(*at);
@@ -383,6 +432,7 @@ impl Tally {
                     resource, bill, at, ..
                 } => {
                     self.daily.settlements[d] += 1;
+                    row.settlements += 1;
                     if let Some(episode) = episodes.get_mut(resource.as_str()) {
                         episode.bills.retain(|b| b != bill);
                         if episode.bills.is_empty() && episode.since.is_some() {
@@ -416,6 +466,7 @@ impl Tally {
                     let episode = episodes.get_mut(resource.as_str());
                     if before.serving == Serving::Yes && after.serving == Serving::No {
                         self.daily.stops[d] += 1;
+                        row.stops += 1;
                         if let Some(ep) = episode.filter(|ep| ep.since.is_some() && !ep.stopped) {
                             ep.stopped = true;
                             record(
@@ -425,12 +476,15 @@ impl Tally {
                         }
                     } else if before.serving == Serving::No && after.serving == Serving::Yes {
                         self.daily.restarts[d] += 1;
+                        row.restarts += 1;
                     }
                     if after.data == Data::Deleted && before.data != Data::Deleted {
                         self.daily.data_deleted[d] += 1;
+                        row.data_deleted += 1;
                     }
                     if after.terminal && !before.terminal {
                         self.daily.releases[d] += 1;
+                        row.releases += 1;
                         if let Some(ep) = episodes
                             .get_mut(resource.as_str())
                             .filter(|ep| ep.since.is_some() && !ep.released)
@@ -445,13 +499,16 @@ impl Tally {
                 }
                 TraceEvent::Notification { notification, .. } => {
                     self.daily.notifications[d] += 1;
+                    row.notifications += 1;
                     *self.notifications.entry(notification.clone()).or_default() += 1;
                 }
                 TraceEvent::Operation { allowed, rule, .. } => {
                     if *allowed {
                         self.daily.operations_allowed[d] += 1;
+                        row.operations_allowed += 1;
                     } else {
                         self.daily.operations_refused[d] += 1;
+                        row.operations_refused += 1;
                         let by = rule.clone().unwrap_or_else(|| "(no rule)".to_string());
                         *self.refusals.entry(by).or_default() += 1;
                     }
@@ -459,6 +516,8 @@ impl Tally {
                 TraceEvent::Refund { amount, .. } => {
                     self.daily.refunds[d] += 1;
                     self.daily.refunded[d] += amount;
+                    row.refunds += 1;
+                    row.refunded += amount;
                 }
                 TraceEvent::TopUp { .. }
                 | TraceEvent::VoucherGranted { .. }
