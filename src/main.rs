@@ -263,6 +263,10 @@ struct FleetArgs {
     /// Run only shard K of N (the accounts whose index is K-1 modulo N).
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     shard: Option<(u32, u32)>,
+    /// Also draw the resources by product and state over the days as a
+    /// stacked SVG chart.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
     /// Also write one row per account as Parquet (for DuckDB, Polars, Spark).
     #[arg(long, value_name = "FILE.parquet")]
     accounts_out: Option<PathBuf>,
@@ -289,6 +293,9 @@ enum FleetAction {
         /// Also write the merged result as JSON.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+        /// Also draw the merged resources by state as an SVG chart.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
@@ -459,8 +466,9 @@ fn run(cli: Cli) -> Result<Done, Failure> {
             Some(FleetAction::Merge {
                 files,
                 json,
+                svg,
                 format,
-            }) => fleet_merge(&files, json.as_deref(), format),
+            }) => fleet_merge(specs, &files, json.as_deref(), svg.as_deref(), format),
             None => fleet(specs, args),
         },
         Command::Serve => serve(specs),
@@ -1309,20 +1317,37 @@ fn fleet(specs: Option<&Path>, args: FleetArgs) -> Result<Done, Failure> {
     });
     let result = result.map_err(|e: arrears::fleet::rows::RowsError| usage!("{e}"))?;
     let elapsed = started.elapsed().as_secs_f64();
-    fleet_output(&result, Some(elapsed), args.json.as_deref(), args.format)
+    let outputs = FleetOutputs {
+        json: args.json.as_deref(),
+        svg: args.svg.as_deref(),
+        format: args.format,
+    };
+    fleet_output(&catalog, &result, Some(elapsed), outputs)
 }
 
-/// Writes a fleet result (the --json file first) and its verdict.
+/// Where a fleet result goes.
+struct FleetOutputs<'a> {
+    json: Option<&'a Path>,
+    svg: Option<&'a Path>,
+    format: Format,
+}
+
+/// Writes a fleet result (the files first) and its verdict.
 fn fleet_output(
+    catalog: &Catalog,
     result: &arrears::fleet::FleetResult,
     elapsed: Option<f64>,
-    json: Option<&Path>,
-    format: Format,
+    outputs: FleetOutputs<'_>,
 ) -> Result<Done, Failure> {
     let text = to_json(result)? + "\n";
-    if let Some(path) = json {
+    if let Some(path) = outputs.json {
         arrears::files::write_atomic(path, text.as_bytes()).map_err(|e| usage!("{e}"))?;
     }
+    if let Some(path) = outputs.svg {
+        let picture = arrears::fleet::chart::render(catalog, result);
+        arrears::files::write_atomic(path, picture.as_bytes()).map_err(|e| usage!("{e}"))?;
+    }
+    let format = outputs.format;
     let t = &result.tally;
     let code = if t.accounts == 0 {
         exit::NOTHING_VERIFIED
@@ -1338,7 +1363,13 @@ fn fleet_output(
     Ok(Done::new(code, stdout))
 }
 
-fn fleet_merge(files: &[PathBuf], json: Option<&Path>, format: Format) -> Result<Done, Failure> {
+fn fleet_merge(
+    specs: Option<&Path>,
+    files: &[PathBuf],
+    json: Option<&Path>,
+    svg: Option<&Path>,
+    format: Format,
+) -> Result<Done, Failure> {
     let mut results = Vec::new();
     for path in files {
         let name = path.display().to_string();
@@ -1362,5 +1393,6 @@ fn fleet_merge(files: &[PathBuf], json: Option<&Path>, format: Format) -> Result
             missing.join(", ")
         ));
     }
-    fleet_output(&merged, None, json, format)
+    let catalog = load_catalog(specs)?;
+    fleet_output(&catalog, &merged, None, FleetOutputs { json, svg, format })
 }

@@ -60,7 +60,7 @@ fn text_width(text: &str, font_size: f64) -> f64 {
 
 /// A coordinate with at most two decimals and no `-0`: stable text for the
 /// same number.
-fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     let v = (v * 100.0).round() / 100.0;
     let v = if v == 0.0 || !v.is_finite() { 0.0 } else { v };
     let s = format!("{v:.2}");
@@ -74,7 +74,7 @@ fn num(v: f64) -> String {
 /// user input, so all five special characters are escaped; characters XML 1.0
 /// cannot carry at all (most control characters) become U+FFFD, since even a
 /// character reference to them would make the document ill-formed.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -106,7 +106,7 @@ fn shorten(text: &str, max: usize) -> String {
 
 /// The colour classes of a state segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Meaning {
+pub(crate) enum Meaning {
     Serving,
     /// Not serving, data kept: the window in which paying still saves it.
     Retained,
@@ -117,7 +117,7 @@ enum Meaning {
 }
 
 impl Meaning {
-    fn of(catalog: &Catalog, lifecycle: Option<LifecycleId>, state: &str) -> Meaning {
+    pub(crate) fn of(catalog: &Catalog, lifecycle: Option<LifecycleId>, state: &str) -> Meaning {
         let Some(lc) = lifecycle.map(|l| catalog.lifecycle(l)) else {
             return Meaning::Unspecified;
         };
@@ -145,7 +145,7 @@ impl Meaning {
         }
     }
 
-    fn fill(self) -> &'static str {
+    pub(crate) fn fill(self) -> &'static str {
         match self {
             Meaning::Serving => "#81c784",
             Meaning::Retained => "#ffc857",
@@ -154,7 +154,7 @@ impl Meaning {
         }
     }
 
-    fn words(self) -> &'static str {
+    pub(crate) fn words(self) -> &'static str {
         match self {
             Meaning::Serving => "serving",
             Meaning::Retained => "not serving, data retained",
@@ -163,7 +163,7 @@ impl Meaning {
         }
     }
 
-    const ALL: [Meaning; 4] = [
+    pub(crate) const ALL: [Meaning; 4] = [
         Meaning::Serving,
         Meaning::Retained,
         Meaning::Gone,

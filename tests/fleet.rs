@@ -369,3 +369,60 @@ fn the_parquet_rows_add_up_to_the_json_totals() {
         "the fleet did something"
     );
 }
+
+#[test]
+fn the_svg_chart_stacks_every_state_of_every_product() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("fleet.svg");
+    let json = dir.path().join("fleet.json");
+    let r = arrears(&[
+        "fleet",
+        "--accounts",
+        "300",
+        "--days",
+        "20",
+        "--seed",
+        "4",
+        "--quiet",
+        "--json",
+        path(&json),
+        "--svg",
+        path(&svg),
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let result: FleetResult = serde_json::from_str(&read(&json)).unwrap();
+    let text = read(&svg);
+    let doc = roxmltree::Document::parse(&text).expect("well-formed SVG");
+    let panels: Vec<roxmltree::Node> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("product"))
+        .collect();
+    let products: Vec<&str> = panels
+        .iter()
+        .filter_map(|n| n.attribute("data-product"))
+        .collect();
+    let expected: Vec<&str> = result
+        .tally
+        .resources_by_state
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(products, expected);
+    for (panel, (product, states)) in panels.iter().zip(&result.tally.resources_by_state) {
+        let mut bands: Vec<&str> = panel
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("band"))
+            .filter_map(|n| n.attribute("data-state"))
+            .collect();
+        bands.sort();
+        let mut names: Vec<&str> = states.keys().map(String::as_str).collect();
+        names.sort();
+        assert_eq!(bands, names, "{product}");
+    }
+    assert!(text.contains("300 accounts over 20 days"));
+    // The same result draws the same picture.
+    let again = dir.path().join("again.svg");
+    let r = arrears(&["fleet", "merge", path(&json), "--svg", path(&again)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(read(&again), text);
+}

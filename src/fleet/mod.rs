@@ -16,6 +16,7 @@
 //! than summed into a wrong total.
 
 pub mod account;
+pub mod chart;
 pub mod mix;
 pub mod report;
 pub mod rows;
