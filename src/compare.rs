@@ -816,7 +816,7 @@ fn documented_operations(
     r.operations
         .keys()
         .filter(|op| !operation_rules(catalog, r, observation, op).is_empty())
-        .cloned()
+        .map(str::to_string)
         .collect()
 }
 

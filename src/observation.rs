@@ -10,6 +10,7 @@
 //! specs, so an implementation reports in the specs' vocabulary.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -118,7 +119,7 @@ pub struct ResourceObservation {
     pub purchased_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     /// Every operation of its product, and whether it would be allowed now.
-    pub operations: BTreeMap<String, bool>,
+    pub operations: OperationMap,
 }
 
 impl ResourceObservation {
@@ -140,6 +141,109 @@ impl ResourceObservation {
             Anchor::Purchase => Some(self.purchased_at),
             Anchor::ParentEntered | Anchor::AutoRelease => None,
         }
+    }
+}
+
+/// Operations by name, each with whether it would be allowed now: a JSON
+/// object `{"release": true, "renew": false}`, in name order.
+///
+/// Kept as a sorted list of shared names rather than a map of owned
+/// strings: the model builds one for every resource at every observation,
+/// and sharing the names (one allocation per observation instead of one
+/// per operation) makes observing several times cheaper.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OperationMap(Vec<(Arc<str>, bool)>);
+
+impl OperationMap {
+    /// From names already in order and without repeats (the model's).
+    pub(crate) fn from_sorted(entries: Vec<(Arc<str>, bool)>) -> OperationMap {
+        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+        OperationMap(entries)
+    }
+
+    fn position(&self, op: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(name, _)| (**name).cmp(op))
+    }
+
+    /// Whether `op` would be allowed, if the map names it.
+    pub fn get(&self, op: &str) -> Option<&bool> {
+        self.position(op).ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn get_mut(&mut self, op: &str) -> Option<&mut bool> {
+        self.position(op).ok().map(|i| &mut self.0[i].1)
+    }
+
+    /// Sets whether `op` would be allowed (adding it if new).
+    pub fn insert(&mut self, op: &str, allowed: bool) {
+        match self.position(op) {
+            Ok(i) => self.0[i].1 = allowed,
+            Err(i) => self.0.insert(i, (Arc::from(op), allowed)),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &bool)> {
+        self.0.iter().map(|(name, allowed)| (&**name, allowed))
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut bool)> {
+        self.0.iter_mut().map(|(name, allowed)| (&**name, allowed))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(name, _)| &**name)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<(S, bool)> for OperationMap {
+    /// Later entries for one name replace earlier ones, as in a map.
+    fn from_iter<I: IntoIterator<Item = (S, bool)>>(entries: I) -> OperationMap {
+        let mut map = OperationMap::default();
+        for (name, allowed) in entries {
+            map.insert(name.as_ref(), allowed);
+        }
+        map
+    }
+}
+
+impl Serialize for OperationMap {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for OperationMap {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<String, bool>::deserialize(deserializer)?;
+        Ok(OperationMap(
+            map.into_iter().map(|(k, v)| (Arc::from(k), v)).collect(),
+        ))
+    }
+}
+
+impl JsonSchema for OperationMap {
+    fn inline_schema() -> bool {
+        <BTreeMap<String, bool>>::inline_schema()
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        <BTreeMap<String, bool>>::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        <BTreeMap<String, bool>>::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <BTreeMap<String, bool>>::json_schema(generator)
     }
 }
 

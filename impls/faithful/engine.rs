@@ -32,7 +32,7 @@
 //! is followed by its effects (a notification, a refund) and then by the
 //! reactions of the resources attached to it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -1272,7 +1272,7 @@ impl Engine {
             .map(|r| {
                 let res = &self.resources[r];
                 let traits = self.traits(r);
-                let operations: BTreeMap<String, bool> = res
+                let operations: arrears::observation::OperationMap = res
                     .lc
                     .product()
                     .operations()

@@ -32,7 +32,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::history::{Event, History, HistoryError, Offset, ResourceDef};
 use crate::observation::{
-    AccountObservation, BillObservation, BillStatus, FeeOperation, Observation,
+    AccountObservation, BillObservation, BillStatus, FeeOperation, Observation, OperationMap,
     ResourceObservation, Trace, TraceEvent,
 };
 use crate::spec::{
@@ -1399,22 +1399,6 @@ impl<'c> Model<'c> {
     /// What the model shows now.
     pub fn observe(&self) -> Observation {
         let catalog = self.catalog;
-        let fee_docs: Vec<(DocId, Vec<OpId>)> = catalog
-            .documents
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let mut ops: Vec<OpId> = d
-                    .operations
-                    .iter()
-                    .filter(|(_, o)| o.fee_incurring)
-                    .map(|(op, _)| *op)
-                    .collect();
-                ops.sort_by_key(|op| catalog.op_name(*op));
-                (DocId(i as u32), ops)
-            })
-            .filter(|(_, ops)| !ops.is_empty())
-            .collect();
         let accounts = self
             .accounts
             .iter()
@@ -1445,7 +1429,9 @@ impl<'c> Model<'c> {
                             next_attempt: b.next_attempt,
                         })
                         .collect(),
-                    fee_operations: fee_docs
+                    fee_operations: catalog
+                        .observed_operations()
+                        .fee
                         .iter()
                         .flat_map(|(doc, ops)| {
                             let d = catalog.document(*doc);
@@ -1467,16 +1453,12 @@ impl<'c> Model<'c> {
                 let lc = catalog.lifecycle(res.lifecycle);
                 let state = lc.state(res.state);
                 let doc = catalog.document(res.doc);
-                let operations = doc
-                    .operations
-                    .keys()
-                    .map(|op| {
-                        (
-                            catalog.op_name(*op).to_string(),
-                            self.decide(r, *op).allowed,
-                        )
-                    })
-                    .collect();
+                let operations = OperationMap::from_sorted(
+                    catalog.observed_operations().by_document[res.doc.index()]
+                        .iter()
+                        .map(|(op, name)| (name.clone(), self.decide(r, *op).allowed))
+                        .collect(),
+                );
                 ResourceObservation {
                     resource: res.id.clone(),
                     account: self.accounts[res.account].id.clone(),

@@ -2425,6 +2425,7 @@ impl<'a> Compiler<'a> {
             invariants: self.invariants,
             applied_readings: Vec::new(),
             ids: self.ids,
+            observed: std::sync::OnceLock::new(),
         }
     }
 }

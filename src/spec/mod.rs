@@ -76,6 +76,19 @@ pub struct Catalog {
     /// The readings applied to this catalog, as (interpretation, reading).
     pub applied_readings: Vec<(InterpretationId, String)>,
     ids: BTreeMap<String, Item>,
+    /// Worked out on first use ([`Catalog::observed_operations`]).
+    observed: std::sync::OnceLock<ObservedOperations>,
+}
+
+/// What observations list about operations, worked out once per catalog
+/// rather than at every observation.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ObservedOperations {
+    /// Per document, its operations in name order, with shared names.
+    pub(crate) by_document: Vec<Vec<(OpId, std::sync::Arc<str>)>>,
+    /// The documents with fee-incurring operations, each with those
+    /// operations in name order.
+    pub(crate) fee: Vec<(DocId, Vec<OpId>)>,
 }
 
 /// What a catalog-wide id names.
@@ -149,6 +162,42 @@ pub struct LedgerPolicy {
 pub const SETTLEMENT_CHOICES: [&str; 2] = ["oldest-first", "all-or-none"];
 
 impl Catalog {
+    /// The operations observations list, per document and fee-incurring.
+    pub(crate) fn observed_operations(&self) -> &ObservedOperations {
+        self.observed.get_or_init(|| ObservedOperations {
+            by_document: self
+                .documents
+                .iter()
+                .map(|d| {
+                    let mut ops: Vec<(OpId, std::sync::Arc<str>)> = d
+                        .operations
+                        .keys()
+                        .map(|op| (*op, std::sync::Arc::from(self.op_name(*op))))
+                        .collect();
+                    ops.sort_by(|a, b| a.1.cmp(&b.1));
+                    ops.dedup_by(|a, b| a.1 == b.1);
+                    ops
+                })
+                .collect(),
+            fee: self
+                .documents
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let mut ops: Vec<OpId> = d
+                        .operations
+                        .iter()
+                        .filter(|(_, o)| o.fee_incurring)
+                        .map(|(op, _)| *op)
+                        .collect();
+                    ops.sort_by_key(|op| self.op_name(*op));
+                    (DocId(i as u32), ops)
+                })
+                .filter(|(_, ops)| !ops.is_empty())
+                .collect(),
+        })
+    }
+
     /// Whether a payment settles every overdue bill or none (rather than
     /// whole bills oldest first until one does not fit).
     pub fn settles_all_or_none(&self) -> bool {
