@@ -246,8 +246,10 @@ struct FleetArgs {
     /// The seed: account I of seed S is the same in every run, shard and thread count.
     #[arg(long, default_value_t = 0, value_name = "S")]
     seed: u64,
-    /// Worker threads (default: one per core).
-    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Worker threads, and with --sut implementation processes (default:
+    /// one per core).
+    #[arg(long, visible_alias = "jobs", value_name = "T",
+          value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
     /// Only these products of the mix (comma-separated spec document ids),
     /// in the mix's proportions among themselves.
@@ -270,6 +272,13 @@ struct FleetArgs {
     /// Also write one row per account as Parquet (for DuckDB, Polars, Spark).
     #[arg(long, value_name = "FILE.parquet")]
     accounts_out: Option<PathBuf>,
+    /// Also run every account through this implementation (a command
+    /// speaking the adapter protocol; one process per thread) and compare
+    /// it with the model at every simulated day's end.
+    #[arg(long, value_name = "CMD")]
+    sut: Option<String>,
+    #[command(flatten)]
+    timeouts: SutTimeouts,
     /// Instead of running the fleet, print account I's history (YAML, for
     /// `arrears timeline`), as drawn with the same --seed, --days and --mix.
     #[arg(long, value_name = "I")]
@@ -1281,6 +1290,38 @@ fn fleet(specs: Option<&Path>, args: FleetArgs) -> Result<Done, Failure> {
     };
     let show = !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let started = std::time::Instant::now();
+    let driven = match &args.sut {
+        Some(command) => Some(start_sut(&catalog, command, args.timeouts)?),
+        None => None,
+    };
+    let fleet_sut = match &driven {
+        Some(d) => {
+            let references =
+                arrears::verify::reference_catalogs(&catalog, &d.declaration().readings)
+                    .map_err(|e| usage!("failed to run the fleet: {e}"))?;
+            let lifecycles = arrears::verify::implemented_lifecycles(&catalog, d.declaration());
+            let menu = arrears::fleet::account::Menu::restricted(
+                &catalog,
+                &options.mix,
+                Some(lifecycles.clone()),
+            );
+            if !menu.draws_anything() {
+                return Err(usage!(
+                    "failed to run the fleet: `{}` implements none of the mix's products and billing methods",
+                    d.declaration().implementation
+                ));
+            }
+            Some(arrears::fleet::FleetSut {
+                system: d,
+                name: d.declaration().implementation.clone(),
+                references,
+                sut_nanos: AtomicU64::new(0),
+                model_nanos: AtomicU64::new(0),
+                lifecycles,
+            })
+        }
+        None => None,
+    };
     let result = std::thread::scope(|scope| {
         if show {
             scope.spawn(|| {
@@ -1298,31 +1339,50 @@ fn fleet(specs: Option<&Path>, args: FleetArgs) -> Result<Done, Failure> {
                 bar.finish_and_clear();
             });
         }
-        let result = pool.install(|| match &args.accounts_out {
-            None => Ok(arrears::fleet::run(&catalog, &options, &progress)),
-            Some(path) => {
-                let mut writer = arrears::fleet::rows::AccountsWriter::create(path, options.seed)?;
-                let result = arrears::fleet::run_with_rows(
+        let result = pool.install(|| {
+            let mut writer = match &args.accounts_out {
+                Some(path) => Some(arrears::fleet::rows::AccountsWriter::create(
+                    path,
+                    options.seed,
+                )?),
+                None => None,
+            };
+            let wants_rows = writer.is_some();
+            let result = {
+                let mut sink = |rows| match writer.as_mut() {
+                    Some(w) => w.write(rows),
+                    None => Ok(()),
+                };
+                arrears::fleet::run_with_rows(
                     &catalog,
                     &options,
                     &progress,
-                    Some(&mut |rows| writer.write(rows)),
-                )?;
-                writer.finish()?;
-                Ok(result)
+                    wants_rows.then_some(&mut sink as arrears::fleet::RowSink<'_, _>),
+                    fleet_sut.as_ref(),
+                )?
+            };
+            if let Some(w) = writer {
+                w.finish()?;
             }
+            Ok(result)
         });
         finished.store(true, Ordering::Relaxed);
         result
     });
     let result = result.map_err(|e: arrears::fleet::rows::RowsError| usage!("{e}"))?;
-    let elapsed = started.elapsed().as_secs_f64();
+    let timing = arrears::fleet::report::Timing {
+        elapsed: started.elapsed().as_secs_f64(),
+        model_and_sut: fleet_sut.as_ref().map(|s| {
+            let seconds = |n: &AtomicU64| n.load(Ordering::Relaxed) as f64 / 1e9;
+            (seconds(&s.model_nanos), seconds(&s.sut_nanos))
+        }),
+    };
     let outputs = FleetOutputs {
         json: args.json.as_deref(),
         svg: args.svg.as_deref(),
         format: args.format,
     };
-    fleet_output(&catalog, &result, Some(elapsed), outputs)
+    fleet_output(&catalog, &result, Some(timing), outputs)
 }
 
 /// Where a fleet result goes.
@@ -1336,7 +1396,7 @@ struct FleetOutputs<'a> {
 fn fleet_output(
     catalog: &Catalog,
     result: &arrears::fleet::FleetResult,
-    elapsed: Option<f64>,
+    timing: Option<arrears::fleet::report::Timing>,
     outputs: FleetOutputs<'_>,
 ) -> Result<Done, Failure> {
     let text = to_json(result)? + "\n";
@@ -1349,16 +1409,22 @@ fn fleet_output(
     }
     let format = outputs.format;
     let t = &result.tally;
-    let code = if t.accounts == 0 {
+    let sut_failed = t
+        .sut
+        .as_ref()
+        .is_some_and(|s| s.diverging > 0 || s.refused > 0);
+    let code = if t.sut.as_ref().is_some_and(|s| s.protocol_error.is_some()) {
+        exit::PROTOCOL
+    } else if t.accounts == 0 {
         exit::NOTHING_VERIFIED
-    } else if t.accounts_violating > 0 || !t.model_errors.is_empty() {
+    } else if t.accounts_violating > 0 || !t.model_errors.is_empty() || sut_failed {
         exit::FAILURE
     } else {
         exit::OK
     };
     let stdout = match format {
         Format::Json => text,
-        Format::Text => arrears::fleet::report::summary(result, elapsed),
+        Format::Text => arrears::fleet::report::summary(result, timing),
     };
     Ok(Done::new(code, stdout))
 }

@@ -426,3 +426,65 @@ fn the_svg_chart_stacks_every_state_of_every_product() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(read(&again), text);
 }
+
+#[test]
+fn a_fleet_through_an_implementation_is_compared_with_the_model() {
+    let faithful = env!("CARGO_BIN_EXE_arrears-faithful");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("fleet.json");
+    let base = [
+        "fleet",
+        "--accounts",
+        "60",
+        "--days",
+        "30",
+        "--seed",
+        "1",
+        "--quiet",
+    ];
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--sut", faithful, "--json", path(&json)]);
+    let r = arrears(&args);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let result: FleetResult = serde_json::from_str(&read(&json)).unwrap();
+    let sut = result
+        .tally
+        .sut
+        .as_ref()
+        .expect("the implementation's record");
+    assert_eq!((sut.accounts, sut.diverging, sut.refused), (60, 0, 0));
+    assert!(r.stdout.contains("agrees with the model"), "{}", r.stdout);
+    // One broken rule: MaxCompute locks on day 10 instead of 15.
+    let broken = format!("{faithful} --fault maxcompute-locked-day-10");
+    let mut args = base.to_vec();
+    args.extend_from_slice(&[
+        "--products",
+        "maxcompute",
+        "--sut",
+        &broken,
+        "--json",
+        path(&json),
+    ]);
+    let r = arrears(&args);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let result: FleetResult = serde_json::from_str(&read(&json)).unwrap();
+    let sut = result.tally.sut.as_ref().unwrap();
+    assert!(sut.diverging > 0, "{}", r.stdout);
+    let first = &sut.disagreements[0];
+    assert!(
+        first
+            .rules
+            .iter()
+            .any(|rule| rule.starts_with("maxcompute.")),
+        "{first:?}"
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("--replay-account {} --seed 1", first.account)),
+        "{}",
+        r.stdout
+    );
+    // An implementation that dies at once is a protocol failure, exit 3.
+    let r = arrears(&["fleet", "--accounts", "5", "--sut", "exit 3"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+}

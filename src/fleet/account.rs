@@ -57,7 +57,21 @@ pub struct Account {
 impl Menu {
     /// Prepares `mix` (already checked against `catalog`) for drawing.
     pub fn new(catalog: &Catalog, mix: &Mix) -> Menu {
-        let builder = Builder::new(catalog, &crate::generate::GenConfig::all(catalog));
+        Menu::restricted(catalog, mix, None)
+    }
+
+    /// Prepares `mix` for drawing only resources of `lifecycles` (those an
+    /// implementation under test implements), when given.
+    pub fn restricted(
+        catalog: &Catalog,
+        mix: &Mix,
+        lifecycles: Option<std::collections::BTreeSet<crate::spec::LifecycleId>>,
+    ) -> Menu {
+        let config = crate::generate::GenConfig {
+            lifecycles,
+            ..crate::generate::GenConfig::all(catalog)
+        };
+        let builder = Builder::new(catalog, &config);
         let infos = builder.lifecycles();
         let products = mix
             .products
@@ -76,8 +90,15 @@ impl Menu {
                             .collect::<Vec<usize>>();
                         (if roots.is_empty() { 0 } else { *share }, roots)
                     })
-                    .collect();
-                Some((p.share, methods))
+                    .collect::<Methods>();
+                // A product none of whose billing methods can be drawn
+                // (not implemented) is left out, not drawn empty.
+                let share = if methods.iter().all(|m| m.0 == 0) {
+                    0
+                } else {
+                    p.share
+                };
+                Some((share, methods))
             })
             .collect();
         let children = infos
@@ -122,6 +143,11 @@ impl Menu {
             weekly_operations: mix.weekly_operations,
             weekly_hand_releases: mix.weekly_hand_releases,
         }
+    }
+
+    /// Whether any resource can be drawn at all.
+    pub fn draws_anything(&self) -> bool {
+        self.products.iter().any(|p| p.0 > 0)
     }
 
     /// Draws account `index` of a fleet over `days` days.

@@ -151,11 +151,28 @@ impl FleetOptions {
 /// memory rows take (about 200 bytes each) whatever the fleet's size.
 const BLOCK: u64 = 1 << 16;
 
+/// An implementation under test a fleet also runs every account through,
+/// comparing its observations with the model's at every day's end.
+pub struct FleetSut<'s> {
+    pub system: &'s dyn crate::verify::System,
+    /// How the implementation names itself.
+    pub name: String,
+    /// The model's catalogs for the comparison: its declared readings, or
+    /// the chosen reading and every accepted one.
+    pub references: Vec<Catalog>,
+    /// Nanoseconds spent in the implementation and in the model, summed
+    /// over threads: for the throughput line, never for the result.
+    pub sut_nanos: AtomicU64,
+    pub model_nanos: AtomicU64,
+    /// The lifecycles it implements: the only ones its accounts hold.
+    pub lifecycles: BTreeSet<crate::spec::LifecycleId>,
+}
+
 /// Runs the fleet on the current rayon pool; `progress` counts accounts as
 /// they finish.
 pub fn run(catalog: &Catalog, options: &FleetOptions, progress: &AtomicU64) -> FleetResult {
     let outcome: Result<FleetResult, std::convert::Infallible> =
-        run_with_rows(catalog, options, progress, None);
+        run_with_rows(catalog, options, progress, None, None);
     match outcome {
         Ok(result) => result,
     }
@@ -171,8 +188,12 @@ pub fn run_with_rows<E>(
     options: &FleetOptions,
     progress: &AtomicU64,
     mut rows: Option<RowSink<'_, E>>,
+    sut: Option<&FleetSut<'_>>,
 ) -> Result<FleetResult, E> {
-    let menu = Menu::new(catalog, &options.mix);
+    let menu = match sut {
+        Some(s) => Menu::restricted(catalog, &options.mix, Some(s.lifecycles.clone())),
+        None => Menu::new(catalog, &options.mix),
+    };
     let references = catalog.reading_variants();
     let classifier = Classifier::new(catalog);
     let days = options.days;
@@ -189,15 +210,15 @@ pub fn run_with_rows<E>(
             .into_par_iter()
             .map(|j| first + j * step)
             .fold(empty, |(mut tally, mut block_rows), index| {
-                let row = add_account(
-                    &mut tally,
+                let context = AccountContext {
                     catalog,
-                    &references,
-                    &classifier,
-                    &menu,
+                    references: &references,
+                    classifier: &classifier,
+                    menu: &menu,
                     options,
-                    index,
-                );
+                    sut,
+                };
+                let row = add_account(&mut tally, &context, index);
                 if want_rows {
                     block_rows.push(row);
                 }
@@ -233,16 +254,27 @@ pub fn run_with_rows<E>(
     })
 }
 
+/// What every account of a run shares.
+struct AccountContext<'a> {
+    catalog: &'a Catalog,
+    references: &'a [Catalog],
+    classifier: &'a Classifier,
+    menu: &'a Menu,
+    options: &'a FleetOptions,
+    sut: Option<&'a FleetSut<'a>>,
+}
+
 /// Draws, runs, checks and tallies account `index`; returns its row.
-fn add_account(
-    tally: &mut Tally,
-    catalog: &Catalog,
-    references: &[Catalog],
-    classifier: &Classifier,
-    menu: &Menu,
-    options: &FleetOptions,
-    index: u64,
-) -> AccountRow {
+fn add_account(tally: &mut Tally, context: &AccountContext<'_>, index: u64) -> AccountRow {
+    let AccountContext {
+        catalog,
+        references,
+        classifier,
+        menu,
+        options,
+        sut,
+    } = *context;
+    let started = std::time::Instant::now();
     let account = menu.account(options.seed, index, options.days);
     let history = &account.history;
     let payer = payer_name(account.payer);
@@ -310,7 +342,102 @@ fn add_account(
             .sort_by(|x, y| (x.account, &x.invariant).cmp(&(y.account, &y.invariant)));
         tally.violations.truncate(tally::VIOLATION_SAMPLE);
     }
+    if let Some(sut) = sut {
+        let nanos = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        sut.model_nanos
+            .fetch_add(nanos(started.elapsed()), Ordering::Relaxed);
+        compare_with_sut(tally, catalog, sut, options, history, index);
+    }
     row
+}
+
+/// Runs account `index` through the implementation under test, observing
+/// at every day's end, and compares it with the model there.
+fn compare_with_sut(
+    tally: &mut Tally,
+    judge: &Catalog,
+    sut: &FleetSut<'_>,
+    options: &FleetOptions,
+    history: &History,
+    index: u64,
+) {
+    let record = tally.sut.get_or_insert_with(|| tally::SutTally {
+        implementation: sut.name.clone(),
+        ..tally::SutTally::default()
+    });
+    let instants: Vec<crate::history::Offset> = (1..=i64::from(options.days))
+        .map(|d| crate::history::Offset(TimeDelta::days(d)))
+        .collect();
+    let started = std::time::Instant::now();
+    let outcome = sut.system.run(history, &instants);
+    sut.sut_nanos.fetch_add(
+        u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+    let disagreement = |at, message: String, rules: Vec<String>| tally::SutDisagreement {
+        account: index,
+        seed: options.seed,
+        at,
+        message,
+        rules,
+    };
+    let trace = match outcome {
+        Ok(trace) => trace,
+        Err(e) if e.kind == crate::verify::SystemErrorKind::Protocol => {
+            let error = FleetError {
+                account: index,
+                seed: options.seed,
+                message: e.message,
+            };
+            if record
+                .protocol_error
+                .as_ref()
+                .is_none_or(|mine| index < mine.account)
+            {
+                record.protocol_error = Some(error);
+            }
+            return;
+        }
+        Err(e) => {
+            record.refused += 1;
+            record.disagreements.push(disagreement(
+                None,
+                format!("refused the account: {e}"),
+                Vec::new(),
+            ));
+            return;
+        }
+    };
+    record.accounts += 1;
+    // The model under another reading only when the ones before it do not
+    // explain the trace, as verify does.
+    let mut first = None;
+    let mut explained = false;
+    for reference in &sut.references {
+        let Ok(expected) = crate::model::run(reference, history, &instants) else {
+            continue;
+        };
+        let expected = crate::compare::Reference::new(reference, expected);
+        match crate::compare::compare(judge, std::slice::from_ref(&expected), &trace) {
+            None => {
+                explained = true;
+                break;
+            }
+            Some(d) => {
+                first.get_or_insert(d);
+            }
+        }
+    }
+    if let (false, Some(d)) = (explained, first) {
+        record.diverging += 1;
+        record
+            .disagreements
+            .push(disagreement(Some(d.at), d.to_string(), d.rules.clone()));
+    }
+    if record.disagreements.len() > 4 * tally::VIOLATION_SAMPLE {
+        record.disagreements.sort_by_key(|d| d.account);
+        record.disagreements.truncate(tally::VIOLATION_SAMPLE);
+    }
 }
 
 /// How a payment behaviour is named in results.

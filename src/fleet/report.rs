@@ -66,8 +66,18 @@ pub fn replay_command(result: &FleetResult, account: u64) -> String {
     )
 }
 
-/// The summary table; `elapsed` adds the timing line.
-pub fn summary(result: &FleetResult, elapsed: Option<f64>) -> String {
+/// How long a run took: for the last line, never for the result.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Wall-clock seconds.
+    pub elapsed: f64,
+    /// With an implementation under test: seconds spent in the model and
+    /// in the implementation, summed over threads.
+    pub model_and_sut: Option<(f64, f64)>,
+}
+
+/// The summary table; `timing` adds the timing line.
+pub fn summary(result: &FleetResult, timing: Option<Timing>) -> String {
     let mix_name = &result.mix_name;
     let t = &result.tally;
     let d = &t.daily;
@@ -273,6 +283,39 @@ pub fn summary(result: &FleetResult, elapsed: Option<f64>) -> String {
             );
         }
     }
+    if let Some(sut) = &t.sut {
+        let _ = writeln!(
+            out,
+            "\nimplementation under test `{}`: {} accounts run, compared with the model at every day's end: {} diverge, {} refused",
+            sut.implementation,
+            grouped(i128::from(sut.accounts)),
+            grouped(i128::from(sut.diverging)),
+            grouped(i128::from(sut.refused)),
+        );
+        if let Some(e) = &sut.protocol_error {
+            let _ = writeln!(
+                out,
+                "  it broke the adapter protocol at account {}: {}",
+                e.account, e.message
+            );
+        }
+        for d in &sut.disagreements {
+            let _ = writeln!(
+                out,
+                "  account {}{}: {}{}\n    replay: {}",
+                d.account,
+                d.at.map(|at| format!(" at {}", at.format("%Y-%m-%dT%H:%M:%SZ")))
+                    .unwrap_or_default(),
+                d.message,
+                if d.rules.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", d.rules.join(", "))
+                },
+                replay_command(result, d.account)
+            );
+        }
+    }
     let verdict = if t.accounts == 0 {
         "nothing simulated".to_string()
     } else if t.accounts_violating > 0 || !t.model_errors.is_empty() {
@@ -281,13 +324,43 @@ pub fn summary(result: &FleetResult, elapsed: Option<f64>) -> String {
             grouped(i128::from(t.accounts_violating)),
             t.model_errors.len()
         )
+    } else if let Some(sut) = t
+        .sut
+        .as_ref()
+        .filter(|s| s.diverging > 0 || s.refused > 0 || s.protocol_error.is_some())
+    {
+        format!(
+            "{} invariants hold on the model; the implementation diverges on {} accounts, refused {}{}",
+            t.invariants.len(),
+            grouped(i128::from(sut.diverging)),
+            grouped(i128::from(sut.refused)),
+            if sut.protocol_error.is_some() {
+                ", broke the protocol"
+            } else {
+                ""
+            }
+        )
+    } else if t.sut.is_some() {
+        format!(
+            "{} invariants hold on every account and the implementation agrees with the model",
+            t.invariants.len()
+        )
     } else {
         format!("{} invariants hold on every account", t.invariants.len())
     };
-    let timing = elapsed
-        .map(|s| {
-            let rate = if s > 0.0 { t.accounts as f64 / s } else { 0.0 };
-            format!(", {s:.1} s ({} accounts/s)", grouped(rate as i128))
+    let per_second = |n: u64, s: f64| grouped(if s > 0.0 { (n as f64 / s) as i128 } else { 0 });
+    let timing = timing
+        .map(|timing| {
+            let s = timing.elapsed;
+            let mut line = format!(", {s:.1} s ({} accounts/s)", per_second(t.accounts, s));
+            if let Some((model, sut)) = timing.model_and_sut {
+                line.push_str(&format!(
+                    "; per thread, the model ran {} accounts/s and the implementation {}",
+                    per_second(t.accounts, model),
+                    per_second(t.accounts, sut)
+                ));
+            }
+            line
         })
         .unwrap_or_default();
     let _ = writeln!(

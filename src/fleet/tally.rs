@@ -161,6 +161,65 @@ pub struct Tally {
     pub violations: Vec<FleetViolation>,
     /// Accounts the model could not run.
     pub model_errors: Vec<FleetError>,
+    /// What an implementation under test did with the same accounts
+    /// (`arrears fleet --sut`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sut: Option<SutTally>,
+}
+
+/// An implementation under test over a fleet: compared with the model at
+/// every simulated day's end.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SutTally {
+    /// How the implementation names itself.
+    pub implementation: String,
+    /// Accounts it ran to the end.
+    pub accounts: u64,
+    /// Accounts whose observations differ from the model's.
+    pub diverging: u64,
+    /// Valid accounts it refused to run.
+    pub refused: u64,
+    /// The first disagreements, by account index.
+    pub disagreements: Vec<SutDisagreement>,
+    /// The first account at which it broke the adapter protocol, if any:
+    /// the run stops there.
+    pub protocol_error: Option<FleetError>,
+}
+
+/// One account on which the implementation disagrees with the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SutDisagreement {
+    pub account: u64,
+    pub seed: u64,
+    pub at: Option<DateTime<Utc>>,
+    /// What differs, in words (or why it refused the account).
+    pub message: String,
+    /// The rules behind what the model shows.
+    pub rules: Vec<String>,
+}
+
+impl SutTally {
+    fn merge(&mut self, other: &SutTally) {
+        if self.implementation.is_empty() {
+            self.implementation = other.implementation.clone();
+        }
+        self.accounts += other.accounts;
+        self.diverging += other.diverging;
+        self.refused += other.refused;
+        self.disagreements
+            .extend(other.disagreements.iter().cloned());
+        self.disagreements.sort_by_key(|d| d.account);
+        self.disagreements.truncate(VIOLATION_SAMPLE);
+        if let Some(e) = &other.protocol_error {
+            if self
+                .protocol_error
+                .as_ref()
+                .is_none_or(|mine| e.account < mine.account)
+            {
+                self.protocol_error = Some(e.clone());
+            }
+        }
+    }
 }
 
 /// Adds `b` into `a` elementwise, growing `a` as needed.
@@ -277,6 +336,9 @@ impl Tally {
         self.model_errors.extend(other.model_errors.iter().cloned());
         self.model_errors.sort_by_key(|e| e.account);
         self.model_errors.truncate(VIOLATION_SAMPLE);
+        if let Some(other) = &other.sut {
+            self.sut.get_or_insert_with(SutTally::default).merge(other);
+        }
     }
 }
 
