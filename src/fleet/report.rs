@@ -240,6 +240,19 @@ pub fn summary(result: &FleetResult, timing: Option<Timing>) -> String {
             grouped(i128::from(*n))
         );
     }
+    let idle: Vec<&str> = t
+        .invariants
+        .iter()
+        .filter(|(_, i)| i.exercised == 0)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    if !idle.is_empty() && t.accounts > 0 {
+        let _ = writeln!(
+            out,
+            "  never put to the test by these accounts: {}",
+            idle.join(", ")
+        );
+    }
     if !t.violations.is_empty() {
         let _ = writeln!(
             out,
