@@ -315,10 +315,10 @@ fn add_account(tally: &mut Tally, context: &AccountContext<'_>, index: u64) -> A
     );
     let evaluations = crate::check::check_trace(catalog, references, history, &trace, None);
     for e in &evaluations {
-        let inv = tally
-            .invariants
-            .entry(catalog.invariants[e.invariant.index()].id.clone())
-            .or_default();
+        let inv = tally::counter(
+            &mut tally.invariants,
+            &catalog.invariants[e.invariant.index()].id,
+        );
         inv.applicable += u64::from(e.applicable);
         inv.exercised += u64::from(e.exercised);
         if let Some(v) = &e.violation {

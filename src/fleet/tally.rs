@@ -222,6 +222,15 @@ impl SutTally {
     }
 }
 
+/// The entry of `key` in `map`, made if missing: the key is copied only
+/// the first time (this runs for every resource at every day's end).
+pub(crate) fn counter<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
+}
+
 /// Adds `b` into `a` elementwise, growing `a` as needed.
 fn add_series<T: Copy + std::ops::AddAssign + Default>(a: &mut Vec<T>, b: &[T]) {
     if a.len() < b.len() {
@@ -424,12 +433,7 @@ impl Tally {
                 row.first_overdue_day.get_or_insert(d as u64);
             }
             for r in &obs.resources {
-                let series = self
-                    .resources_by_state
-                    .entry(r.product.clone())
-                    .or_default()
-                    .entry(r.state.clone())
-                    .or_default();
+                let series = counter(counter(&mut self.resources_by_state, &r.product), &r.state);
                 if series.len() < days {
                     series.resize(days, 0);
                 }
