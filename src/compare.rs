@@ -66,7 +66,7 @@ fn resource_fields(
     method_reported: bool,
 ) -> Vec<(String, Value)> {
     let mut out = vec![
-        ("state".to_string(), Value::from(r.state.clone())),
+        ("state".to_string(), Value::from(&*r.state)),
         ("overdue_since".to_string(), json(&r.overdue_since)),
         (
             "oldest_overdue_bill".to_string(),
@@ -257,7 +257,7 @@ fn accounts_of<'a>(references: &'a [Reference], actual: &'a Trace) -> AccountOf<
         .flat_map(|r| &r.trace.observations)
         .chain(&actual.observations)
         .flat_map(|o| &o.resources)
-        .map(|r| (r.resource.as_str(), r.account.as_str()))
+        .map(|r| (&*r.resource, &*r.account))
         .collect()
 }
 
@@ -364,7 +364,7 @@ fn within_open_window(reference: &Reference, e: &TraceEvent) -> bool {
         return false;
     };
     let anchor = r.anchor(window.since, observation.account(&r.account));
-    window.from.contains(&r.state)
+    window.from.iter().any(|s| **s == *r.state)
         && anchor.is_some_and(|a| a + window.earliest <= *at && *at <= a + window.latest)
 }
 

@@ -93,7 +93,7 @@ pub fn label(
     let mut seen_states = BTreeSet::new();
     for obs in observations {
         for r in &obs.resources {
-            seen_states.insert((r.lifecycle.as_str(), r.state.as_str()));
+            seen_states.insert((&*r.lifecycle, &*r.state));
         }
     }
     for (lifecycle, state) in seen_states {

@@ -541,7 +541,7 @@ impl<'c> World<'c> {
         // an anchor shows in the states the timers move to.)
         let target = &self.history.resources[self.target].id;
         for r in &observation.resources {
-            let passed = if self.windowed && r.resource == *target {
+            let passed = if self.windowed && *r.resource == **target {
                 self.waits
                     .iter()
                     .filter(|w| now - r.purchased_at >= **w)
@@ -631,7 +631,7 @@ impl<'c> World<'c> {
                     }
                 }
             }
-            if auto_release && obs.lifecycle == lc.id {
+            if auto_release && *obs.lifecycle == *lc.id {
                 moves.push(Move::AutoRelease(s));
             }
             if let Some(e) = obs.expires_at.filter(|e| *e >= observation.at) {

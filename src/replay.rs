@@ -93,7 +93,7 @@ pub fn expectations(
                 .iter()
                 .map(|a| {
                     (
-                        a.account.clone(),
+                        a.account.to_string(),
                         serde_json::json!({"overdue": a.overdue_since.is_some(), "cash": a.cash, "vouchers": a.vouchers}),
                     )
                 })
@@ -104,7 +104,7 @@ pub fn expectations(
                 .filter(|r| !catalog.is_undecided(&r.lifecycle, &r.state))
                 .map(|r| {
                     let mut fields = serde_json::Map::new();
-                    fields.insert("state".into(), Value::from(r.state.clone()));
+                    fields.insert("state".into(), Value::from(&*r.state));
                     if r.serving != Serving::Unspecified {
                         fields.insert("serving".into(), serde_json::to_value(r.serving).unwrap_or_default());
                     }
@@ -114,7 +114,7 @@ pub fn expectations(
                     if r.billing != BillingStatus::Unspecified {
                         fields.insert("billing".into(), serde_json::to_value(r.billing).unwrap_or_default());
                     }
-                    (r.resource.clone(), Value::Object(fields))
+                    (r.resource.to_string(), Value::Object(fields))
                 })
                 .collect();
             ExpectedObservation {

@@ -44,9 +44,9 @@ fn flipped(trace: &Trace, start: DateTime<Utc>, at: &str, operation: &str) -> Tr
         .expect("i-1 is observed");
     let verdict = resource
         .operations
-        .get_mut(operation)
+        .get(operation)
         .expect("the operation is reported");
-    *verdict = !*verdict;
+    resource.operations.insert(operation, !verdict);
     out
 }
 
@@ -659,8 +659,9 @@ impl arrears::verify::System for Scrambler<'_> {
             })
             .collect();
         for o in &mut trace.observations {
-            o.resources
-                .retain(|r| !(dropped.contains(&r.resource) && undecided(&r.lifecycle, &r.state)));
+            o.resources.retain(|r| {
+                !(dropped.iter().any(|d| *d == r.resource) && undecided(&r.lifecycle, &r.state))
+            });
         }
         trace.events.retain(|e| {
             !matches!(e, TraceEvent::Transition { resource, lifecycle, to, .. }
@@ -674,7 +675,7 @@ impl arrears::verify::System for Scrambler<'_> {
                 .accounts
                 .iter()
                 .filter(|a| a.overdue_since.is_some())
-                .map(|a| a.account.clone())
+                .map(|a| a.account.to_string())
                 .collect();
             for r in &mut o.resources {
                 let key = (o.at, r.resource.clone());
@@ -702,10 +703,12 @@ impl arrears::verify::System for Scrambler<'_> {
                     };
                     self.count();
                 }
-                let is_overdue = overdue.contains(&r.account);
-                for (op, allowed) in r.operations.iter_mut() {
-                    if !self.decided(&r.lifecycle, &r.state, op, is_overdue) {
-                        *allowed = self.coin((&key, op));
+                let is_overdue = overdue.iter().any(|a| *a == r.account);
+                let ops: Vec<String> = r.operations.keys().map(str::to_string).collect();
+                for op in ops {
+                    if !self.decided(&r.lifecycle, &r.state, &op, is_overdue) {
+                        let allowed = self.coin((&key, op.as_str()));
+                        r.operations.insert(&op, allowed);
                         self.count();
                     }
                 }

@@ -1234,7 +1234,7 @@ impl Engine {
                 // Bills are issued in time order, so issue order is also
                 // the oldest settlement date first.
                 AccountObservation {
-                    account: acct.id.clone(),
+                    account: acct.id.as_str().into(),
                     cash: acct.cash,
                     vouchers: acct.vouchers,
                     available_credit: acct.credit(),
@@ -1244,8 +1244,8 @@ impl Engine {
                         .map(|b| {
                             let bill = &self.bills[b];
                             BillObservation {
-                                bill: bill.id.clone(),
-                                resource: self.resources[bill.resource].id.clone(),
+                                bill: bill.id.as_str().into(),
+                                resource: self.resources[bill.resource].id.as_str().into(),
                                 amount: bill.amount,
                                 settlement_date: bill.settlement,
                                 status: bill.status,
@@ -1259,8 +1259,8 @@ impl Engine {
                         .flat_map(|(product, ops)| {
                             let denied = overdue && self.fee_refusal(*product).is_some();
                             ops.iter().map(move |op| FeeOperation {
-                                product: product.id().to_string(),
-                                operation: op.to_string(),
+                                product: product.id().into(),
+                                operation: (*op).into(),
                                 allowed: !denied,
                             })
                         })
@@ -1280,11 +1280,11 @@ impl Engine {
                     .map(|op| (op.to_string(), self.refusal(r, op).is_none()))
                     .collect();
                 ResourceObservation {
-                    resource: res.id.clone(),
-                    account: self.accounts[res.account].id.clone(),
-                    product: res.lc.product().id().to_string(),
-                    lifecycle: res.lc.id().to_string(),
-                    state: res.state.id().to_string(),
+                    resource: res.id.as_str().into(),
+                    account: self.accounts[res.account].id.as_str().into(),
+                    product: res.lc.product().id().into(),
+                    lifecycle: res.lc.id().into(),
+                    state: res.state.id().into(),
                     since: res.since,
                     serving: traits.serving,
                     data: traits.data,

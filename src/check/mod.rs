@@ -360,13 +360,15 @@ impl Evaluator<'_, '_> {
     fn holds(&self, p: &Predicate, subject: usize, snap: &Snapshot<'_>) -> bool {
         let r = snap.resource;
         match p {
-            Predicate::State(names) => names.contains(&r.state),
-            Predicate::Entered(names) => r.since == snap.at && names.contains(&r.state),
+            Predicate::State(names) => names.iter().any(|n| **n == *r.state),
+            Predicate::Entered(names) => {
+                r.since == snap.at && names.iter().any(|n| **n == *r.state)
+            }
             Predicate::Serving(v) => r.serving == *v,
             Predicate::Data(v) => r.data == *v,
             Predicate::Billing(v) => r.billing == *v,
             Predicate::Operation { op, allowed } => {
-                r.operations.get(self.params.op_name(*op)) == Some(allowed)
+                r.operations.get(self.params.op_name(*op)) == Some(*allowed)
             }
             Predicate::Overdue(b) => r.overdue_since.is_some() == *b,
             Predicate::AccountOverdue(b) => snap

@@ -271,7 +271,7 @@ fn lifecycle(
                 .map(|(_, s)| *s)
                 .unwrap_or(&lc.state(lc.initial).id);
             let obs = || serde_json::to_value(r).ok();
-            if r.state != expected {
+            if *r.state != *expected {
                 report(
                     snap.at,
                     format!(
@@ -310,7 +310,7 @@ fn lifecycle(
             }
             for cap in state.operations.iter().filter(|c| !c.allowed) {
                 let name = judge.op_name(cap.op);
-                if r.operations.get(name) == Some(&true) {
+                if r.operations.get(name) == Some(true) {
                     mismatches.push(format!(
                         "{name} allowed (documented denied by {})",
                         judge.rule(cap.rule).id

@@ -85,7 +85,7 @@ impl<'t> TraceIndex<'t> {
         // Observations.
         for obs in &trace.observations {
             for r in &obs.resources {
-                let Some(&s) = index.by_id.get(&r.resource) else {
+                let Some(&s) = index.by_id.get(&*r.resource) else {
                     continue;
                 };
                 let account = obs.account(&index.subjects[s].account);

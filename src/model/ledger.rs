@@ -17,7 +17,7 @@
 //! the error.
 
 use super::{Agendum, Bill, Model, ModelError, Stimulus};
-use crate::observation::{AttemptCause, BillStatus, Outcome, TraceEvent};
+use crate::observation::{AttemptCause, BillStatus, Name, Outcome, TraceEvent};
 use crate::spec::formula::{Expr, Inputs, Rounding};
 use crate::spec::{FormulaId, NotificationTrigger, OnInsufficient, ParamValue, Signal};
 
@@ -111,7 +111,7 @@ impl Model<'_> {
         };
         ModelError::Money {
             at: self.now,
-            account: self.accounts[account].id.clone(),
+            account: self.accounts[account].id.to_string(),
             what,
         }
     }
@@ -150,8 +150,8 @@ impl Model<'_> {
                 .unwrap_or_default();
             self.log.push(TraceEvent::ChargeSkipped {
                 at: self.now,
-                account: self.accounts[account].id.clone(),
-                resource: self.resources[r].id.clone(),
+                account: self.accounts[account].id.to_string(),
+                resource: self.resources[r].id.to_string(),
                 amount,
                 rule,
             });
@@ -163,8 +163,8 @@ impl Model<'_> {
             // consumption only.
             self.log.push(TraceEvent::Charge {
                 at: self.now,
-                account: self.accounts[account].id.clone(),
-                resource: self.resources[r].id.clone(),
+                account: self.accounts[account].id.to_string(),
+                resource: self.resources[r].id.to_string(),
                 bill: None,
                 amount,
             });
@@ -179,7 +179,7 @@ impl Model<'_> {
         let bill = self.bills.len();
         self.bills.push(Bill {
             index: bill,
-            id: id.clone(),
+            id: Name::from(id.as_str()),
             account,
             resource: r,
             doc,
@@ -193,8 +193,8 @@ impl Model<'_> {
         self.accounts[account].bills.push(bill);
         self.log.push(TraceEvent::Charge {
             at: self.now,
-            account: self.accounts[account].id.clone(),
-            resource: self.resources[r].id.clone(),
+            account: self.accounts[account].id.to_string(),
+            resource: self.resources[r].id.to_string(),
             bill: Some(id),
             amount,
         });
@@ -299,9 +299,9 @@ impl Model<'_> {
         let b = &self.bills[bill];
         self.log.push(TraceEvent::Deduction {
             at: self.now,
-            account: self.accounts[account].id.clone(),
-            resource: self.resources[b.resource].id.clone(),
-            bill: b.id.clone(),
+            account: self.accounts[account].id.to_string(),
+            resource: self.resources[b.resource].id.to_string(),
+            bill: b.id.to_string(),
             amount,
             attempt: b.attempts,
             cause,
@@ -330,9 +330,9 @@ impl Model<'_> {
             self.resources[resource].overdue_bills -= 1;
             self.log.push(TraceEvent::BillSettled {
                 at: self.now,
-                account: self.accounts[account].id.clone(),
-                resource: self.resources[resource].id.clone(),
-                bill: self.bills[bill].id.clone(),
+                account: self.accounts[account].id.to_string(),
+                resource: self.resources[resource].id.to_string(),
+                bill: self.bills[bill].id.to_string(),
             });
         } else if !was_overdue && is_overdue {
             self.accounts[account].overdue_bills += 1;
@@ -344,7 +344,7 @@ impl Model<'_> {
         self.credit(account, amount, 0, Movement::TopUp(amount))?;
         self.log.push(TraceEvent::TopUp {
             at: self.now,
-            account: self.accounts[account].id.clone(),
+            account: self.accounts[account].id.to_string(),
             amount,
         });
         self.clear_overdrawn(account);
@@ -359,7 +359,7 @@ impl Model<'_> {
         self.credit(account, 0, amount, Movement::Voucher(amount))?;
         self.log.push(TraceEvent::VoucherGranted {
             at: self.now,
-            account: self.accounts[account].id.clone(),
+            account: self.accounts[account].id.to_string(),
             amount,
         });
         self.after_ledger_change(account);
@@ -440,7 +440,7 @@ impl Model<'_> {
             expr.eval_rounded(&inputs, mode)
                 .map_err(|error| ModelError::Refund {
                     at: self.now,
-                    resource: res.id.clone(),
+                    resource: res.id.to_string(),
                     formula: def.id.clone(),
                     reason: format!(
                         "(`{part}`) gives no value on {}: {error}",
@@ -469,8 +469,8 @@ impl Model<'_> {
         )?;
         self.log.push(TraceEvent::Refund {
             at: self.now,
-            account: self.accounts[account].id.clone(),
-            resource: self.resources[r].id.clone(),
+            account: self.accounts[account].id.to_string(),
+            resource: self.resources[r].id.to_string(),
             amount,
             formula: def.id.clone(),
             rule: catalog.rule(def.rule).id.clone(),

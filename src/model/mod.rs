@@ -27,12 +27,13 @@ use ledger::Movement;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::history::{Event, History, HistoryError, Offset, ResourceDef};
 use crate::observation::{
-    AccountObservation, BillObservation, BillStatus, FeeOperation, Observation, OperationMap,
+    AccountObservation, BillObservation, BillStatus, FeeOperation, Name, Observation, OperationMap,
     ResourceObservation, Trace, TraceEvent,
 };
 use crate::spec::{
@@ -141,7 +142,7 @@ pub fn run(
 
 #[derive(Debug, Clone)]
 struct Account {
-    id: String,
+    id: Name,
     cash: i64,
     vouchers: i64,
     threshold: Option<i64>,
@@ -155,7 +156,7 @@ struct Account {
 
 #[derive(Debug, Clone)]
 struct Resource {
-    id: String,
+    id: Name,
     account: usize,
     doc: DocId,
     lifecycle: LifecycleId,
@@ -187,7 +188,7 @@ struct Resource {
 struct Bill {
     /// Its position in the model's bills: the order bills were issued.
     index: usize,
-    id: String,
+    id: Name,
     account: usize,
     resource: usize,
     doc: DocId,
@@ -222,15 +223,43 @@ enum Stimulus {
 }
 
 /// The verdict on an operation a user asks for.
-#[derive(Debug, Clone)]
-struct Decision {
+///
+/// Holds no owned strings: observing decides every operation of every
+/// resource at every instant, and only a logged verdict needs its words.
+#[derive(Debug, Clone, Copy)]
+struct Decision<'c> {
     allowed: bool,
     rule: Option<RuleId>,
-    reason: Option<String>,
+    reason: Option<Refusal<'c>>,
     /// The error the refusal answers with, if the document names one.
-    error_code: Option<String>,
+    error_code: Option<&'c str>,
     /// The transition the operation triggers, if any.
     transition: Option<usize>,
+}
+
+/// Why an operation is refused, put in words only when logged.
+#[derive(Debug, Clone, Copy)]
+enum Refusal<'c> {
+    /// The resource is in a terminal state.
+    Ended(&'c str),
+    Overdue,
+    NotAllowedWhile(&'c str),
+    ConditionsDoNotHold(&'c str),
+    InsufficientCredit,
+}
+
+impl std::fmt::Display for Refusal<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Ended(state) => write!(f, "the resource is {state}"),
+            Refusal::Overdue => f.write_str("the account is overdue"),
+            Refusal::NotAllowedWhile(state) => write!(f, "not allowed while {state}"),
+            Refusal::ConditionsDoNotHold(state) => {
+                write!(f, "its conditions do not hold while {state}")
+            }
+            Refusal::InsufficientCredit => f.write_str("insufficient available credit"),
+        }
+    }
 }
 
 /// The reference model, driven one step at a time.
@@ -258,6 +287,8 @@ pub struct Model<'c> {
     /// Resources whose purchase was refused, with the refusing rule: later
     /// events about them are refused too, not errors of the history.
     refused: HashMap<String, (usize, Option<RuleId>)>,
+    /// See [`Model::fee_operations`].
+    fee_operations: std::cell::OnceCell<[Arc<[FeeOperation]>; 2]>,
 }
 
 fn place(what: &str) -> String {
@@ -294,6 +325,7 @@ impl<'c> Model<'c> {
                 .collect(),
             start: history.start,
             refused: HashMap::new(),
+            fee_operations: std::cell::OnceCell::new(),
         };
         for a in &history.accounts {
             if model.account_index.contains_key(&a.id) {
@@ -317,7 +349,7 @@ impl<'c> Model<'c> {
                 .account_index
                 .insert(a.id.clone(), model.accounts.len());
             model.accounts.push(Account {
-                id: a.id.clone(),
+                id: Name::from(a.id.as_str()),
                 cash: a.cash,
                 vouchers: a.vouchers,
                 threshold: a.credit_alert,
@@ -737,7 +769,7 @@ impl<'c> Model<'c> {
             .unwrap_or_else(TimeDelta::zero);
         let index = self.resources.len();
         self.resources.push(Resource {
-            id: def.id.clone(),
+            id: Name::from(def.id.as_str()),
             account,
             doc,
             lifecycle,
@@ -844,7 +876,7 @@ impl<'c> Model<'c> {
         let transition = &lc.transitions[t];
         self.log.push(TraceEvent::Transition {
             at: self.now,
-            resource: res.id.clone(),
+            resource: res.id.to_string(),
             lifecycle: lc.id.clone(),
             from: lc.state(res.state).id.clone(),
             to: lc.state(transition.to).id.clone(),
@@ -1011,8 +1043,8 @@ impl<'c> Model<'c> {
         let def = &self.catalog.notifications[n.index()];
         self.log.push(TraceEvent::Notification {
             at: self.now,
-            account: self.accounts[account].id.clone(),
-            resource: resource.map(|r| self.resources[r].id.clone()),
+            account: self.accounts[account].id.to_string(),
+            resource: resource.map(|r| self.resources[r].id.to_string()),
             notification: def.id.clone(),
             rule: self.catalog.rule(def.rule).id.clone(),
         });
@@ -1114,11 +1146,11 @@ impl<'c> Model<'c> {
 
     /// Whether `op` on `r` would be allowed now, and which transition it
     /// would trigger (payment aside).
-    fn decide(&self, r: usize, op: OpId) -> Decision {
+    fn decide(&self, r: usize, op: OpId) -> Decision<'c> {
         let res = &self.resources[r];
         let lc = self.catalog.lifecycle(res.lifecycle);
         let state = lc.state(res.state);
-        let deny = |rule: Option<RuleId>, reason: String| Decision {
+        let deny = |rule: Option<RuleId>, reason: Refusal<'c>| Decision {
             allowed: false,
             rule,
             reason: Some(reason),
@@ -1126,7 +1158,7 @@ impl<'c> Model<'c> {
             transition: None,
         };
         if state.terminal {
-            return deny(res.entered_rule, format!("the resource is {}", state.id));
+            return deny(res.entered_rule, Refusal::Ended(&state.id));
         }
         let doc = self.catalog.document(res.doc);
         let fee = doc.operations.get(&op).is_some_and(|o| o.fee_incurring);
@@ -1136,10 +1168,7 @@ impl<'c> Model<'c> {
         {
             // Where the document is silent and a reading refuses, no rule
             // of the document is behind the verdict.
-            return deny(
-                doc.deny_fee_operations_while_overdue,
-                "the account is overdue".to_string(),
-            );
+            return deny(doc.deny_fee_operations_while_overdue, Refusal::Overdue);
         }
         // An allowing capability is the rule behind the verdict unless a
         // transition the operation triggers decides it.
@@ -1147,19 +1176,18 @@ impl<'c> Model<'c> {
         if let Some(cap) = state.operations.iter().find(|c| c.op == op) {
             if !cap.allowed {
                 return Decision {
-                    error_code: cap.error_code.clone(),
-                    ..deny(Some(cap.rule), format!("not allowed while {}", state.id))
+                    error_code: cap.error_code.as_deref(),
+                    ..deny(Some(cap.rule), Refusal::NotAllowedWhile(&state.id))
                 };
             }
             allowed_by = Some(cap.rule);
         }
-        let mut triggered = lc
-            .transitions
+        let triggers = &self.catalog.observed_operations().operation_triggers
+            [res.lifecycle.index()][res.state.index()];
+        let mut triggered = triggers[triggers.partition_point(|(o, _)| *o < op)..]
             .iter()
-            .enumerate()
-            .filter(|(_, t)| {
-                t.from.contains(&res.state) && matches!(t.trigger, Trigger::Operation(o) if o == op)
-            })
+            .take_while(|(o, _)| *o == op)
+            .map(|(_, i)| (*i, &lc.transitions[*i]))
             .peekable();
         let first = triggered.peek().map(|(_, t)| t.rule);
         match triggered.find(|(_, t)| self.guards_hold(r, &t.guards)) {
@@ -1170,10 +1198,7 @@ impl<'c> Model<'c> {
                 error_code: None,
                 transition: Some(i),
             },
-            None if first.is_some() => deny(
-                first,
-                format!("its conditions do not hold while {}", state.id),
-            ),
+            None if first.is_some() => deny(first, Refusal::ConditionsDoNotHold(&state.id)),
             // Allowed by the state's capability if it names the operation;
             // otherwise no rule decides, and `rule` stays empty so that
             // checks know the verdict is the implementation's own choice.
@@ -1187,17 +1212,17 @@ impl<'c> Model<'c> {
         }
     }
 
-    fn log_operation(&mut self, r: usize, op: OpId, d: &Decision) {
+    fn log_operation(&mut self, r: usize, op: OpId, d: &Decision<'c>) {
         let res = &self.resources[r];
         self.log.push(TraceEvent::Operation {
             at: self.now,
-            account: self.accounts[res.account].id.clone(),
-            resource: res.id.clone(),
+            account: self.accounts[res.account].id.to_string(),
+            resource: res.id.to_string(),
             operation: self.catalog.op_name(op).to_string(),
             allowed: d.allowed,
             rule: d.rule.map(|rule| self.catalog.rule(rule).id.clone()),
-            reason: d.reason.clone(),
-            error_code: d.error_code.clone(),
+            reason: d.reason.map(|r| r.to_string()),
+            error_code: d.error_code.map(str::to_string),
         });
     }
 
@@ -1216,7 +1241,7 @@ impl<'c> Model<'c> {
             decision = Decision {
                 allowed: false,
                 rule: self.catalog.ledger.rules.first().copied(),
-                reason: Some("insufficient available credit".into()),
+                reason: Some(Refusal::InsufficientCredit),
                 error_code: None,
                 transition: None,
             };
@@ -1241,8 +1266,8 @@ impl<'c> Model<'c> {
         }
         self.log.push(TraceEvent::Payment {
             at: self.now,
-            account: self.accounts[account].id.clone(),
-            resource: self.resources[r].id.clone(),
+            account: self.accounts[account].id.to_string(),
+            resource: self.resources[r].id.to_string(),
             operation: self.catalog.op_name(op).to_string(),
             cash,
             vouchers,
@@ -1326,7 +1351,7 @@ impl<'c> Model<'c> {
         };
         self.log.push(TraceEvent::Operation {
             at: self.now,
-            account: self.accounts[account].id.clone(),
+            account: self.accounts[account].id.to_string(),
             resource: def.id.clone(),
             operation: "purchase".into(),
             allowed,
@@ -1342,7 +1367,7 @@ impl<'c> Model<'c> {
         let r = self.create(account, def, self.now, cash, vouchers, where_)?;
         self.log.push(TraceEvent::Payment {
             at: self.now,
-            account: self.accounts[account].id.clone(),
+            account: self.accounts[account].id.to_string(),
             resource: def.id.clone(),
             operation: "purchase".into(),
             cash,
@@ -1363,7 +1388,7 @@ impl<'c> Model<'c> {
         account: usize,
         rule: Option<RuleId>,
     ) {
-        let account = self.accounts[account].id.clone();
+        let account = self.accounts[account].id.to_string();
         let rule_id = rule.map(|r| self.catalog.rule(r).id.clone());
         let reason = Some("the resource does not exist: its purchase was refused".to_string());
         let entry = match event {
@@ -1396,9 +1421,34 @@ impl<'c> Model<'c> {
 
     // ----- observation ---------------------------------------------------------------
 
+    /// The fee-incurring operations an account's observation lists, with
+    /// their verdicts while it is overdue or not (which is all they depend
+    /// on): made once per run, then shared by every observation.
+    fn fee_operations(&self, overdue: bool) -> Arc<[FeeOperation]> {
+        let lists = self.fee_operations.get_or_init(|| {
+            let catalog = self.catalog;
+            let names = catalog.observed_operations();
+            [false, true].map(|overdue| {
+                names
+                    .fee
+                    .iter()
+                    .flat_map(|(doc, ops)| {
+                        let denied = overdue && catalog.refuses_fee_operations_while_overdue(*doc);
+                        ops.iter().map(move |op| FeeOperation {
+                            product: names.documents[doc.index()].clone().into(),
+                            operation: catalog.op_name(*op).into(),
+                            allowed: !denied,
+                        })
+                    })
+                    .collect()
+            })
+        });
+        lists[usize::from(overdue)].clone()
+    }
+
     /// What the model shows now.
     pub fn observe(&self) -> Observation {
-        let catalog = self.catalog;
+        let names = self.catalog.observed_operations();
         let accounts = self
             .accounts
             .iter()
@@ -1429,42 +1479,27 @@ impl<'c> Model<'c> {
                             next_attempt: b.next_attempt,
                         })
                         .collect(),
-                    fee_operations: catalog
-                        .observed_operations()
-                        .fee
-                        .iter()
-                        .flat_map(|(doc, ops)| {
-                            let d = catalog.document(*doc);
-                            let denied = a.overdue_since.is_some()
-                                && catalog.refuses_fee_operations_while_overdue(*doc);
-                            ops.iter().map(move |op| FeeOperation {
-                                product: d.id.clone(),
-                                operation: catalog.op_name(*op).to_string(),
-                                allowed: !denied,
-                            })
-                        })
-                        .collect(),
+                    fee_operations: self.fee_operations(a.overdue_since.is_some()),
                 }
             })
             .collect();
         let resources = (0..self.resources.len())
             .map(|r| {
                 let res = &self.resources[r];
-                let lc = catalog.lifecycle(res.lifecycle);
+                let lc = self.catalog.lifecycle(res.lifecycle);
                 let state = lc.state(res.state);
-                let doc = catalog.document(res.doc);
-                let operations = OperationMap::from_sorted(
-                    catalog.observed_operations().by_document[res.doc.index()]
-                        .iter()
-                        .map(|(op, name)| (name.clone(), self.decide(r, *op).allowed))
-                        .collect(),
+                let (ops, op_names) = &names.by_document[res.doc.index()];
+                let operations = OperationMap::from_shared(
+                    op_names.clone(),
+                    ops.iter().map(|op| self.decide(r, *op).allowed),
                 );
+                let (lifecycle, states) = &names.lifecycles[res.lifecycle.index()];
                 ResourceObservation {
                     resource: res.id.clone(),
                     account: self.accounts[res.account].id.clone(),
-                    product: doc.id.clone(),
-                    lifecycle: lc.id.clone(),
-                    state: state.id.clone(),
+                    product: names.documents[res.doc.index()].clone().into(),
+                    lifecycle: lifecycle.clone().into(),
+                    state: states[res.state.index()].clone().into(),
                     since: res.entered,
                     serving: state.serving,
                     data: state.data,

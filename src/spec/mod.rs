@@ -80,12 +80,25 @@ pub struct Catalog {
     observed: std::sync::OnceLock<ObservedOperations>,
 }
 
-/// What observations list about operations, worked out once per catalog
-/// rather than at every observation.
+/// Names shared by every observation that lists them.
+pub(crate) type SharedNames = std::sync::Arc<[std::sync::Arc<str>]>;
+
+/// What observations name and list, worked out once per catalog rather
+/// than at every observation: shared names (an observation clones a
+/// pointer, not a string) and the operations each lists.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ObservedOperations {
-    /// Per document, its operations in name order, with shared names.
-    pub(crate) by_document: Vec<Vec<(OpId, std::sync::Arc<str>)>>,
+    /// Per document, its operations in name order, and their names.
+    pub(crate) by_document: Vec<(Vec<OpId>, SharedNames)>,
+    /// Per document, its id.
+    pub(crate) documents: Vec<std::sync::Arc<str>>,
+    /// Per lifecycle, its id and the ids of its states.
+    pub(crate) lifecycles: Vec<(std::sync::Arc<str>, Vec<std::sync::Arc<str>>)>,
+    /// Per lifecycle and state, the transitions an operation triggers from
+    /// that state, as (operation, transition index) in that order: deciding
+    /// an operation looks up its few candidates instead of scanning every
+    /// transition of the lifecycle.
+    pub(crate) operation_triggers: Vec<Vec<Vec<(OpId, usize)>>>,
     /// The documents with fee-incurring operations, each with those
     /// operations in name order.
     pub(crate) fee: Vec<(DocId, Vec<OpId>)>,
@@ -176,7 +189,48 @@ impl Catalog {
                         .collect();
                     ops.sort_by(|a, b| a.1.cmp(&b.1));
                     ops.dedup_by(|a, b| a.1 == b.1);
-                    ops
+                    let (ids, names): (Vec<OpId>, Vec<std::sync::Arc<str>>) =
+                        ops.into_iter().unzip();
+                    (ids, std::sync::Arc::from(names))
+                })
+                .collect(),
+            documents: self
+                .documents
+                .iter()
+                .map(|d| std::sync::Arc::from(d.id.as_str()))
+                .collect(),
+            lifecycles: self
+                .lifecycles
+                .iter()
+                .map(|l| {
+                    let states = l
+                        .states
+                        .iter()
+                        .map(|s| std::sync::Arc::from(s.id.as_str()))
+                        .collect();
+                    (std::sync::Arc::from(l.id.as_str()), states)
+                })
+                .collect(),
+            operation_triggers: self
+                .lifecycles
+                .iter()
+                .map(|l| {
+                    (0..l.states.len())
+                        .map(|s| {
+                            let mut triggers: Vec<(OpId, usize)> = l
+                                .transitions
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, t)| t.from.contains(&StateId(s as u32)))
+                                .filter_map(|(i, t)| match t.trigger {
+                                    Trigger::Operation(op) => Some((op, i)),
+                                    _ => None,
+                                })
+                                .collect();
+                            triggers.sort();
+                            triggers
+                        })
+                        .collect()
                 })
                 .collect(),
             fee: self
