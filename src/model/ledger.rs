@@ -111,7 +111,7 @@ impl Model<'_> {
         };
         ModelError::Money {
             at: self.now,
-            account: self.accounts[account].id.to_string(),
+            account: self.accounts[account].id.as_str().to_owned(),
             what,
         }
     }
@@ -150,8 +150,8 @@ impl Model<'_> {
                 .unwrap_or_default();
             self.log.push(TraceEvent::ChargeSkipped {
                 at: self.now,
-                account: self.accounts[account].id.to_string(),
-                resource: self.resources[r].id.to_string(),
+                account: self.accounts[account].id.as_str().to_owned(),
+                resource: self.resources[r].id.as_str().to_owned(),
                 amount,
                 rule,
             });
@@ -163,8 +163,8 @@ impl Model<'_> {
             // consumption only.
             self.log.push(TraceEvent::Charge {
                 at: self.now,
-                account: self.accounts[account].id.to_string(),
-                resource: self.resources[r].id.to_string(),
+                account: self.accounts[account].id.as_str().to_owned(),
+                resource: self.resources[r].id.as_str().to_owned(),
                 bill: None,
                 amount,
             });
@@ -193,8 +193,8 @@ impl Model<'_> {
         self.accounts[account].bills.push(bill);
         self.log.push(TraceEvent::Charge {
             at: self.now,
-            account: self.accounts[account].id.to_string(),
-            resource: self.resources[r].id.to_string(),
+            account: self.accounts[account].id.as_str().to_owned(),
+            resource: self.resources[r].id.as_str().to_owned(),
             bill: Some(id),
             amount,
         });
@@ -299,9 +299,9 @@ impl Model<'_> {
         let b = &self.bills[bill];
         self.log.push(TraceEvent::Deduction {
             at: self.now,
-            account: self.accounts[account].id.to_string(),
-            resource: self.resources[b.resource].id.to_string(),
-            bill: b.id.to_string(),
+            account: self.accounts[account].id.as_str().to_owned(),
+            resource: self.resources[b.resource].id.as_str().to_owned(),
+            bill: b.id.as_str().to_owned(),
             amount,
             attempt: b.attempts,
             cause,
@@ -330,9 +330,9 @@ impl Model<'_> {
             self.resources[resource].overdue_bills -= 1;
             self.log.push(TraceEvent::BillSettled {
                 at: self.now,
-                account: self.accounts[account].id.to_string(),
-                resource: self.resources[resource].id.to_string(),
-                bill: self.bills[bill].id.to_string(),
+                account: self.accounts[account].id.as_str().to_owned(),
+                resource: self.resources[resource].id.as_str().to_owned(),
+                bill: self.bills[bill].id.as_str().to_owned(),
             });
         } else if !was_overdue && is_overdue {
             self.accounts[account].overdue_bills += 1;
@@ -344,7 +344,7 @@ impl Model<'_> {
         self.credit(account, amount, 0, Movement::TopUp(amount))?;
         self.log.push(TraceEvent::TopUp {
             at: self.now,
-            account: self.accounts[account].id.to_string(),
+            account: self.accounts[account].id.as_str().to_owned(),
             amount,
         });
         self.clear_overdrawn(account);
@@ -359,7 +359,7 @@ impl Model<'_> {
         self.credit(account, 0, amount, Movement::Voucher(amount))?;
         self.log.push(TraceEvent::VoucherGranted {
             at: self.now,
-            account: self.accounts[account].id.to_string(),
+            account: self.accounts[account].id.as_str().to_owned(),
             amount,
         });
         self.after_ledger_change(account);
@@ -440,7 +440,7 @@ impl Model<'_> {
             expr.eval_rounded(&inputs, mode)
                 .map_err(|error| ModelError::Refund {
                     at: self.now,
-                    resource: res.id.to_string(),
+                    resource: res.id.as_str().to_owned(),
                     formula: def.id.clone(),
                     reason: format!(
                         "(`{part}`) gives no value on {}: {error}",
@@ -469,8 +469,8 @@ impl Model<'_> {
         )?;
         self.log.push(TraceEvent::Refund {
             at: self.now,
-            account: self.accounts[account].id.to_string(),
-            resource: self.resources[r].id.to_string(),
+            account: self.accounts[account].id.as_str().to_owned(),
+            resource: self.resources[r].id.as_str().to_owned(),
             amount,
             formula: def.id.clone(),
             rule: catalog.rule(def.rule).id.clone(),

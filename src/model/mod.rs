@@ -876,7 +876,7 @@ impl<'c> Model<'c> {
         let transition = &lc.transitions[t];
         self.log.push(TraceEvent::Transition {
             at: self.now,
-            resource: res.id.to_string(),
+            resource: res.id.as_str().to_owned(),
             lifecycle: lc.id.clone(),
             from: lc.state(res.state).id.clone(),
             to: lc.state(transition.to).id.clone(),
@@ -1043,8 +1043,8 @@ impl<'c> Model<'c> {
         let def = &self.catalog.notifications[n.index()];
         self.log.push(TraceEvent::Notification {
             at: self.now,
-            account: self.accounts[account].id.to_string(),
-            resource: resource.map(|r| self.resources[r].id.to_string()),
+            account: self.accounts[account].id.as_str().to_owned(),
+            resource: resource.map(|r| self.resources[r].id.as_str().to_owned()),
             notification: def.id.clone(),
             rule: self.catalog.rule(def.rule).id.clone(),
         });
@@ -1216,8 +1216,8 @@ impl<'c> Model<'c> {
         let res = &self.resources[r];
         self.log.push(TraceEvent::Operation {
             at: self.now,
-            account: self.accounts[res.account].id.to_string(),
-            resource: res.id.to_string(),
+            account: self.accounts[res.account].id.as_str().to_owned(),
+            resource: res.id.as_str().to_owned(),
             operation: self.catalog.op_name(op).to_string(),
             allowed: d.allowed,
             rule: d.rule.map(|rule| self.catalog.rule(rule).id.clone()),
@@ -1266,8 +1266,8 @@ impl<'c> Model<'c> {
         }
         self.log.push(TraceEvent::Payment {
             at: self.now,
-            account: self.accounts[account].id.to_string(),
-            resource: self.resources[r].id.to_string(),
+            account: self.accounts[account].id.as_str().to_owned(),
+            resource: self.resources[r].id.as_str().to_owned(),
             operation: self.catalog.op_name(op).to_string(),
             cash,
             vouchers,
@@ -1351,7 +1351,7 @@ impl<'c> Model<'c> {
         };
         self.log.push(TraceEvent::Operation {
             at: self.now,
-            account: self.accounts[account].id.to_string(),
+            account: self.accounts[account].id.as_str().to_owned(),
             resource: def.id.clone(),
             operation: "purchase".into(),
             allowed,
@@ -1367,7 +1367,7 @@ impl<'c> Model<'c> {
         let r = self.create(account, def, self.now, cash, vouchers, where_)?;
         self.log.push(TraceEvent::Payment {
             at: self.now,
-            account: self.accounts[account].id.to_string(),
+            account: self.accounts[account].id.as_str().to_owned(),
             resource: def.id.clone(),
             operation: "purchase".into(),
             cash,
@@ -1388,7 +1388,7 @@ impl<'c> Model<'c> {
         account: usize,
         rule: Option<RuleId>,
     ) {
-        let account = self.accounts[account].id.to_string();
+        let account = self.accounts[account].id.as_str().to_owned();
         let rule_id = rule.map(|r| self.catalog.rule(r).id.clone());
         let reason = Some("the resource does not exist: its purchase was refused".to_string());
         let entry = match event {
