@@ -1182,8 +1182,8 @@ impl<'c> Model<'c> {
             }
             allowed_by = Some(cap.rule);
         }
-        let triggers = &self.catalog.observed_operations().operation_triggers
-            [res.lifecycle.index()][res.state.index()];
+        let triggers =
+            &self.catalog.lookups().operation_triggers[res.lifecycle.index()][res.state.index()];
         let mut triggered = triggers[triggers.partition_point(|(o, _)| *o < op)..]
             .iter()
             .take_while(|(o, _)| *o == op)
@@ -1427,7 +1427,7 @@ impl<'c> Model<'c> {
     fn fee_operations(&self, overdue: bool) -> Arc<[FeeOperation]> {
         let lists = self.fee_operations.get_or_init(|| {
             let catalog = self.catalog;
-            let names = catalog.observed_operations();
+            let names = catalog.lookups();
             [false, true].map(|overdue| {
                 names
                     .fee
@@ -1448,7 +1448,7 @@ impl<'c> Model<'c> {
 
     /// What the model shows now.
     pub fn observe(&self) -> Observation {
-        let names = self.catalog.observed_operations();
+        let names = self.catalog.lookups();
         let accounts = self
             .accounts
             .iter()

@@ -2425,7 +2425,7 @@ impl<'a> Compiler<'a> {
             invariants: self.invariants,
             applied_readings: Vec::new(),
             ids: self.ids,
-            observed: std::sync::OnceLock::new(),
+            lookups: std::sync::OnceLock::new(),
         }
     }
 }

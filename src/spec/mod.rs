@@ -76,18 +76,19 @@ pub struct Catalog {
     /// The readings applied to this catalog, as (interpretation, reading).
     pub applied_readings: Vec<(InterpretationId, String)>,
     ids: BTreeMap<String, Item>,
-    /// Worked out on first use ([`Catalog::observed_operations`]).
-    observed: std::sync::OnceLock<ObservedOperations>,
+    /// Worked out on first use ([`Catalog::lookups`]).
+    lookups: std::sync::OnceLock<CatalogLookups>,
 }
 
 /// Names shared by every observation that lists them.
 pub(crate) type SharedNames = std::sync::Arc<[std::sync::Arc<str>]>;
 
-/// What observations name and list, worked out once per catalog rather
-/// than at every observation: shared names (an observation clones a
-/// pointer, not a string) and the operations each lists.
+/// What the model looks up at every step and observation, worked out once
+/// per catalog: shared names (an observation clones a pointer, not a
+/// string), the operations each observation lists, and the transitions
+/// each operation triggers.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ObservedOperations {
+pub(crate) struct CatalogLookups {
     /// Per document, its operations in name order, and their names.
     pub(crate) by_document: Vec<(Vec<OpId>, SharedNames)>,
     /// Per document, its id.
@@ -175,9 +176,9 @@ pub struct LedgerPolicy {
 pub const SETTLEMENT_CHOICES: [&str; 2] = ["oldest-first", "all-or-none"];
 
 impl Catalog {
-    /// The operations observations list, per document and fee-incurring.
-    pub(crate) fn observed_operations(&self) -> &ObservedOperations {
-        self.observed.get_or_init(|| ObservedOperations {
+    /// The tables the model looks up ([`CatalogLookups`]), made on first use.
+    pub(crate) fn lookups(&self) -> &CatalogLookups {
+        self.lookups.get_or_init(|| CatalogLookups {
             by_document: self
                 .documents
                 .iter()
