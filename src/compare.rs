@@ -541,8 +541,14 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
                 });
                 continue;
             };
+            // An observation equal to a reference's in every field is
+            // accepted without projecting both onto the compared fields
+            // (most are, and projecting costs allocations).
             let accepted = refs.iter().any(|o| {
                 o.resource(&r.resource).is_some_and(|reference| {
+                    if got == reference {
+                        return true;
+                    }
                     let ops = documented_operations(catalog, reference, o);
                     let reported = got.billing_method.is_some();
                     resource_fields(got, reference, &ops, reported)
@@ -588,7 +594,9 @@ fn against(catalog: &Catalog, references: &[Reference], actual: &Trace) -> Optio
             let accepted = refs
                 .iter()
                 .filter_map(|o| o.account(&a.account))
-                .any(|reference| account_fields(got) == account_fields(reference));
+                .any(|reference| {
+                    got == reference || account_fields(got) == account_fields(reference)
+                });
             if !accepted {
                 found.extend(first_field_difference(
                     obs.at,

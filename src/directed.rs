@@ -455,11 +455,11 @@ impl<'c> World<'c> {
         // behaviour changes, or may change for an implementation that reads
         // a sentence another accepted way — where faults hide.
         let waits: BTreeSet<TimeDelta> = catalog
-            .reading_variants()
-            .iter()
-            .flat_map(|c| c.parameters.iter().map(|p| p.value.clone()))
+            .values_under_accepted_readings()
             .filter_map(|v| match v {
-                ParamValue::Duration(d) if d > TimeDelta::zero() => Some(d + TimeDelta::seconds(1)),
+                ParamValue::Duration(d) if *d > TimeDelta::zero() => {
+                    Some(*d + TimeDelta::seconds(1))
+                }
                 _ => None,
             })
             .collect();

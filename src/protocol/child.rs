@@ -4,35 +4,37 @@
 //! Whatever the child does, arrears must neither hang nor grow without
 //! bound, so no call here blocks on the child:
 //!
-//! - Requests are written by a writer thread; [`ChildProcess`] waits for
-//!   the write at most the request's timeout, so a child that stops reading
-//!   its standard input is reported instead of blocking arrears in `write`.
-//! - Replies are read by a reader thread that hands complete lines over a
-//!   channel of [`LINES_IN_FLIGHT`] lines: a child that floods its output
-//!   is held back by the pipe instead of filling arrears' memory; a line is
-//!   cut off at the reply cap.
-//! - Standard error is drained, as bytes, for as long as the child writes
-//!   it (a child must never block, or die of SIGPIPE, because arrears
-//!   stopped reading), and only its tail is kept ([`StderrTail`]).
+//! - Its standard input and output are non-blocking on arrears' side, and
+//!   every write and read waits in `poll(2)` for at most what is left of the
+//!   request's timeout: a child that stops reading its standard input, or
+//!   never answers, is reported instead of blocking arrears.
+//! - Replies are read only when one is awaited, into a buffer cut off at
+//!   the reply cap: a child that floods its output is held back by the pipe
+//!   instead of filling arrears' memory.
+//! - Standard error is drained, as bytes, by a thread of its own for as
+//!   long as the child writes it (a child must never block, or die of
+//!   SIGPIPE, because arrears stopped reading), and only its tail is kept
+//!   ([`StderrTail`]).
 //! - The child runs in a process group of its own, killed on every way out
 //!   ([`super::containment`]).
+//!
+//! Why no writer and reader threads: a verify run makes tens of thousands
+//! of round trips, and handing each request and reply between threads cost
+//! four wake-ups per round trip, more than the child's own work.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Stdio};
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{
-    Receiver, RecvTimeoutError, SyncSender, TrySendError, channel, sync_channel,
-};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::client::{MAX_REPLY_BYTES, Received, SendError, Transport};
 use super::{ProtocolError, containment};
 
-/// Reply lines read ahead of the client. One is enough to overlap reading
-/// with parsing; more would only let a flooding child use more memory.
-pub const LINES_IN_FLIGHT: usize = 1;
+/// How much of the child's output one read takes at most.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// The last lines of standard error kept for error messages.
 pub const STDERR_LINES: usize = 20;
@@ -48,13 +50,20 @@ const GRACE: Duration = Duration::from_millis(300);
 pub struct ChildProcess {
     command: String,
     child: Child,
-    /// To the writer thread; `None` once standard input is to be closed.
-    requests: Option<SyncSender<Vec<u8>>>,
-    /// The writer thread's result for each request it was given.
-    written: Receiver<std::io::Result<()>>,
-    /// A write did not finish in time: the writer thread is stuck in it.
-    writer_stuck: bool,
-    lines: Receiver<Received>,
+    /// Non-blocking; `None` once closed (to tell the child to stop).
+    stdin: Option<ChildStdin>,
+    /// A request was only partly written before its timeout: the child
+    /// stopped reading, and the stream is broken.
+    stdin_stuck: bool,
+    /// Non-blocking.
+    stdout: ChildStdout,
+    /// Bytes read from standard output and not yet handed out as lines.
+    pending: Vec<u8>,
+    /// How far `pending` is known to hold no newline.
+    scanned: usize,
+    /// Standard output ended (or failed, or a line was too long): no more
+    /// lines after those in `pending`.
+    stdout_done: bool,
     max_reply_bytes: usize,
     stderr: Arc<Mutex<StderrTail>>,
     stderr_closed: Arc<AtomicBool>,
@@ -93,13 +102,15 @@ impl ChildProcess {
                 "its standard streams could not be piped".into(),
             ));
         };
-
-        let (requests, to_write) = sync_channel::<Vec<u8>>(1);
-        let (done, written) = channel();
-        std::thread::spawn(move || write_requests(stdin, to_write, done));
-
-        let (lines_tx, lines) = sync_channel(LINES_IN_FLIGHT);
-        std::thread::spawn(move || read_replies(stdout, max_reply_bytes, lines_tx));
+        if let Err(e) =
+            set_nonblocking(stdin.as_raw_fd()).and_then(|()| set_nonblocking(stdout.as_raw_fd()))
+        {
+            containment::kill_group(child.id() as i32);
+            let _ = child.wait();
+            return Err(spawn_error(format!(
+                "its standard streams could not be made non-blocking: {e}"
+            )));
+        }
 
         let stderr = Arc::new(Mutex::new(StderrTail::default()));
         let stderr_closed = Arc::new(AtomicBool::new(false));
@@ -109,10 +120,12 @@ impl ChildProcess {
         Ok(ChildProcess {
             command: command.to_string(),
             child,
-            requests: Some(requests),
-            written,
-            writer_stuck: false,
-            lines,
+            stdin: Some(stdin),
+            stdin_stuck: false,
+            stdout,
+            pending: Vec::new(),
+            scanned: 0,
+            stdout_done: false,
             max_reply_bytes,
             stderr,
             stderr_closed,
@@ -137,9 +150,7 @@ impl ChildProcess {
             return;
         }
         self.stopped = true;
-        // Dropping the sender ends the writer thread, which closes standard
-        // input, unless it is stuck in a write (then the kill unblocks it).
-        self.requests = None;
+        self.stdin = None;
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline && containment::peek_exit(&mut self.child).is_none() {
             std::thread::sleep(Duration::from_millis(5));
@@ -147,48 +158,110 @@ impl ChildProcess {
         containment::kill_group(self.child.id() as i32);
         let _ = self.child.wait();
     }
-}
 
-/// The writer thread: writes each request and says how it went.
-fn write_requests(
-    mut stdin: std::process::ChildStdin,
-    requests: Receiver<Vec<u8>>,
-    done: std::sync::mpsc::Sender<std::io::Result<()>>,
-) {
-    for bytes in requests {
-        let result = stdin.write_all(&bytes).and_then(|()| stdin.flush());
-        let failed = result.is_err();
-        if done.send(result).is_err() || failed {
-            break;
+    /// The next complete line in `pending`, taken out of it, or `None`.
+    /// A line (with its newline) longer than the cap is `TooLong`.
+    fn take_line(&mut self) -> Option<Received> {
+        match self.pending[self.scanned..]
+            .iter()
+            .position(|b| *b == b'\n')
+        {
+            Some(at) => {
+                let end = self.scanned + at;
+                self.scanned = 0;
+                if end + 1 > self.max_reply_bytes {
+                    self.stdout_done = true;
+                    self.pending = Vec::new();
+                    return Some(Received::TooLong);
+                }
+                let rest = self.pending.split_off(end + 1);
+                let line = std::mem::replace(&mut self.pending, rest);
+                Some(Received::Line(line_text(line)))
+            }
+            None => {
+                self.scanned = self.pending.len();
+                if self.pending.len() > self.max_reply_bytes {
+                    self.stdout_done = true;
+                    self.pending = Vec::new();
+                    self.scanned = 0;
+                    return Some(Received::TooLong);
+                }
+                None
+            }
+        }
+    }
+
+    /// Reads what standard output has, at most up to one byte past the cap
+    /// for the line being read. `false`: nothing to read yet.
+    fn fill(&mut self) -> bool {
+        let room = (self.max_reply_bytes + 1)
+            .saturating_sub(self.pending.len())
+            .clamp(1, READ_CHUNK);
+        let len = self.pending.len();
+        self.pending.resize(len + room, 0);
+        let read = self.stdout.read(&mut self.pending[len..]);
+        self.pending.truncate(len + *read.as_ref().unwrap_or(&0));
+        match read {
+            Ok(0) => {
+                self.stdout_done = true;
+                true
+            }
+            Ok(_) => true,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => false,
+            Err(e) if e.kind() == ErrorKind::Interrupted => true,
+            Err(_) => {
+                self.stdout_done = true;
+                true
+            }
         }
     }
 }
 
-/// The stdout reader thread: complete lines, at most `max` bytes each.
-fn read_replies(stdout: std::process::ChildStdout, max: usize, lines: SyncSender<Received>) {
-    let mut reader = BufReader::new(stdout);
+/// A reply line as text: the newline (and a carriage return before it)
+/// dropped, invalid UTF-8 replaced.
+fn line_text(mut line: Vec<u8>) -> String {
+    while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        line.pop();
+    }
+    String::from_utf8(line).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
+    // SAFETY: fcntl on a descriptor this process owns, with integer flags.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Waits until `fd` is ready for `events` (or in error, or hung up, which
+/// the next read or write reports), at most until `deadline`. `false`: the
+/// deadline passed.
+fn wait_for(fd: RawFd, events: libc::c_short, deadline: Instant) -> bool {
     loop {
-        let mut buf = Vec::new();
-        let read = (&mut reader)
-            .take(max as u64 + 1)
-            .read_until(b'\n', &mut buf);
-        match read {
-            Ok(0) | Err(_) => break,
-            Ok(_) if buf.len() > max => {
-                let _ = lines.send(Received::TooLong);
-                break;
-            }
-            Ok(_) => {
-                while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                    buf.pop();
-                }
-                let line = String::from_utf8_lossy(&buf).into_owned();
-                // Blocks while the client has not taken the previous lines:
-                // this is what holds a flooding child back.
-                if lines.send(Received::Line(line)).is_err() {
-                    break;
-                }
-            }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        // Rounded up, so that a wait is never a busy loop of zero-ms polls.
+        let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+        let mut pfd = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, for the duration of the call.
+        let ready = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if ready > 0 {
+            return true;
+        }
+        if ready < 0 && std::io::Error::last_os_error().kind() != ErrorKind::Interrupted {
+            // poll itself failed (never on a valid descriptor): let the
+            // read or write say what is wrong.
+            return true;
         }
     }
 }
@@ -278,46 +351,57 @@ impl StderrTail {
 
 impl Transport for ChildProcess {
     fn send(&mut self, line: &str, timeout: Duration) -> Result<(), SendError> {
-        let closed = || {
-            SendError::Failed(std::io::Error::new(
-                std::io::ErrorKind::BrokenPipe,
-                "standard input closed",
-            ))
-        };
-        if self.writer_stuck {
+        if self.stdin_stuck {
             return Err(SendError::NotRead);
         }
-        let Some(requests) = &self.requests else {
-            return Err(closed());
+        let Some(stdin) = &mut self.stdin else {
+            return Err(SendError::Failed(std::io::Error::new(
+                ErrorKind::BrokenPipe,
+                "standard input closed",
+            )));
         };
+        let deadline = Instant::now() + timeout;
         let mut bytes = Vec::with_capacity(line.len() + 1);
         bytes.extend_from_slice(line.as_bytes());
         bytes.push(b'\n');
-        match requests.try_send(bytes) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.writer_stuck = true;
-                return Err(SendError::NotRead);
+        let mut written = 0;
+        while written < bytes.len() {
+            match stdin.write(&bytes[written..]) {
+                Ok(0) => {
+                    return Err(SendError::Failed(ErrorKind::WriteZero.into()));
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    if !wait_for(stdin.as_raw_fd(), libc::POLLOUT, deadline) {
+                        self.stdin_stuck = true;
+                        return Err(SendError::NotRead);
+                    }
+                }
+                Err(e) => return Err(SendError::Failed(e)),
             }
-            // The writer thread ended after a failed write.
-            Err(TrySendError::Disconnected(_)) => return Err(closed()),
         }
-        match self.written.recv_timeout(timeout) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(SendError::Failed(e)),
-            Err(RecvTimeoutError::Timeout) => {
-                self.writer_stuck = true;
-                Err(SendError::NotRead)
-            }
-            Err(RecvTimeoutError::Disconnected) => Err(closed()),
-        }
+        Ok(())
     }
 
     fn receive(&mut self, timeout: Duration) -> Received {
-        match self.lines.recv_timeout(timeout) {
-            Ok(r) => r,
-            Err(RecvTimeoutError::Timeout) => Received::Timeout,
-            Err(RecvTimeoutError::Disconnected) => Received::Closed,
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(received) = self.take_line() {
+                return received;
+            }
+            if self.stdout_done {
+                // What came before the end without a newline is a line too.
+                return if self.pending.is_empty() {
+                    Received::Closed
+                } else {
+                    self.scanned = 0;
+                    Received::Line(line_text(std::mem::take(&mut self.pending)))
+                };
+            }
+            if !self.fill() && !wait_for(self.stdout.as_raw_fd(), libc::POLLIN, deadline) {
+                return Received::Timeout;
+            }
         }
     }
 

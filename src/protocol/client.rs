@@ -193,6 +193,11 @@ impl<T: Transport> Client<T> {
                 });
             }
         };
+        if let Some(envelope) = ReplyEnvelope::parse_common(&reply)
+            && envelope.id == id
+        {
+            return Ok((envelope.reply, describe));
+        }
         let value: serde_json::Value =
             serde_json::from_str(&reply).map_err(|e| ProtocolError::NotJson {
                 id,

@@ -180,6 +180,64 @@ pub struct ReplyEnvelope {
     pub reply: Reply,
 }
 
+impl ReplyEnvelope {
+    /// Reads a well-formed reply of a common type (`ok`, `observation`,
+    /// `error`, `unsupported`) in one typed pass, or `None` for anything
+    /// else, which the caller then reads the thorough way to say what is
+    /// wrong with it.
+    ///
+    /// Why: a derived `ReplyEnvelope` goes through `flatten` and the
+    /// internally tagged `Reply`, which buffer the whole line as
+    /// `serde::__private::Content` (and the client used to build a
+    /// `serde_json::Value` before that); an observation reply is kilobytes,
+    /// and a verify run reads tens of megabytes of them. This path reads
+    /// the envelope's `id` and `type` (skipping the rest unparsed), then the
+    /// variant's own fields straight from the text. Both paths accept the
+    /// same well-formed replies with the same meaning; the thorough one
+    /// alone words the errors.
+    pub fn parse_common(line: &str) -> Option<ReplyEnvelope> {
+        #[derive(Deserialize)]
+        struct Head<'a> {
+            id: u64,
+            #[serde(rename = "type", borrow)]
+            kind: std::borrow::Cow<'a, str>,
+        }
+        #[derive(Deserialize)]
+        struct ObservationFields {
+            observation: Observation,
+            #[serde(default)]
+            events: Vec<TraceEvent>,
+        }
+        #[derive(Deserialize)]
+        struct ErrorFields {
+            message: String,
+        }
+        #[derive(Deserialize)]
+        struct UnsupportedFields {
+            reason: String,
+        }
+        let head: Head = serde_json::from_str(line).ok()?;
+        let reply = match head.kind.as_ref() {
+            "ok" => Reply::Ok,
+            "observation" => {
+                let f: ObservationFields = serde_json::from_str(line).ok()?;
+                Reply::Observation {
+                    observation: f.observation,
+                    events: f.events,
+                }
+            }
+            "error" => Reply::Error {
+                message: serde_json::from_str::<ErrorFields>(line).ok()?.message,
+            },
+            "unsupported" => Reply::Unsupported {
+                reason: serde_json::from_str::<UnsupportedFields>(line).ok()?.reason,
+            },
+            _ => return None,
+        };
+        Some(ReplyEnvelope { id: head.id, reply })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {

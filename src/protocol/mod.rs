@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 
 use crate::history::{Event, History, Offset};
 use crate::observation::{Observation, Trace, TraceEvent};
-pub use child::{ChildProcess, LINES_IN_FLIGHT, STDERR_LINE_BYTES, STDERR_LINES};
+pub use child::{ChildProcess, STDERR_LINE_BYTES, STDERR_LINES};
 pub use client::{
     Client, MAX_REPLY_BYTES, Received, ScriptedTransport, SendError, Timeouts, Transport,
 };

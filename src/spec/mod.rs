@@ -800,6 +800,21 @@ impl Catalog {
         out
     }
 
+    /// Every value a parameter takes under some catalog of
+    /// [`Catalog::reading_variants`], without building those catalogs:
+    /// the chosen values, then each alternative reading's overrides.
+    pub fn values_under_accepted_readings(&self) -> impl Iterator<Item = &ParamValue> {
+        let chosen = self.parameters.iter().map(|p| &p.value);
+        let alternatives = self.interpretations.iter().flat_map(|interp| {
+            interp
+                .readings
+                .iter()
+                .filter(move |r| r.id != interp.chosen)
+                .flat_map(|r| r.overrides.iter().map(|(_, value)| value))
+        });
+        chosen.chain(alternatives)
+    }
+
     /// A short label for the readings applied ("chosen readings" when none).
     pub fn readings_label(&self) -> String {
         if self.applied_readings.is_empty() {
