@@ -59,6 +59,10 @@ pub struct ChildProcess {
     stdout: ChildStdout,
     /// Bytes read from standard output and not yet handed out as lines.
     pending: Vec<u8>,
+    /// What one read fills, kept for the child's life: reading straight
+    /// into `pending` would zero a chunk of it before every read, and
+    /// handing `pending` out as the line would give each line a chunk.
+    chunk: Box<[u8]>,
     /// How far `pending` is known to hold no newline.
     scanned: usize,
     /// Standard output ended (or failed, or a line was too long): no more
@@ -124,6 +128,7 @@ impl ChildProcess {
             stdin_stuck: false,
             stdout,
             pending: Vec::new(),
+            chunk: vec![0; READ_CHUNK].into_boxed_slice(),
             scanned: 0,
             stdout_done: false,
             max_reply_bytes,
@@ -174,8 +179,8 @@ impl ChildProcess {
                     self.pending = Vec::new();
                     return Some(Received::TooLong);
                 }
-                let rest = self.pending.split_off(end + 1);
-                let line = std::mem::replace(&mut self.pending, rest);
+                let line = self.pending[..=end].to_vec();
+                self.pending.drain(..=end);
                 Some(Received::Line(line_text(line)))
             }
             None => {
@@ -197,16 +202,15 @@ impl ChildProcess {
         let room = (self.max_reply_bytes + 1)
             .saturating_sub(self.pending.len())
             .clamp(1, READ_CHUNK);
-        let len = self.pending.len();
-        self.pending.resize(len + room, 0);
-        let read = self.stdout.read(&mut self.pending[len..]);
-        self.pending.truncate(len + *read.as_ref().unwrap_or(&0));
-        match read {
+        match self.stdout.read(&mut self.chunk[..room]) {
             Ok(0) => {
                 self.stdout_done = true;
                 true
             }
-            Ok(_) => true,
+            Ok(n) => {
+                self.pending.extend_from_slice(&self.chunk[..n]);
+                true
+            }
             Err(e) if e.kind() == ErrorKind::WouldBlock => false,
             Err(e) if e.kind() == ErrorKind::Interrupted => true,
             Err(_) => {
