@@ -124,16 +124,13 @@ impl Coverage {
     pub fn add(&mut self, catalog: &Catalog, labels: &Labels) {
         self.cases += 1;
         for r in &labels.rules {
-            *self.rules.entry(catalog.rule(*r).id.clone()).or_default() += 1;
+            bump(&mut self.rules, &catalog.rule(*r).id);
         }
         for t in &labels.transitions {
-            *self.transitions.entry(t.clone()).or_default() += 1;
+            bump(&mut self.transitions, t);
         }
         for i in &labels.invariants {
-            *self
-                .invariants
-                .entry(catalog.invariants[*i].id.clone())
-                .or_default() += 1;
+            bump(&mut self.invariants, &catalog.invariants[*i].id);
         }
     }
 
@@ -170,5 +167,15 @@ impl Coverage {
             })
             .filter(|t| !self.transitions.contains_key(t))
             .collect()
+    }
+}
+
+/// Counts one more for `key`, copying it only the first time it is seen.
+fn bump(counts: &mut BTreeMap<String, usize>, key: &str) {
+    match counts.get_mut(key) {
+        Some(count) => *count += 1,
+        None => {
+            counts.insert(key.to_string(), 1);
+        }
     }
 }

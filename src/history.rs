@@ -486,7 +486,7 @@ pub struct HistoryError {
 }
 
 /// What validation learned about each resource, for the model to use.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct ResolvedResource {
     pub doc: DocId,
     pub lifecycle: LifecycleId,
@@ -619,7 +619,7 @@ impl History {
         if after(self.start, self.end(), MAX_HISTORY_END) {
             return Err(err("until", "the history ends after the year 3000"));
         }
-        Ok(validator.resolved)
+        Ok(validator.resolved())
     }
 }
 
@@ -629,6 +629,17 @@ fn after(start: DateTime<Utc>, offset: Offset, limit: i64) -> bool {
     start
         .checked_add_signed(offset.0)
         .is_none_or(|t| t.timestamp() > limit)
+}
+
+/// What validation learned about a resource.
+#[derive(Debug, Clone)]
+struct KnownResource {
+    id: String,
+    resolved: ResolvedResource,
+    account: usize,
+    hourly_price: Option<i64>,
+    /// A subscription's expiry, with the renewals so far.
+    expiry: Option<Offset>,
 }
 
 /// Money an account has taken in and been charged so far, exactly.
@@ -655,12 +666,10 @@ pub struct Validator<'c> {
     accounts: HashMap<String, usize>,
     account_ids: Vec<String>,
     totals: Vec<Totals>,
-    resolved: HashMap<String, ResolvedResource>,
-    /// Per resource: its account, its hourly price and (subscriptions) its
-    /// expiry with the renewals so far.
-    accounts_of: HashMap<String, usize>,
-    hourly_prices: HashMap<String, i64>,
-    expiries: HashMap<String, Offset>,
+    /// Resources by id, and what validation learned about each by index
+    /// (one lookup per event rather than one per fact).
+    resource_index: HashMap<String, usize>,
+    resources: Vec<KnownResource>,
     last: Option<Offset>,
     /// Events checked so far: the index of the next one.
     count: usize,
@@ -680,49 +689,83 @@ impl<'c> Validator<'c> {
             accounts: HashMap::new(),
             account_ids: Vec::new(),
             totals: Vec::new(),
-            resolved: HashMap::new(),
-            accounts_of: HashMap::new(),
-            hourly_prices: HashMap::new(),
-            expiries: HashMap::new(),
+            resource_index: HashMap::new(),
+            resources: Vec::new(),
             last: None,
             count: 0,
         };
+        // Each check names the account or resource as its place; the name
+        // is written only for an error, since this runs for every history.
+        let placed = |mut error: HistoryError, place: &dyn Fn() -> String| {
+            if error.place.is_empty() {
+                error.place = place();
+            }
+            error
+        };
         for (i, a) in accounts.iter().enumerate() {
-            let place = format!("accounts[{i}] ({})", a.id);
-            check_id(&a.id, &place)?;
-            if v.accounts.contains_key(a.id.as_str()) {
-                return Err(err(place, format!("account `{}` is listed twice", a.id)));
-            }
-            check_amount(a.cash, &place, "cash")?;
-            check_amount(a.vouchers, &place, "vouchers")?;
-            if let Some(t) = a.credit_alert {
-                check_amount(t, &place, "credit_alert")?;
-            }
-            let index = v.totals.len();
-            v.accounts.insert(a.id.clone(), index);
-            v.account_ids.push(a.id.clone());
-            v.totals.push(Totals::default());
-            let totals = v.totals_after(index, &[a.cash, a.vouchers], 0, &place)?;
-            v.commit(totals);
+            v.add_account(a)
+                .map_err(|e| placed(e, &|| format!("accounts[{i}] ({})", a.id)))?;
         }
         for (i, r) in resources.iter().enumerate() {
-            let place = format!("resources[{i}] ({})", r.id);
-            let Some(&account) = v.accounts.get(r.account.as_str()) else {
-                return Err(err(place, format!("unknown account `{}`", r.account)));
-            };
-            let res = resolve_resource(catalog, r, &v.resolved, &place, false)?;
-            let purchased = r.purchased_at.unwrap_or_default();
-            let expiry = v.expiry_of(r, purchased, &place)?;
-            let totals = v.totals_after(account, &[r.paid_cash, r.paid_voucher], 0, &place)?;
-            v.add_resource(r, account, res, expiry);
-            v.commit(totals);
+            v.add_listed_resource(r)
+                .map_err(|e| placed(e, &|| format!("resources[{i}] ({})", r.id)))?;
         }
         Ok(v)
     }
 
+    /// Checks a listed account and adds it. Errors leave `place` empty.
+    fn add_account(&mut self, a: &AccountDef) -> Result<(), HistoryError> {
+        let place = "";
+        check_id(&a.id, place)?;
+        if self.accounts.contains_key(a.id.as_str()) {
+            return Err(err(place, format!("account `{}` is listed twice", a.id)));
+        }
+        check_amount(a.cash, place, "cash")?;
+        check_amount(a.vouchers, place, "vouchers")?;
+        if let Some(t) = a.credit_alert {
+            check_amount(t, place, "credit_alert")?;
+        }
+        let index = self.totals.len();
+        self.accounts.insert(a.id.clone(), index);
+        self.account_ids.push(a.id.clone());
+        self.totals.push(Totals::default());
+        let totals = self.totals_after(index, &[a.cash, a.vouchers], 0, place)?;
+        self.commit(totals);
+        Ok(())
+    }
+
+    /// Checks a resource listed at the start and adds it. Errors leave
+    /// `place` empty.
+    fn add_listed_resource(&mut self, r: &ResourceDef) -> Result<(), HistoryError> {
+        let place = "";
+        let Some(&account) = self.accounts.get(r.account.as_str()) else {
+            return Err(err(place, format!("unknown account `{}`", r.account)));
+        };
+        let res = resolve_resource(self.catalog, r, |id| self.resolved_of(id), place, false)?;
+        let purchased = r.purchased_at.unwrap_or_default();
+        let expiry = self.expiry_of(r, purchased, place)?;
+        let totals = self.totals_after(account, &[r.paid_cash, r.paid_voucher], 0, place)?;
+        self.add_resource(r, account, res, expiry);
+        self.commit(totals);
+        Ok(())
+    }
+
     /// What validation learned about each resource so far.
-    pub fn resolved(&self) -> &HashMap<String, ResolvedResource> {
-        &self.resolved
+    pub fn resolved(&self) -> HashMap<String, ResolvedResource> {
+        self.resources
+            .iter()
+            .map(|r| (r.id.clone(), r.resolved))
+            .collect()
+    }
+
+    fn known(&self, resource: &str) -> Option<&KnownResource> {
+        self.resource_index
+            .get(resource)
+            .map(|i| &self.resources[*i])
+    }
+
+    fn resolved_of(&self, resource: &str) -> Option<ResolvedResource> {
+        self.known(resource).map(|r| r.resolved)
     }
 
     /// When a subscription bought at `purchased` expires, if it does.
@@ -755,14 +798,15 @@ impl<'c> Validator<'c> {
         res: ResolvedResource,
         expiry: Option<Offset>,
     ) {
-        if let Some(expiry) = expiry {
-            self.expiries.insert(r.id.clone(), expiry);
-        }
-        if let Some(p) = r.hourly_price {
-            self.hourly_prices.insert(r.id.clone(), p);
-        }
-        self.accounts_of.insert(r.id.clone(), account);
-        self.resolved.insert(r.id.clone(), res);
+        self.resource_index
+            .insert(r.id.clone(), self.resources.len());
+        self.resources.push(KnownResource {
+            id: r.id.clone(),
+            resolved: res,
+            account,
+            hourly_price: r.hourly_price,
+            expiry,
+        });
     }
 
     /// The account's totals with `money_in` more taken in (or refundable
@@ -823,7 +867,7 @@ impl<'c> Validator<'c> {
 
     /// The account of a resource validation has resolved.
     fn account_of(&self, resource: &str) -> usize {
-        self.accounts_of.get(resource).copied().unwrap_or_default()
+        self.known(resource).map(|r| r.account).unwrap_or_default()
     }
 
     /// Checks the next event of the history. An event that fails changes
@@ -856,7 +900,7 @@ impl<'c> Validator<'c> {
             return Err(err(place, "events cannot happen after the year 3000"));
         }
         let known_resource = |id: &str| -> Result<ResolvedResource, HistoryError> {
-            self.resolved.get(id).cloned().ok_or_else(|| {
+            self.resolved_of(id).ok_or_else(|| {
                 err(
                     place.clone(),
                     format!("unknown resource `{id}` (not listed, or bought later)"),
@@ -893,7 +937,8 @@ impl<'c> Validator<'c> {
                     }
                     (None, Some(h)) => {
                         check_amount(*h, &place, "hours")?;
-                        let price = self.hourly_prices.get(resource).copied().ok_or_else(|| {
+                        let price = self.known(resource).and_then(|r| r.hourly_price);
+                        let price = price.ok_or_else(|| {
                             err(
                                 place.clone(),
                                 format!("`hours` needs an hourly_price on resource `{resource}`"),
@@ -954,7 +999,8 @@ impl<'c> Validator<'c> {
                         "purchased_at, paid_cash and paid_voucher are set by the purchase itself",
                     ));
                 }
-                let res = resolve_resource(catalog, resource, &self.resolved, &place, true)?;
+                let res =
+                    resolve_resource(catalog, resource, |id| self.resolved_of(id), &place, true)?;
                 let expiry = self.expiry_of(resource, e.at(), &place)?;
                 let totals = self.totals_after_payment(index, *price, &place)?;
                 self.add_resource(resource, index, res, expiry);
@@ -982,7 +1028,8 @@ impl<'c> Validator<'c> {
                     ));
                 }
                 require_op(catalog, res.doc, "renew", &place)?;
-                let renewed = self.expiries.get(resource.as_str()).map(|e| {
+                let expiry = self.known(resource).and_then(|r| r.expiry);
+                let renewed = expiry.map(|e| {
                     self.start
                         .checked_add_signed(e.0)
                         .and_then(|e| term.end(e))
@@ -999,7 +1046,9 @@ impl<'c> Validator<'c> {
                 let totals =
                     self.totals_after_payment(self.account_of(resource), *price, &place)?;
                 if let Some(Some(renewed)) = renewed {
-                    self.expiries.insert(resource.clone(), renewed);
+                    if let Some(&i) = self.resource_index.get(resource.as_str()) {
+                        self.resources[i].expiry = Some(renewed);
+                    }
                 }
                 self.commit(totals);
             }
@@ -1115,12 +1164,12 @@ fn require_op(catalog: &Catalog, doc: DocId, op: &str, place: &str) -> Result<()
 fn resolve_resource(
     catalog: &Catalog,
     r: &ResourceDef,
-    known: &HashMap<String, ResolvedResource>,
+    known: impl Fn(&str) -> Option<ResolvedResource>,
     place: &str,
     purchased: bool,
 ) -> Result<ResolvedResource, HistoryError> {
     check_id(&r.id, place)?;
-    if known.contains_key(&r.id) {
+    if known(&r.id).is_some() {
         return Err(err(place, format!("resource `{}` already exists", r.id)));
     }
     let doc = catalog.document_named(&r.product).ok_or_else(|| {
@@ -1137,8 +1186,7 @@ fn resolve_resource(
     let parent = match &r.parent {
         None => None,
         Some(p) => Some(
-            known
-                .get(p)
+            known(p)
                 .ok_or_else(|| {
                     err(
                         place,
@@ -1201,7 +1249,7 @@ fn resolve_resource(
         check_amount(p, place, "hourly_price")?;
     }
     if let Some(a) = &r.associated_with {
-        if !known.contains_key(a) {
+        if known(a).is_none() {
             return Err(err(place, format!("unknown associated resource `{a}`")));
         }
     }

@@ -37,6 +37,12 @@ pub trait System: Sync {
     fn describe(&self) -> String;
     /// Runs a history, observing at `observe` (sorted, from the start).
     fn run(&self, history: &History, observe: &[Offset]) -> Result<Trace, SystemError>;
+    /// The catalog, when the system is the reference model itself: a run
+    /// can then find the instants it acts at while it runs, instead of
+    /// first running the model to learn them.
+    fn reference_catalog(&self) -> Option<&Catalog> {
+        None
+    }
 }
 
 /// A system that could not run a history.
@@ -73,6 +79,10 @@ impl System for ReferenceModel<'_> {
             kind: SystemErrorKind::Refused,
             message: e.to_string(),
         })
+    }
+
+    fn reference_catalog(&self) -> Option<&Catalog> {
+        Some(self.catalog)
     }
 }
 
@@ -367,6 +377,9 @@ struct Context<'a> {
     references: Vec<Catalog>,
     system: &'a dyn System,
     compare: bool,
+    /// The system is the model under the reading in force
+    /// (`references[0]`): one run observes it at its own event instants.
+    system_is_reference: bool,
 }
 
 /// The random source of case `index` of a run seeded with `seed`: a
@@ -474,9 +487,14 @@ impl Context<'_> {
         self.run_with_reference(scenario).0
     }
 
-    /// [`Context::run`], also returning the reference model's events.
-    fn run_with_reference(&self, scenario: &Scenario) -> (SystemRun, Vec<TraceEvent>) {
+    /// [`Context::run`], also returning the reference model's events
+    /// (`None` when they are the system's own: it is the reference model).
+    fn run_with_reference(&self, scenario: &Scenario) -> (SystemRun, Option<Vec<TraceEvent>>) {
+        if let Some((instants, trace)) = self.folded_run(scenario) {
+            return ((instants, Ok(trace)), None);
+        }
         let (mut instants, reference) = reference_run(&self.references[0], scenario);
+        let reference = Some(reference);
         let trace = self.system.run(&scenario.history, &instants);
         let Ok(first) = &trace else {
             return ((instants, trace), reference);
@@ -494,6 +512,41 @@ impl Context<'_> {
         instants = known.union(&own).copied().collect();
         let trace = self.system.run(&scenario.history, &instants);
         ((instants, trace), reference)
+    }
+
+    /// When the system is the reference model, [`Context::run`] in one
+    /// model run: observed at the scenario's instants and wherever it logs
+    /// an event. `None` where that run does not observe exactly the
+    /// instants two runs would (an instant after the history's end, or an
+    /// error): the caller then takes the two runs.
+    fn folded_run(&self, scenario: &Scenario) -> Option<(Vec<Offset>, Trace)> {
+        if !self.system_is_reference {
+            return None;
+        }
+        let history = &scenario.history;
+        let trace = crate::model::run_observing_events(
+            &self.references[0],
+            history,
+            &scenario.observe,
+            None,
+        )
+        .ok()?;
+        let mut instants = scenario.observe.clone();
+        instants.extend(
+            trace
+                .events
+                .iter()
+                .map(|e| Offset::between(history.start, e.at())),
+        );
+        instants.sort();
+        instants.dedup();
+        let mut expected: Vec<Offset> = instants.iter().chain(&history.observe).copied().collect();
+        expected.sort();
+        expected.dedup();
+        let observed = trace.observations.iter().map(|o| o.at);
+        observed
+            .eq(expected.iter().map(|o| o.at(history.start)))
+            .then_some((instants, trace))
     }
 
     fn divergence(
@@ -539,8 +592,9 @@ impl Context<'_> {
                 // What the history exercised is what the model does with it
                 // under the readings in force; the states are those the
                 // system showed.
+                let reference = reference.as_deref().unwrap_or(&trace.events);
                 let labels =
-                    coverage::label(self.judge, &reference, &trace.observations, &evaluations);
+                    coverage::label(self.judge, reference, &trace.observations, &evaluations);
                 CaseOutcome::Ran {
                     evaluations,
                     divergence,
@@ -822,11 +876,18 @@ fn skip_reason(
 pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> VerifyReport {
     let references =
         reference_catalogs(judge, &options.readings).unwrap_or_else(|_| judge.reading_variants());
+    // The reading in force is the judge's own when none is declared; a
+    // declared reading makes it another catalog than the system's.
+    let system_is_reference = system
+        .reference_catalog()
+        .is_some_and(|c| std::ptr::eq(c, judge))
+        && references[0].applied_readings == judge.applied_readings;
     let ctx = Context {
         judge,
         references,
         system,
         compare: options.compare,
+        system_is_reference,
     };
     let mut report = VerifyReport::empty(judge, options, system.describe());
     run_regressions(&ctx, options, &mut report);
@@ -1113,6 +1174,12 @@ fn tally(
     report: &mut VerifyReport,
 ) -> BTreeMap<Option<InvariantId>, usize> {
     let mut first_failure: BTreeMap<Option<InvariantId>, usize> = BTreeMap::new();
+    // Where each invariant's summary is, found once rather than per case.
+    let summaries: Vec<Option<usize>> = judge
+        .invariants
+        .iter()
+        .map(|inv| report.invariants.iter().position(|s| s.invariant == inv.id))
+        .collect();
     for (case, outcome) in results {
         match outcome {
             CaseOutcome::Failed(e) => {
@@ -1126,9 +1193,8 @@ fn tally(
                 report.executed += 1;
                 report.coverage.add(judge, labels);
                 for e in evaluations {
-                    let inv = &judge.invariants[e.invariant.index()];
-                    let Some(summary) =
-                        report.invariants.iter_mut().find(|s| s.invariant == inv.id)
+                    let Some(summary) = summaries[e.invariant.index()]
+                        .and_then(|position| report.invariants.get_mut(position))
                     else {
                         continue;
                     };

@@ -29,8 +29,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::history::History;
-use crate::model::{Model, ModelError};
+use crate::history::{History, Offset};
+use crate::model::ModelError;
 use crate::observation::{Observation, Trace};
 use crate::spec::{Catalog, SpecSource};
 use account::Menu;
@@ -451,58 +451,26 @@ pub fn payer_name(payer: crate::generate::Payer) -> &'static str {
 
 /// Runs one account's history through the model, observing at the end of
 /// every simulated day and at every instant the model logs an event (what
-/// `verify` observes, without a first run to find those instants). Returns
-/// the trace and the indexes of the day-end observations.
+/// `verify` observes). Returns the trace and the indexes of the day-end
+/// observations.
 pub fn observed_run(
     catalog: &Catalog,
     history: &History,
     days: u32,
 ) -> Result<(Trace, Vec<usize>), ModelError> {
-    history.validate(catalog)?;
-    let mut model = Model::new(catalog, history)?;
-    let start = history.start;
-    let end = start + TimeDelta::days(i64::from(days));
-    let mut observations = Vec::new();
-    let mut day_ends = Vec::with_capacity(days as usize);
-    let mut next_day: i64 = 1;
-    let mut next_event = 0;
-    let mut logged = 0;
-    loop {
-        let day_end = start + TimeDelta::days(next_day);
-        let event_at = history.events.get(next_event).map(|e| e.at().at(start));
-        let t = [Some(day_end), event_at, model.next_due()]
-            .into_iter()
-            .flatten()
-            .min()
-            .expect("the day's end is a candidate");
-        if t > end {
-            break;
-        }
-        while let Some(e) = history.events.get(next_event) {
-            if e.at().at(start) != t {
-                break;
-            }
-            model.apply(e)?;
-            next_event += 1;
-        }
-        model.advance_to(t)?;
-        let is_day_end = t == day_end;
-        if model.log_len() > logged || is_day_end {
-            logged = model.log_len();
-            if is_day_end {
-                day_ends.push(observations.len());
-                next_day += 1;
-            }
-            observations.push(model.observe());
-        }
-    }
-    Ok((
-        Trace {
-            events: model.take_events(),
-            observations,
-        },
-        day_ends,
-    ))
+    let day_ends: Vec<Offset> = (1..=i64::from(days))
+        .map(|d| Offset(TimeDelta::days(d)))
+        .collect();
+    let until = Offset(TimeDelta::days(i64::from(days)));
+    let trace = crate::model::run_observing_events(catalog, history, &day_ends, Some(until))?;
+    let mut pending = day_ends.iter().map(|o| o.at(history.start)).peekable();
+    let indexes = trace
+        .observations
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| pending.next_if_eq(&o.at).map(|_| i))
+        .collect();
+    Ok((trace, indexes))
 }
 
 impl FleetResult {

@@ -140,6 +140,67 @@ pub fn run(
     })
 }
 
+/// Runs a whole history through the model until `until` (the history's
+/// end when `None`), observing at `observe_at`, at the history's own
+/// `observe` instants, and at every instant the model logs an event.
+///
+/// This is what [`run`] observes when it is given the instants of a first
+/// run's events, done in one run: the model's events do not depend on when
+/// it is observed, and the clock stops at every instant something is due,
+/// so each state the log announces is observed before the next one
+/// replaces it. Instants to observe after `until` are not observed (a
+/// caller that needs them runs [`run`]).
+pub fn run_observing_events(
+    catalog: &Catalog,
+    history: &History,
+    observe_at: &[Offset],
+    until: Option<Offset>,
+) -> Result<Trace, ModelError> {
+    history.validate(catalog)?;
+    let mut model = Model::new(catalog, history)?;
+    let start = history.start;
+    let end = until.unwrap_or_else(|| history.end()).at(start);
+    let mut instants: Vec<DateTime<Utc>> = observe_at
+        .iter()
+        .chain(&history.observe)
+        .map(|o| o.at(start))
+        .collect();
+    instants.sort();
+    instants.dedup();
+    let mut instants = instants.into_iter().peekable();
+    let mut events = history.events.iter().peekable();
+    let mut observations = Vec::new();
+    // Loading the history may already log events (at its start).
+    let mut logged = 0;
+    loop {
+        let next_event = events.peek().map(|e| e.at().at(start));
+        let unobserved = (model.log_len() > logged).then_some(model.now);
+        let candidates = [
+            unobserved,
+            instants.peek().copied(),
+            next_event,
+            model.next_due(),
+        ];
+        let Some(t) = candidates.into_iter().flatten().min().filter(|t| *t <= end) else {
+            break;
+        };
+        while let Some(e) = events.next_if(|e| e.at().at(start) == t) {
+            model.apply(e)?;
+        }
+        model.advance_to(t)?;
+        let asked = instants.next_if_eq(&t).is_some();
+        if asked || model.log_len() > logged {
+            logged = model.log_len();
+            observations.push(model.observe());
+        }
+    }
+    model.advance_to(end)?;
+    Ok(Trace {
+        events: model.take_events(),
+        observations,
+    })
+}
+
 #[derive(Debug, Clone)]
 struct Account {
     id: Name,
@@ -262,6 +323,9 @@ impl std::fmt::Display for Refusal<'_> {
     }
 }
 
+/// A state of a lifecycle, and whether the account is overdue.
+type VerdictKey = (LifecycleId, StateId, bool);
+
 /// The reference model, driven one step at a time.
 #[derive(Debug, Clone)]
 pub struct Model<'c> {
@@ -289,6 +353,11 @@ pub struct Model<'c> {
     refused: HashMap<String, (usize, Option<RuleId>)>,
     /// See [`Model::fee_operations`].
     fee_operations: std::cell::OnceCell<[Arc<[FeeOperation]>; 2]>,
+    /// The verdicts on every operation of a state whose verdicts only
+    /// its account's standing decides (`CatalogLookups::verdicts_fixed`),
+    /// per (lifecycle, state, account overdue), worked out the first time
+    /// a resource is observed in it.
+    fixed_verdicts: std::cell::RefCell<Vec<(VerdictKey, OperationMap)>>,
 }
 
 fn place(what: &str) -> String {
@@ -313,6 +382,7 @@ impl<'c> Model<'c> {
             stimuli: VecDeque::new(),
             dirty: BTreeSet::new(),
             steps_this_instant: 0,
+            fixed_verdicts: std::cell::RefCell::default(),
             work: 0,
             budget: WORK_BASE.saturating_add(
                 WORK_PER_ITEM
@@ -1488,11 +1558,7 @@ impl<'c> Model<'c> {
                 let res = &self.resources[r];
                 let lc = self.catalog.lifecycle(res.lifecycle);
                 let state = lc.state(res.state);
-                let (ops, op_names) = &names.by_document[res.doc.index()];
-                let operations = OperationMap::from_shared(
-                    op_names.clone(),
-                    ops.iter().map(|op| self.decide(r, *op).allowed),
-                );
+                let operations = self.operation_map(r);
                 let (lifecycle, states) = &names.lifecycles[res.lifecycle.index()];
                 ResourceObservation {
                     resource: res.id.clone(),
@@ -1518,6 +1584,35 @@ impl<'c> Model<'c> {
             accounts,
             resources,
         }
+    }
+
+    /// The verdict on every operation of resource `r`'s product, as an
+    /// observation lists them.
+    fn operation_map(&self, r: usize) -> OperationMap {
+        let res = &self.resources[r];
+        let names = self.catalog.lookups();
+        let (ops, op_names) = &names.by_document[res.doc.index()];
+        let decide_all = || {
+            OperationMap::from_shared(
+                op_names.clone(),
+                ops.iter().map(|op| self.decide(r, *op).allowed),
+            )
+        };
+        if !names.verdicts_fixed[res.lifecycle.index()][res.state.index()] {
+            return decide_all();
+        }
+        let key = (
+            res.lifecycle,
+            res.state,
+            self.accounts[res.account].overdue_since.is_some(),
+        );
+        let mut memo = self.fixed_verdicts.borrow_mut();
+        if let Some((_, map)) = memo.iter().find(|(k, _)| *k == key) {
+            return map.clone();
+        }
+        let map = decide_all();
+        memo.push((key, map.clone()));
+        map
     }
 
     /// Whether a charge to `r` is billed now; the rule that stops it if not.

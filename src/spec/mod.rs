@@ -100,6 +100,13 @@ pub(crate) struct CatalogLookups {
     /// an operation looks up its few candidates instead of scanning every
     /// transition of the lifecycle.
     pub(crate) operation_triggers: Vec<Vec<Vec<(OpId, usize)>>>,
+    /// Per lifecycle and state, whether the verdict on every operation of
+    /// a resource in that state depends on nothing but whether its account
+    /// is overdue: no transition an operation triggers from it has a guard
+    /// on anything else that changes over a history (its own overdue
+    /// bills, expiry, time, parent). The model then works out such a
+    /// state's verdicts once per run instead of at every observation.
+    pub(crate) verdicts_fixed: Vec<Vec<bool>>,
     /// The documents with fee-incurring operations, each with those
     /// operations in name order.
     pub(crate) fee: Vec<(DocId, Vec<OpId>)>,
@@ -230,6 +237,24 @@ impl Catalog {
                                 .collect();
                             triggers.sort();
                             triggers
+                        })
+                        .collect()
+                })
+                .collect(),
+            verdicts_fixed: self
+                .lifecycles
+                .iter()
+                .map(|l| {
+                    (0..l.states.len())
+                        .map(|s| {
+                            l.transitions
+                                .iter()
+                                .filter(|t| t.from.contains(&StateId(s as u32)))
+                                .filter(|t| matches!(t.trigger, Trigger::Operation(_)))
+                                .flat_map(|t| &t.guards)
+                                .all(|g| {
+                                    matches!(g, Guard::AccountOverdue(_) | Guard::Param { .. })
+                                })
                         })
                         .collect()
                 })
