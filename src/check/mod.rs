@@ -23,10 +23,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::history::History;
-use crate::observation::{Trace, TraceEvent};
+use crate::observation::{Outcome, Trace, TraceEvent};
 use crate::spec::{
-    Catalog, DurationExpr, EventPredicate, InvariantDef, InvariantId, LifecycleId, Pattern,
-    Predicate,
+    Catalog, DeductionOutcome, DurationExpr, EventPredicate, InvariantDef, InvariantId,
+    LifecycleId, Pattern, Predicate,
 };
 pub use trace_index::{Snapshot, TraceIndex};
 
@@ -430,7 +430,13 @@ impl Evaluator<'_, '_> {
             },
             (_, Fact::OfParent(_)) => false,
             (EventPredicate::Deduction(o), Fact::Logged(TraceEvent::Deduction { outcome, .. })) => {
-                serde_json::to_value(outcome).ok() == serde_json::to_value(o).ok()
+                // The specs' outcome and the observed one are named alike.
+                matches!(
+                    (o, outcome),
+                    (DeductionOutcome::Paid, Outcome::Paid)
+                        | (DeductionOutcome::Failed, Outcome::Failed)
+                        | (DeductionOutcome::Overdrawn, Outcome::Overdrawn)
+                )
             }
             (
                 EventPredicate::Transition { from, to },

@@ -82,22 +82,45 @@ impl<'t> TraceIndex<'t> {
                 facts: Vec::new(),
             });
         }
-        // Observations.
+        // Observations. A system lists its resources in the same order at
+        // every instant (the model does), so the subject at each position
+        // is looked up once and afterwards only checked by its id.
+        let mut at_position: Vec<(&'t str, Option<usize>)> = Vec::new();
+        let mut subjects_here: Vec<(usize, &'t ResourceObservation)> = Vec::new();
+        let mut first_position: Vec<Option<usize>> = vec![None; index.subjects.len()];
         for obs in &trace.observations {
-            for r in &obs.resources {
-                let Some(&s) = index.by_id.get(&*r.resource) else {
-                    continue;
+            subjects_here.clear();
+            for (position, r) in obs.resources.iter().enumerate() {
+                let id: &'t str = &r.resource;
+                let subject = match at_position.get(position) {
+                    Some(&(known, subject)) if known == id => subject,
+                    _ => {
+                        let subject = index.by_id.get(id).copied();
+                        at_position.truncate(position);
+                        at_position.push((id, subject));
+                        subject
+                    }
                 };
+                if let Some(s) = subject {
+                    subjects_here.push((s, r));
+                    first_position[s].get_or_insert(position);
+                }
+            }
+            for &(s, r) in &subjects_here {
                 let account = obs.account(&index.subjects[s].account);
                 let parent = index.subjects[s]
                     .parent
-                    .and_then(|p| obs.resource(&index.subjects[p].id));
+                    .and_then(|p| first_position[p])
+                    .map(|position| &obs.resources[position]);
                 index.subjects[s].snapshots.push(Snapshot {
                     at: obs.at,
                     resource: r,
                     account,
                     parent,
                 });
+            }
+            for &(s, _) in &subjects_here {
+                first_position[s] = None;
             }
         }
         for s in &mut index.subjects {
