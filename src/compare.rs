@@ -26,7 +26,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::observation::{AccountObservation, Observation, ResourceObservation, Trace, TraceEvent};
+use crate::observation::{
+    AccountObservation, Name, Observation, ResourceObservation, Trace, TraceEvent,
+};
 use crate::spec::{Anchor, BillingStatus, Catalog, Data, Guard, Serving, Trigger};
 
 /// Where an implementation first departs from the model.
@@ -136,7 +138,7 @@ type Sequences = std::collections::BTreeMap<
 
 /// User operations (instant, resource, operation) that no rule decided in
 /// a reference trace.
-type Undecided = BTreeSet<(DateTime<Utc>, String, String)>;
+type Undecided = BTreeSet<(DateTime<Utc>, Name, Name)>;
 
 /// The operations the model allowed with no rule behind the verdict (no
 /// capability, no transition, no refusal while overdue): whatever an
@@ -271,7 +273,7 @@ pub struct Reference {
     pub open_instant: BTreeSet<String>,
     /// The transitions whose instant that reading leaves to the system,
     /// by (lifecycle, transition): when they may come.
-    pub open_windows: BTreeMap<(String, String), OpenWindow>,
+    pub open_windows: BTreeMap<(Name, Name), OpenWindow>,
 }
 
 /// When a transition whose instant the document leaves to the system may
@@ -301,7 +303,7 @@ impl Reference {
                 });
                 if enabled {
                     open_windows.insert(
-                        (lc.id.clone(), t.id.clone()),
+                        (lc.id.as_str().into(), t.id.as_str().into()),
                         OpenWindow {
                             from: t.from.iter().map(|s| lc.state(*s).id.clone()).collect(),
                             since: *since,
@@ -422,7 +424,7 @@ fn sequences(
                     .map(|r| format!("resource {r}"))
                     .unwrap_or_else(|| format!("account {account}")),
                 "notifications",
-                notification.clone(),
+                notification.to_string(),
             ),
             TraceEvent::Refund {
                 resource, amount, ..

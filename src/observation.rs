@@ -456,85 +456,85 @@ pub enum TraceEvent {
     /// consumption: `bill` is absent).
     Charge {
         at: DateTime<Utc>,
-        account: String,
-        resource: String,
-        bill: Option<String>,
+        account: Name,
+        resource: Name,
+        bill: Option<Name>,
         amount: i64,
     },
     /// A charge was not billed because the resource's billing has ceased.
     ChargeSkipped {
         at: DateTime<Utc>,
-        account: String,
-        resource: String,
+        account: Name,
+        resource: Name,
         amount: i64,
-        rule: String,
+        rule: Name,
     },
     Deduction {
         at: DateTime<Utc>,
-        account: String,
-        resource: String,
-        bill: String,
+        account: Name,
+        resource: Name,
+        bill: Name,
         amount: i64,
         /// 1 for the first attempt.
         attempt: u32,
         cause: AttemptCause,
         outcome: Outcome,
-        rule: String,
+        rule: Name,
     },
     /// An overdue bill stopped being overdue (paid late, or the balance came
     /// back to zero or above).
     BillSettled {
         at: DateTime<Utc>,
-        account: String,
-        resource: String,
-        bill: String,
+        account: Name,
+        resource: Name,
+        bill: Name,
     },
     TopUp {
         at: DateTime<Utc>,
-        account: String,
+        account: Name,
         amount: i64,
     },
     VoucherGranted {
         at: DateTime<Utc>,
-        account: String,
+        account: Name,
         amount: i64,
     },
     /// Money taken for a purchase, renewal or upgrade.
     Payment {
         at: DateTime<Utc>,
-        account: String,
-        resource: String,
-        operation: String,
+        account: Name,
+        resource: Name,
+        operation: Name,
         cash: i64,
         vouchers: i64,
     },
     Transition {
         at: DateTime<Utc>,
-        resource: String,
-        lifecycle: String,
-        from: String,
-        to: String,
+        resource: Name,
+        lifecycle: Name,
+        from: Name,
+        to: Name,
         /// The lifecycle transition's id.
-        transition: String,
-        rule: String,
+        transition: Name,
+        rule: Name,
     },
     Notification {
         at: DateTime<Utc>,
-        account: String,
-        resource: Option<String>,
-        notification: String,
-        rule: String,
+        account: Name,
+        resource: Option<Name>,
+        notification: Name,
+        rule: Name,
     },
     /// A user operation, allowed or denied. A denial names the rule that
     /// refused it (for lack of credit, the ledger's available-credit rule)
     /// and gives the reason in words.
     Operation {
         at: DateTime<Utc>,
-        account: String,
-        resource: String,
-        operation: String,
+        account: Name,
+        resource: Name,
+        operation: Name,
         allowed: bool,
-        rule: Option<String>,
+        rule: Option<Name>,
         reason: Option<String>,
         /// The error a refusal answers with, where the document names one
         /// (MaxCompute's `ODPS-0420095`).
@@ -543,11 +543,11 @@ pub enum TraceEvent {
     },
     Refund {
         at: DateTime<Utc>,
-        account: String,
-        resource: String,
+        account: Name,
+        resource: Name,
         amount: i64,
-        formula: String,
-        rule: String,
+        formula: Name,
+        rule: Name,
         /// The formula's inputs.
         paid_cash: i64,
         paid_voucher: i64,

@@ -258,9 +258,9 @@ pub fn entries(catalog: &Catalog, start: DateTime<Utc>, trace: &Trace) -> Vec<En
             Entry {
                 at: e.at(),
                 offset: crate::history::Offset::between(start, e.at()).to_string(),
-                subject,
+                subject: subject.to_string(),
                 text,
-                rule,
+                rule: rule.map(|r| r.to_string()),
             }
         })
         .collect()

@@ -166,7 +166,7 @@ fn verdict(trace: &Trace, operation: &str) -> Option<(bool, Option<String>)> {
             allowed,
             rule,
             ..
-        } if o == operation => Some((*allowed, rule.clone())),
+        } if o == operation => Some((*allowed, rule.as_ref().map(|r| r.to_string()))),
         _ => None,
     })
 }
@@ -643,7 +643,7 @@ impl arrears::verify::System for Scrambler<'_> {
             let lc = c.lifecycle(c.lifecycle_named(lifecycle).unwrap());
             lc.state(lc.state_named(state).unwrap()).undecided
         };
-        let dropped: Vec<String> = trace
+        let dropped: Vec<arrears::observation::Name> = trace
             .events
             .iter()
             .filter_map(|e| match e {
@@ -659,9 +659,8 @@ impl arrears::verify::System for Scrambler<'_> {
             })
             .collect();
         for o in &mut trace.observations {
-            o.resources.retain(|r| {
-                !(dropped.iter().any(|d| *d == r.resource) && undecided(&r.lifecycle, &r.state))
-            });
+            o.resources
+                .retain(|r| !(dropped.contains(&r.resource) && undecided(&r.lifecycle, &r.state)));
         }
         trace.events.retain(|e| {
             !matches!(e, TraceEvent::Transition { resource, lifecycle, to, .. }

@@ -215,7 +215,10 @@ fn check_balances(history: &History, trace: &Trace) -> Result<(), TestCaseError>
             } => {
                 prop_assert!(*cash >= 0 && *vouchers >= 0);
                 let payment = i128::from(*cash) + i128::from(*vouchers);
-                prop_assert_eq!(Some(payment), prices.get(resource).map(|p| i128::from(*p)));
+                prop_assert_eq!(
+                    Some(payment),
+                    prices.get(resource.as_str()).map(|p| i128::from(*p))
+                );
                 paid.insert(resource.clone(), *cash);
                 expected -= payment;
             }

@@ -273,10 +273,10 @@ impl Engine {
     fn notify(&mut self, account: usize, resource: Option<usize>, note: (&str, &str)) {
         self.log.push(TraceEvent::Notification {
             at: self.now,
-            account: self.accounts[account].id.clone(),
-            resource: resource.map(|r| self.resources[r].id.clone()),
-            notification: note.0.to_string(),
-            rule: note.1.to_string(),
+            account: self.accounts[account].id.as_str().into(),
+            resource: resource.map(|r| self.resources[r].id.as_str().into()),
+            notification: note.0.into(),
+            rule: note.1.into(),
         });
     }
 
@@ -334,11 +334,11 @@ impl Engine {
             .then(|| crate::products::maxcompute::ACCESS_DENIED_CODE.to_string());
         self.log.push(TraceEvent::Operation {
             at: self.now,
-            account: self.accounts[r_account].id.clone(),
-            resource: resource.to_string(),
-            operation: op.to_string(),
+            account: self.accounts[r_account].id.as_str().into(),
+            resource: resource.into(),
+            operation: op.into(),
             allowed,
-            rule: rule.map(str::to_string),
+            rule: rule.map(Into::into),
             reason,
             error_code,
         });
@@ -357,12 +357,12 @@ impl Engine {
         let res = &self.resources[r];
         self.log.push(TraceEvent::Transition {
             at: self.now,
-            resource: res.id.clone(),
-            lifecycle: res.lc.id().to_string(),
-            from: from.id().to_string(),
-            to: t.to.id().to_string(),
-            transition: t.id.to_string(),
-            rule: t.rule.to_string(),
+            resource: res.id.as_str().into(),
+            lifecycle: res.lc.id().into(),
+            from: from.id().into(),
+            to: t.to.id().into(),
+            transition: t.id.into(),
+            rule: t.rule.into(),
         });
         let account = res.account;
         self.resource_changed(r);
@@ -497,14 +497,14 @@ impl Engine {
             .map_or("", |billing| billing.rule);
         self.log.push(TraceEvent::Deduction {
             at: self.now,
-            account: self.accounts[bill.account].id.clone(),
-            resource: res.id.clone(),
-            bill: bill.id.clone(),
+            account: self.accounts[bill.account].id.as_str().into(),
+            resource: res.id.as_str().into(),
+            bill: bill.id.as_str().into(),
             amount: bill.amount,
             attempt: bill.attempts,
             cause,
             outcome,
-            rule: rule.to_string(),
+            rule: rule.into(),
         });
     }
 
@@ -512,9 +512,9 @@ impl Engine {
         let bill = &self.bills[b];
         self.log.push(TraceEvent::BillSettled {
             at: self.now,
-            account: self.accounts[bill.account].id.clone(),
-            resource: self.resources[bill.resource].id.clone(),
-            bill: bill.id.clone(),
+            account: self.accounts[bill.account].id.as_str().into(),
+            resource: self.resources[bill.resource].id.as_str().into(),
+            bill: bill.id.as_str().into(),
         });
     }
 
@@ -633,7 +633,7 @@ impl Engine {
     fn top_up(&mut self, account: usize, amount: i64) {
         self.log.push(TraceEvent::TopUp {
             at: self.now,
-            account: self.accounts[account].id.clone(),
+            account: self.accounts[account].id.as_str().into(),
             amount,
         });
         self.accounts[account].cash += amount;
@@ -652,7 +652,7 @@ impl Engine {
     fn grant_voucher(&mut self, account: usize, amount: i64) {
         self.log.push(TraceEvent::VoucherGranted {
             at: self.now,
-            account: self.accounts[account].id.clone(),
+            account: self.accounts[account].id.as_str().into(),
             amount,
         });
         self.accounts[account].vouchers += amount;
@@ -677,9 +677,9 @@ impl Engine {
         self.ledger_changed(account);
         self.log.push(TraceEvent::Payment {
             at: self.now,
-            account: self.accounts[account].id.clone(),
-            resource: resource.to_string(),
-            operation: op.to_string(),
+            account: self.accounts[account].id.as_str().into(),
+            resource: resource.into(),
+            operation: op.into(),
             cash,
             vouchers,
         });
@@ -704,11 +704,11 @@ impl Engine {
         let account = res.account;
         self.log.push(TraceEvent::Refund {
             at: self.now,
-            account: self.accounts[account].id.clone(),
-            resource: res.id.clone(),
+            account: self.accounts[account].id.as_str().into(),
+            resource: res.id.as_str().into(),
             amount: refund.amount,
-            formula: refund.formula.to_string(),
-            rule: refund.rule.to_string(),
+            formula: refund.formula.into(),
+            rule: refund.rule.into(),
             paid_cash: res.paid_cash,
             paid_voucher: res.paid_voucher,
             used_seconds: used,
@@ -740,10 +740,10 @@ impl Engine {
             // whose billing the document leaves open.
             self.log.push(TraceEvent::ChargeSkipped {
                 at: self.now,
-                account: self.accounts[account].id.clone(),
-                resource: self.resources[r].id.clone(),
+                account: self.accounts[account].id.as_str().into(),
+                resource: self.resources[r].id.as_str().into(),
                 amount,
-                rule: self.resources[r].entered_rule.to_string(),
+                rule: self.resources[r].entered_rule.into(),
             });
             return;
         }
@@ -774,9 +774,9 @@ impl Engine {
         };
         self.log.push(TraceEvent::Charge {
             at: self.now,
-            account: self.accounts[account].id.clone(),
-            resource: self.resources[r].id.clone(),
-            bill: bill_id,
+            account: self.accounts[account].id.as_str().into(),
+            resource: self.resources[r].id.as_str().into(),
+            bill: bill_id.map(Into::into),
             amount,
         });
         self.signal(r, Signal::Charged);

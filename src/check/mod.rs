@@ -441,7 +441,10 @@ impl Evaluator<'_, '_> {
             (
                 EventPredicate::Transition { from, to },
                 Fact::Logged(TraceEvent::Transition { from: f, to: t, .. }),
-            ) => (from.is_empty() || from.contains(f)) && (to.is_empty() || to.contains(t)),
+            ) => {
+                (from.is_empty() || from.iter().any(|s| *f == **s))
+                    && (to.is_empty() || to.iter().any(|s| *t == **s))
+            }
             (
                 EventPredicate::Notification(n),
                 Fact::Logged(TraceEvent::Notification { notification, .. }),

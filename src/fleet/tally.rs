@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::observation::{Observation, Outcome, Trace, TraceEvent};
+use crate::observation::{Name, Observation, Outcome, Trace, TraceEvent};
 use crate::spec::{Catalog, Data, Serving};
 
 /// How many violations a result keeps to show (the lowest account indexes).
@@ -395,7 +395,7 @@ impl Classifier {
 #[derive(Debug, Default)]
 struct Episode {
     since: Option<DateTime<Utc>>,
-    bills: Vec<String>,
+    bills: Vec<Name>,
     stopped: bool,
     released: bool,
 }
@@ -566,7 +566,10 @@ impl Tally {
                 TraceEvent::Notification { notification, .. } => {
                     self.daily.notifications[d] += 1;
                     row.notifications += 1;
-                    *self.notifications.entry(notification.clone()).or_default() += 1;
+                    *self
+                        .notifications
+                        .entry(notification.to_string())
+                        .or_default() += 1;
                 }
                 TraceEvent::Operation { allowed, rule, .. } => {
                     if *allowed {
@@ -575,7 +578,7 @@ impl Tally {
                     } else {
                         self.daily.operations_refused[d] += 1;
                         row.operations_refused += 1;
-                        let by = rule.clone().unwrap_or_else(|| "(no rule)".to_string());
+                        let by = rule.as_deref().unwrap_or("(no rule)").to_string();
                         *self.refusals.entry(by).or_default() += 1;
                     }
                 }

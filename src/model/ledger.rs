@@ -111,7 +111,7 @@ impl Model<'_> {
         };
         ModelError::Money {
             at: self.now,
-            account: self.accounts[account].id.as_str().to_owned(),
+            account: self.accounts[account].id.to_string(),
             what,
         }
     }
@@ -145,13 +145,11 @@ impl Model<'_> {
     pub(super) fn charge(&mut self, r: usize, amount: i64) {
         let account = self.resources[r].account;
         if let Some(rule) = self.billing_stopped_by(r) {
-            let rule = rule
-                .map(|rule| self.catalog.rule(rule).id.clone())
-                .unwrap_or_default();
+            let rule = rule.map(|rule| self.rule_name(rule)).unwrap_or_default();
             self.log.push(TraceEvent::ChargeSkipped {
                 at: self.now,
-                account: self.accounts[account].id.as_str().to_owned(),
-                resource: self.resources[r].id.as_str().to_owned(),
+                account: self.accounts[account].id.clone(),
+                resource: self.resources[r].id.clone(),
                 amount,
                 rule,
             });
@@ -163,8 +161,8 @@ impl Model<'_> {
             // consumption only.
             self.log.push(TraceEvent::Charge {
                 at: self.now,
-                account: self.accounts[account].id.as_str().to_owned(),
-                resource: self.resources[r].id.as_str().to_owned(),
+                account: self.accounts[account].id.clone(),
+                resource: self.resources[r].id.clone(),
                 bill: None,
                 amount,
             });
@@ -175,11 +173,11 @@ impl Model<'_> {
         let first = self.now + self.catalog.duration_param(billing.deduction_offsets[0]);
         let res = &mut self.resources[r];
         res.bill_count += 1;
-        let id = format!("{}/{}", res.id, res.bill_count);
+        let bill_id = Name::from(format!("{}/{}", res.id, res.bill_count));
         let bill = self.bills.len();
         self.bills.push(Bill {
             index: bill,
-            id: Name::from(id.as_str()),
+            id: bill_id.clone(),
             account,
             resource: r,
             doc,
@@ -193,9 +191,9 @@ impl Model<'_> {
         self.accounts[account].bills.push(bill);
         self.log.push(TraceEvent::Charge {
             at: self.now,
-            account: self.accounts[account].id.as_str().to_owned(),
-            resource: self.resources[r].id.as_str().to_owned(),
-            bill: Some(id),
+            account: self.accounts[account].id.clone(),
+            resource: self.resources[r].id.clone(),
+            bill: Some(bill_id),
             amount,
         });
         self.schedule(first, Agendum::Deduction { bill, attempt: 1 });
@@ -299,14 +297,14 @@ impl Model<'_> {
         let b = &self.bills[bill];
         self.log.push(TraceEvent::Deduction {
             at: self.now,
-            account: self.accounts[account].id.as_str().to_owned(),
-            resource: self.resources[b.resource].id.as_str().to_owned(),
-            bill: b.id.as_str().to_owned(),
+            account: self.accounts[account].id.clone(),
+            resource: self.resources[b.resource].id.clone(),
+            bill: b.id.clone(),
             amount,
             attempt: b.attempts,
             cause,
             outcome,
-            rule: self.catalog.rule(billing.rule).id.clone(),
+            rule: self.rule_name(billing.rule),
         });
         if paid {
             // Logged after the deduction that caused it.
@@ -330,9 +328,9 @@ impl Model<'_> {
             self.resources[resource].overdue_bills -= 1;
             self.log.push(TraceEvent::BillSettled {
                 at: self.now,
-                account: self.accounts[account].id.as_str().to_owned(),
-                resource: self.resources[resource].id.as_str().to_owned(),
-                bill: self.bills[bill].id.as_str().to_owned(),
+                account: self.accounts[account].id.clone(),
+                resource: self.resources[resource].id.clone(),
+                bill: self.bills[bill].id.clone(),
             });
         } else if !was_overdue && is_overdue {
             self.accounts[account].overdue_bills += 1;
@@ -344,7 +342,7 @@ impl Model<'_> {
         self.credit(account, amount, 0, Movement::TopUp(amount))?;
         self.log.push(TraceEvent::TopUp {
             at: self.now,
-            account: self.accounts[account].id.as_str().to_owned(),
+            account: self.accounts[account].id.clone(),
             amount,
         });
         self.clear_overdrawn(account);
@@ -359,7 +357,7 @@ impl Model<'_> {
         self.credit(account, 0, amount, Movement::Voucher(amount))?;
         self.log.push(TraceEvent::VoucherGranted {
             at: self.now,
-            account: self.accounts[account].id.as_str().to_owned(),
+            account: self.accounts[account].id.clone(),
             amount,
         });
         self.after_ledger_change(account);
@@ -440,7 +438,7 @@ impl Model<'_> {
             expr.eval_rounded(&inputs, mode)
                 .map_err(|error| ModelError::Refund {
                     at: self.now,
-                    resource: res.id.as_str().to_owned(),
+                    resource: res.id.to_string(),
                     formula: def.id.clone(),
                     reason: format!(
                         "(`{part}`) gives no value on {}: {error}",
@@ -469,11 +467,11 @@ impl Model<'_> {
         )?;
         self.log.push(TraceEvent::Refund {
             at: self.now,
-            account: self.accounts[account].id.as_str().to_owned(),
-            resource: self.resources[r].id.as_str().to_owned(),
+            account: self.accounts[account].id.clone(),
+            resource: self.resources[r].id.clone(),
             amount,
-            formula: def.id.clone(),
-            rule: catalog.rule(def.rule).id.clone(),
+            formula: catalog.lookups().formulas[f.index()].clone().into(),
+            rule: catalog.lookups().rules[def.rule.index()].clone().into(),
             paid_cash: inputs.paid_cash,
             paid_voucher: inputs.paid_voucher,
             used_seconds: inputs.used_seconds,

@@ -944,14 +944,19 @@ impl<'c> Model<'c> {
         let res = &self.resources[r];
         let lc = catalog.lifecycle(res.lifecycle);
         let transition = &lc.transitions[t];
+        let names = catalog.lookups();
         self.log.push(TraceEvent::Transition {
             at: self.now,
-            resource: res.id.as_str().to_owned(),
-            lifecycle: lc.id.clone(),
-            from: lc.state(res.state).id.clone(),
-            to: lc.state(transition.to).id.clone(),
-            transition: transition.id.clone(),
-            rule: catalog.rule(transition.rule).id.clone(),
+            resource: res.id.clone(),
+            lifecycle: names.lifecycles[lifecycle].0.clone().into(),
+            from: names.lifecycles[lifecycle].1[res.state.index()]
+                .clone()
+                .into(),
+            to: names.lifecycles[lifecycle].1[transition.to.index()]
+                .clone()
+                .into(),
+            transition: names.transitions[lifecycle][t].clone().into(),
+            rule: names.rules[transition.rule.index()].clone().into(),
         });
         let res = &mut self.resources[r];
         res.state = transition.to;
@@ -1113,10 +1118,12 @@ impl<'c> Model<'c> {
         let def = &self.catalog.notifications[n.index()];
         self.log.push(TraceEvent::Notification {
             at: self.now,
-            account: self.accounts[account].id.as_str().to_owned(),
-            resource: resource.map(|r| self.resources[r].id.as_str().to_owned()),
-            notification: def.id.clone(),
-            rule: self.catalog.rule(def.rule).id.clone(),
+            account: self.accounts[account].id.clone(),
+            resource: resource.map(|r| self.resources[r].id.clone()),
+            notification: self.catalog.lookups().notifications[n.index()]
+                .clone()
+                .into(),
+            rule: self.rule_name(def.rule),
         });
     }
 
@@ -1286,11 +1293,11 @@ impl<'c> Model<'c> {
         let res = &self.resources[r];
         self.log.push(TraceEvent::Operation {
             at: self.now,
-            account: self.accounts[res.account].id.as_str().to_owned(),
-            resource: res.id.as_str().to_owned(),
-            operation: self.catalog.op_name(op).to_string(),
+            account: self.accounts[res.account].id.clone(),
+            resource: res.id.clone(),
+            operation: self.catalog.lookups().operations[op.index()].clone().into(),
             allowed: d.allowed,
-            rule: d.rule.map(|rule| self.catalog.rule(rule).id.clone()),
+            rule: d.rule.map(|rule| self.rule_name(rule)),
             reason: d.reason.map(|r| r.to_string()),
             error_code: d.error_code.map(str::to_string),
         });
@@ -1336,9 +1343,9 @@ impl<'c> Model<'c> {
         }
         self.log.push(TraceEvent::Payment {
             at: self.now,
-            account: self.accounts[account].id.as_str().to_owned(),
-            resource: self.resources[r].id.as_str().to_owned(),
-            operation: self.catalog.op_name(op).to_string(),
+            account: self.accounts[account].id.clone(),
+            resource: self.resources[r].id.clone(),
+            operation: self.catalog.lookups().operations[op.index()].clone().into(),
             cash,
             vouchers,
         });
@@ -1421,11 +1428,11 @@ impl<'c> Model<'c> {
         };
         self.log.push(TraceEvent::Operation {
             at: self.now,
-            account: self.accounts[account].id.as_str().to_owned(),
-            resource: def.id.clone(),
+            account: self.accounts[account].id.clone(),
+            resource: def.id.as_str().into(),
             operation: "purchase".into(),
             allowed,
-            rule: rule.map(|r| self.catalog.rule(r).id.clone()),
+            rule: rule.map(|r| self.rule_name(r)),
             reason,
             error_code: None,
         });
@@ -1437,8 +1444,8 @@ impl<'c> Model<'c> {
         let r = self.create(account, def, self.now, cash, vouchers, where_)?;
         self.log.push(TraceEvent::Payment {
             at: self.now,
-            account: self.accounts[account].id.as_str().to_owned(),
-            resource: def.id.clone(),
+            account: self.accounts[account].id.clone(),
+            resource: def.id.as_str().into(),
             operation: "purchase".into(),
             cash,
             vouchers,
@@ -1458,27 +1465,27 @@ impl<'c> Model<'c> {
         account: usize,
         rule: Option<RuleId>,
     ) {
-        let account = self.accounts[account].id.as_str().to_owned();
-        let rule_id = rule.map(|r| self.catalog.rule(r).id.clone());
+        let account = self.accounts[account].id.clone();
+        let rule_id = rule.map(|r| self.rule_name(r));
         let reason = Some("the resource does not exist: its purchase was refused".to_string());
         let entry = match event {
             Event::Charge { amount, hours, .. } => TraceEvent::ChargeSkipped {
                 at: self.now,
                 account,
-                resource: id.to_string(),
+                resource: id.into(),
                 amount: amount.or(*hours).unwrap_or(0),
                 rule: rule_id.unwrap_or_default(),
             },
             _ => TraceEvent::Operation {
                 at: self.now,
                 account,
-                resource: id.to_string(),
+                resource: id.into(),
                 operation: match event {
-                    Event::Operate { operation, .. } => operation.clone(),
+                    Event::Operate { operation, .. } => operation.as_str().into(),
                     Event::Renew { .. } => "renew".into(),
                     Event::Upgrade { .. } => "upgrade".into(),
                     Event::SetAutoRelease { .. } => "set-auto-release".into(),
-                    other => other.kind().to_string(),
+                    other => other.kind().into(),
                 },
                 allowed: false,
                 rule: rule_id,
@@ -1613,6 +1620,11 @@ impl<'c> Model<'c> {
         let map = decide_all();
         memo.push((key, map.clone()));
         map
+    }
+
+    /// A rule's id, shared rather than copied into the log.
+    fn rule_name(&self, rule: RuleId) -> Name {
+        self.catalog.lookups().rules[rule.index()].clone().into()
     }
 
     /// Whether a charge to `r` is billed now; the rule that stops it if not.

@@ -100,6 +100,13 @@ pub(crate) struct CatalogLookups {
     /// an operation looks up its few candidates instead of scanning every
     /// transition of the lifecycle.
     pub(crate) operation_triggers: Vec<Vec<Vec<(OpId, usize)>>>,
+    /// Ids the model's log repeats, by index: rules, operations,
+    /// notifications, formulas, and per lifecycle its transitions.
+    pub(crate) rules: Vec<std::sync::Arc<str>>,
+    pub(crate) operations: Vec<std::sync::Arc<str>>,
+    pub(crate) notifications: Vec<std::sync::Arc<str>>,
+    pub(crate) formulas: Vec<std::sync::Arc<str>>,
+    pub(crate) transitions: Vec<Vec<std::sync::Arc<str>>>,
     /// Per lifecycle and state, whether the verdict on every operation of
     /// a resource in that state depends on nothing but whether its account
     /// is overdue: no transition an operation triggers from it has a guard
@@ -240,6 +247,23 @@ impl Catalog {
                         })
                         .collect()
                 })
+                .collect(),
+            rules: self.rules.iter().map(|r| r.id.as_str().into()).collect(),
+            operations: self
+                .operation_names
+                .iter()
+                .map(|o| o.as_str().into())
+                .collect(),
+            notifications: self
+                .notifications
+                .iter()
+                .map(|n| n.id.as_str().into())
+                .collect(),
+            formulas: self.formulas.iter().map(|f| f.id.as_str().into()).collect(),
+            transitions: self
+                .lifecycles
+                .iter()
+                .map(|l| l.transitions.iter().map(|t| t.id.as_str().into()).collect())
                 .collect(),
             verdicts_fixed: self
                 .lifecycles
