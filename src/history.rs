@@ -900,12 +900,8 @@ impl<'c> Validator<'c> {
             return Err(err(place, "events cannot happen after the year 3000"));
         }
         let known_resource = |id: &str| -> Result<ResolvedResource, HistoryError> {
-            self.resolved_of(id).ok_or_else(|| {
-                err(
-                    place.clone(),
-                    format!("unknown resource `{id}` (not listed, or bought later)"),
-                )
-            })
+            self.resolved_of(id)
+                .ok_or_else(|| unknown_resource(place.clone(), id))
         };
         match e {
             Event::Charge {
@@ -914,7 +910,11 @@ impl<'c> Validator<'c> {
                 hours,
                 ..
             } => {
-                let res = known_resource(resource)?;
+                // Everything the charge needs of the resource, looked up once.
+                let (res, account, hourly_price) = self
+                    .known(resource)
+                    .map(|r| (r.resolved, r.account, r.hourly_price))
+                    .ok_or_else(|| unknown_resource(place.clone(), resource))?;
                 let lc = catalog.lifecycle(res.lifecycle);
                 let billed = matches!(
                     lc.billing,
@@ -937,8 +937,7 @@ impl<'c> Validator<'c> {
                     }
                     (None, Some(h)) => {
                         check_amount(*h, &place, "hours")?;
-                        let price = self.known(resource).and_then(|r| r.hourly_price);
-                        let price = price.ok_or_else(|| {
+                        let price = hourly_price.ok_or_else(|| {
                             err(
                                 place.clone(),
                                 format!("`hours` needs an hourly_price on resource `{resource}`"),
@@ -959,7 +958,7 @@ impl<'c> Validator<'c> {
                     }
                     _ => return Err(err(place, "give exactly one of `amount` and `hours`")),
                 };
-                let totals = self.totals_after(self.account_of(resource), &[], charged, &place)?;
+                let totals = self.totals_after(account, &[], charged, &place)?;
                 self.commit(totals);
             }
             Event::TopUp {
@@ -1112,6 +1111,13 @@ fn json_message(e: &serde_json::Error) -> String {
         Some(i) => text[..i].to_string(),
         None => text,
     }
+}
+
+fn unknown_resource(place: String, id: &str) -> HistoryError {
+    err(
+        place,
+        format!("unknown resource `{id}` (not listed, or bought later)"),
+    )
 }
 
 fn err(place: impl Into<String>, message: impl Into<String>) -> HistoryError {

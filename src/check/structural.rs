@@ -261,15 +261,19 @@ fn lifecycle(
         }
         // Observations agree with the log and the documented capabilities.
         let mut deleted_since: Option<DateTime<Utc>> = None;
+        // The log's entries up to each snapshot: snapshots come in time
+        // order, so the count only grows.
+        let mut logged = 0;
         for snap in index.snapshots(subject) {
             exercised = true;
             let r = snap.resource;
-            let expected = timeline
-                .iter()
-                .take_while(|(at, _)| *at <= snap.at)
-                .last()
-                .map(|(_, s)| *s)
-                .unwrap_or(&lc.state(lc.initial).id);
+            while timeline.get(logged).is_some_and(|(at, _)| *at <= snap.at) {
+                logged += 1;
+            }
+            let expected = match logged {
+                0 => lc.state(lc.initial).id.as_str(),
+                n => timeline[n - 1].1,
+            };
             let obs = || serde_json::to_value(r).ok();
             if *r.state != *expected {
                 report(

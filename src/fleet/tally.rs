@@ -362,17 +362,17 @@ struct StateClass {
 /// Classifies the states the trace names, once per run.
 #[derive(Debug, Clone)]
 pub struct Classifier {
-    /// (lifecycle id, state id) → what the state means.
-    states: HashMap<(String, String), StateClass>,
+    /// Lifecycle id → state id → what the state means.
+    states: HashMap<String, HashMap<String, StateClass>>,
 }
 
 impl Classifier {
     pub fn new(catalog: &Catalog) -> Classifier {
-        let mut states = HashMap::new();
+        let mut states: HashMap<String, HashMap<String, StateClass>> = HashMap::new();
         for l in &catalog.lifecycles {
             for s in &l.states {
-                states.insert(
-                    (l.id.clone(), s.id.clone()),
+                states.entry(l.id.clone()).or_default().insert(
+                    s.id.clone(),
                     StateClass {
                         serving: s.serving,
                         data: s.data,
@@ -385,9 +385,7 @@ impl Classifier {
     }
 
     fn class(&self, lifecycle: &str, state: &str) -> Option<StateClass> {
-        self.states
-            .get(&(lifecycle.to_string(), state.to_string()))
-            .copied()
+        self.states.get(lifecycle)?.get(state).copied()
     }
 }
 
@@ -398,6 +396,38 @@ struct Episode {
     bills: Vec<Name>,
     stopped: bool,
     released: bool,
+}
+
+/// The same string: the same pointer (ids the model shares), or else the
+/// same text.
+fn same(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
+/// A resource's episode, if it has had one.
+fn open_episode<'e>(
+    episodes: &'e mut [(&str, Episode)],
+    resource: &str,
+) -> Option<&'e mut Episode> {
+    episodes
+        .iter_mut()
+        .find(|(r, _)| same(r, resource))
+        .map(|(_, e)| e)
+}
+
+/// A resource's episode, opened (empty) if it has had none.
+fn episode_of<'e, 'r>(
+    episodes: &'e mut Vec<(&'r str, Episode)>,
+    resource: &'r str,
+) -> &'e mut Episode {
+    let i = match episodes.iter().position(|(r, _)| same(r, resource)) {
+        Some(i) => i,
+        None => {
+            episodes.push((resource, Episode::default()));
+            episodes.len() - 1
+        }
+    };
+    &mut episodes[i].1
 }
 
 /// Folds one account's run into a tally.
@@ -426,6 +456,10 @@ impl Tally {
             let d = (at - run.start).num_days().max(0) as usize;
             d.min(days.saturating_sub(1))
         };
+        // An account's resources pass through a few (product, state) pairs:
+        // its days are counted per pair here, then added to the tally's
+        // series once per pair rather than looked up per resource and day.
+        let mut by_state: Vec<(&str, &str, Vec<u64>)> = Vec::new();
         for (d, obs) in run.day_ends.iter().enumerate() {
             if obs.accounts.iter().any(|a| a.overdue_since.is_some()) {
                 self.daily.accounts_overdue_at_day_end[d] += 1;
@@ -433,14 +467,24 @@ impl Tally {
                 row.first_overdue_day.get_or_insert(d as u64);
             }
             for r in &obs.resources {
-                let series = counter(counter(&mut self.resources_by_state, &r.product), &r.state);
-                if series.len() < days {
-                    series.resize(days, 0);
-                }
-                series[d] += 1;
+                let (product, state) = (r.product.as_str(), r.state.as_str());
+                let known = by_state
+                    .iter()
+                    .position(|(p, s, _)| same(p, product) && same(s, state));
+                let i = known.unwrap_or_else(|| {
+                    by_state.push((product, state, vec![0; days]));
+                    by_state.len() - 1
+                });
+                by_state[i].2[d] += 1;
             }
         }
-        let mut episodes: HashMap<&str, Episode> = HashMap::new();
+        for (product, state, counts) in by_state {
+            let series = counter(counter(&mut self.resources_by_state, product), state);
+            add_series(series, &counts);
+        }
+        // Open overdue episodes, per resource (an account has a few).
+        let mut episodes: Vec<(&str, Episode)> = Vec::new();
+        let mut transition_key = String::new();
         let since_days = |from: Option<DateTime<Utc>>, at: DateTime<Utc>| {
             from.map(|f| (at - f).num_days().max(0) as usize)
         };
@@ -470,7 +514,7 @@ impl Tally {
                     at,
                     ..
                 } => {
-                    let episode = episodes.entry(resource.as_str()).or_default();
+                    let episode = episode_of(&mut episodes, resource);
                     match outcome {
                         Outcome::Paid => {
                             self.daily.deductions_paid[d] += 1;
@@ -499,7 +543,7 @@ impl Tally {
                 } => {
                     self.daily.settlements[d] += 1;
                     row.settlements += 1;
-                    if let Some(episode) = episodes.get_mut(resource.as_str()) {
+                    if let Some(episode) = open_episode(&mut episodes, resource) {
                         episode.bills.retain(|b| b != bill);
                         if episode.bills.is_empty() && episode.since.is_some() {
                             record(
@@ -519,17 +563,23 @@ impl Tally {
                     at,
                     ..
                 } => {
-                    *self
-                        .transitions
-                        .entry(format!("{lifecycle}/{transition}"))
-                        .or_default() += 1;
+                    transition_key.clear();
+                    transition_key.push_str(lifecycle);
+                    transition_key.push('/');
+                    transition_key.push_str(transition);
+                    match self.transitions.get_mut(transition_key.as_str()) {
+                        Some(count) => *count += 1,
+                        None => {
+                            self.transitions.insert(transition_key.clone(), 1);
+                        }
+                    }
                     let (Some(before), Some(after)) = (
                         classifier.class(lifecycle, from),
                         classifier.class(lifecycle, to),
                     ) else {
                         continue;
                     };
-                    let episode = episodes.get_mut(resource.as_str());
+                    let episode = open_episode(&mut episodes, resource);
                     if before.serving == Serving::Yes && after.serving == Serving::No {
                         self.daily.stops[d] += 1;
                         row.stops += 1;
@@ -551,8 +601,7 @@ impl Tally {
                     if after.terminal && !before.terminal {
                         self.daily.releases[d] += 1;
                         row.releases += 1;
-                        if let Some(ep) = episodes
-                            .get_mut(resource.as_str())
+                        if let Some(ep) = open_episode(&mut episodes, resource)
                             .filter(|ep| ep.since.is_some() && !ep.released)
                         {
                             ep.released = true;

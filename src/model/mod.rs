@@ -388,11 +388,9 @@ impl<'c> Model<'c> {
                 WORK_PER_ITEM
                     .saturating_mul((history.accounts.len() + history.resources.len()) as u64),
             ),
-            fired: catalog
-                .lifecycles
-                .iter()
-                .map(|l| vec![0; l.transitions.len()])
-                .collect(),
+            // Counted from a lifecycle's first transition on: most histories
+            // touch a few of the catalog's lifecycles.
+            fired: vec![Vec::new(); catalog.lifecycles.len()],
             start: history.start,
             refused: HashMap::new(),
             fee_operations: std::cell::OnceCell::new(),
@@ -939,7 +937,11 @@ impl<'c> Model<'c> {
         self.steps_this_instant += 1;
         self.spend()?;
         let lifecycle = self.resources[r].lifecycle.index();
-        self.fired[lifecycle][t] += 1;
+        let fired = &mut self.fired[lifecycle];
+        if fired.is_empty() {
+            fired.resize(self.catalog.lifecycles[lifecycle].transitions.len(), 0);
+        }
+        fired[t] += 1;
         let catalog = self.catalog;
         let res = &self.resources[r];
         let lc = catalog.lifecycle(res.lifecycle);
