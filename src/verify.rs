@@ -461,18 +461,20 @@ pub fn observation_instants(reference: &Catalog, scenario: &Scenario) -> Vec<Off
 /// The observation instants of a scenario, and the reference model's
 /// events on it (what the history exercises under the readings in force).
 fn reference_run(reference: &Catalog, scenario: &Scenario) -> (Vec<Offset>, Vec<TraceEvent>) {
-    let mut instants = scenario.observe.clone();
     let events = crate::model::run(reference, &scenario.history, &[])
         .map(|t| t.events)
         .unwrap_or_default();
-    instants.extend(
-        events
-            .iter()
-            .map(|e| Offset::between(scenario.history.start, e.at())),
-    );
+    (instants_with(scenario, &events), events)
+}
+
+/// The scenario's instants and those of `events`, in order, each once.
+fn instants_with(scenario: &Scenario, events: &[TraceEvent]) -> Vec<Offset> {
+    let start = scenario.history.start;
+    let mut instants = scenario.observe.clone();
+    instants.extend(events.iter().map(|e| Offset::between(start, e.at())));
     instants.sort();
     instants.dedup();
-    (instants, events)
+    instants
 }
 
 /// The instants a system was observed at, and what it reported.
@@ -531,15 +533,7 @@ impl Context<'_> {
             None,
         )
         .ok()?;
-        let mut instants = scenario.observe.clone();
-        instants.extend(
-            trace
-                .events
-                .iter()
-                .map(|e| Offset::between(history.start, e.at())),
-        );
-        instants.sort();
-        instants.dedup();
+        let instants = instants_with(scenario, &trace.events);
         let mut expected: Vec<Offset> = instants.iter().chain(&history.observe).copied().collect();
         expected.sort();
         expected.dedup();
