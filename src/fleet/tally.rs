@@ -567,12 +567,7 @@ impl Tally {
                     transition_key.push_str(lifecycle);
                     transition_key.push('/');
                     transition_key.push_str(transition);
-                    match self.transitions.get_mut(transition_key.as_str()) {
-                        Some(count) => *count += 1,
-                        None => {
-                            self.transitions.insert(transition_key.clone(), 1);
-                        }
-                    }
+                    *counter(&mut self.transitions, &transition_key) += 1;
                     let (Some(before), Some(after)) = (
                         classifier.class(lifecycle, from),
                         classifier.class(lifecycle, to),
