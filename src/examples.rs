@@ -644,7 +644,7 @@ fn compact(value: &Value) -> String {
 
 /// The JSON Schema of worked examples.
 pub fn json_schema() -> schemars::Schema {
-    schemars::schema_for!(WorkedExample)
+    crate::schema::of_input::<WorkedExample>()
 }
 
 #[cfg(test)]

@@ -1278,7 +1278,7 @@ fn kebab_billing(b: BillingMethod) -> &'static str {
 
 /// The JSON Schema of histories.
 pub fn json_schema() -> schemars::Schema {
-    schemars::schema_for!(History)
+    crate::schema::of_input::<History>()
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod observation;
 pub mod protocol;
 pub mod replay;
 pub mod report;
+mod schema;
 pub mod spec;
 pub mod sut;
 pub mod svg;

@@ -612,5 +612,5 @@ pub struct Trace {
 
 /// The JSON Schema of observations and trace events.
 pub fn json_schema() -> schemars::Schema {
-    schemars::schema_for!(Trace)
+    crate::schema::of_input::<Trace>()
 }

@@ -231,7 +231,7 @@ pub fn billing_name(method: BillingMethod) -> String {
 
 /// The JSON Schema of mix files.
 pub fn json_schema() -> schemars::Schema {
-    schemars::schema_for!(Mix)
+    crate::schema::of_input::<Mix>()
 }
 
 #[cfg(test)]
