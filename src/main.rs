@@ -56,12 +56,20 @@ enum Format {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum SchemaKind {
+    /// Spec files (specs/*.yaml).
+    Spec,
     /// Billing histories.
     History,
-    /// Observations and trace events.
-    Observation,
     /// Worked examples.
     Example,
+    /// Observations and trace events.
+    Observation,
+    /// Counterexample files written by verify (`*.replay.yaml`).
+    Replay,
+    /// Regressions files (`verify --regressions`).
+    Regressions,
+    /// The adapter protocol's requests and replies.
+    Protocol,
     /// Fleet customer mixes (`arrears fleet --mix`).
     Mix,
 }
@@ -483,9 +491,13 @@ fn run(cli: Cli) -> Result<Done, Failure> {
         Command::Serve => serve(specs),
         Command::Schema { what } => {
             let schema = match what {
+                SchemaKind::Spec => arrears::spec::json_schema(),
                 SchemaKind::History => arrears::history::json_schema(),
-                SchemaKind::Observation => arrears::observation::json_schema(),
                 SchemaKind::Example => arrears::examples::json_schema(),
+                SchemaKind::Observation => arrears::observation::json_schema(),
+                SchemaKind::Replay => arrears::replay::json_schema(),
+                SchemaKind::Regressions => arrears::replay::regressions_json_schema(),
+                SchemaKind::Protocol => arrears::protocol::json_schema(),
                 SchemaKind::Mix => arrears::fleet::mix::json_schema(),
             };
             Ok(Done::new(exit::OK, to_json(&schema)? + "\n"))

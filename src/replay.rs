@@ -27,13 +27,20 @@ use crate::verify::{Counterexample, Regression};
 /// The version of the replay format.
 pub const REPLAY_VERSION: u32 = 1;
 
+/// A counterexample as a file (`arrears-out/*.replay.yaml`): what
+/// `arrears replay` re-runs and `--promote` turns into a worked example.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "arrears replay file")]
 pub struct ReplayFile {
+    /// Where the counterexample comes from.
     pub replay: ReplayInfo,
+    /// What the case shows, in words (the worked example's description
+    /// when promoted).
     pub description: String,
     /// The rules the failed check cites.
     pub rules: Vec<String>,
+    /// The minimal failing history.
     pub history: History,
     /// The instants the case is observed at.
     #[serde(default)]
@@ -46,9 +53,11 @@ pub struct ReplayFile {
     pub events: Vec<Value>,
 }
 
+/// Where a counterexample comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayInfo {
+    /// The version of the replay format (1).
     pub version: u32,
     /// The invariant that failed, or `differential`.
     pub check: String,
@@ -58,11 +67,25 @@ pub struct ReplayInfo {
     pub system: String,
 }
 
+/// The regressions file of `verify --regressions`: counterexamples found
+/// before, run first by every later run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "arrears regressions file")]
 pub struct RegressionsFile {
+    /// The counterexamples, each as its replay file holds it.
     #[serde(default)]
     pub regressions: Vec<ReplayFile>,
+}
+
+/// The JSON Schema of replay files.
+pub fn json_schema() -> schemars::Schema {
+    crate::schema::of_input::<ReplayFile>()
+}
+
+/// The JSON Schema of regressions files.
+pub fn regressions_json_schema() -> schemars::Schema {
+    crate::schema::of_input::<RegressionsFile>()
 }
 
 /// A replay or regressions file that could not be read or written.

@@ -134,6 +134,14 @@
 //! error), and exits with code 3. See `docs/protocol.md` for how children
 //! are contained.
 //!
+//! ## Schema
+//!
+//! `arrears schema protocol` prints the JSON Schema of every message (see
+//! [`json_schema`]): a message is valid if it is a request
+//! (`#/definitions/RequestEnvelope`) or a reply
+//! (`#/definitions/ReplyEnvelope`); an adapter checks what it writes
+//! against the second.
+//!
 //! ## Example
 //!
 //! A complete annotated transcript is in `docs/protocol.md`. In short
@@ -155,6 +163,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::history::{AccountDef, Event, History, ResourceDef};
@@ -165,16 +174,18 @@ use crate::spec::BillingMethod;
 pub const PROTOCOL: &str = "arrears-adapter/1";
 
 /// A request with its id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RequestEnvelope {
+    /// The request's number: 1, 2, 3... in the order arrears sends them.
     pub id: u64,
     #[serde(flatten)]
     pub request: Request,
 }
 
 /// A reply with the id of the request it answers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ReplyEnvelope {
+    /// The id of the request it answers.
     pub id: u64,
     #[serde(flatten)]
     pub reply: Reply,
@@ -238,24 +249,38 @@ impl ReplyEnvelope {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A request from arrears to the implementation, by its `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {
+    /// Sent first, once per process: what the specs cover.
     Hello {
+        /// The protocol version, `arrears-adapter/1`.
         protocol: String,
+        /// One offer per spec document.
         products: Vec<ProductOffer>,
     },
+    /// Forget everything and load the start of a new history.
     Load {
+        /// The history's start, accounts and initial resources.
         history: HistoryHeader,
     },
+    /// One event of the history, in time order.
     Apply {
+        /// The event's instant.
         at: DateTime<Utc>,
+        /// The event, as in a history file.
         event: Event,
     },
+    /// Run everything due up to and including `to`.
     Advance {
+        /// The new clock; never before the last `apply` or `advance`.
         to: DateTime<Utc>,
     },
+    /// What does the implementation show now? Answered by an
+    /// `observation` reply.
     Observe,
+    /// The last request: answer `ok` and exit.
     Bye,
 }
 
@@ -278,26 +303,42 @@ impl Request {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A reply from the implementation to arrears, by its `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Reply {
+    /// The answer to `hello`: what the implementation implements.
     Hello {
+        /// Must be `arrears-adapter/1`.
         protocol: String,
+        /// A name and version to show in reports.
         implementation: String,
+        /// The products and billing methods it implements; histories hold
+        /// only these, and invariants about the rest are skipped.
         implements: Vec<Implemented>,
+        /// `{interpretation id: reading id}` for ambiguous sentences it
+        /// reads another way than the specs' choice.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         readings: BTreeMap<String, String>,
     },
+    /// The request was carried out.
     Ok,
+    /// The answer to `observe`.
     Observation {
+        /// What the implementation shows at its current clock.
         observation: Observation,
+        /// Its log since the previous `observe` (or `load`), in order.
         #[serde(default)]
         events: Vec<TraceEvent>,
     },
+    /// It could not carry out the request: the history fails.
     Error {
+        /// Why.
         message: String,
     },
+    /// It does not support what the request needs: the history is skipped.
     Unsupported {
+        /// What it does not support.
         reason: String,
     },
 }
@@ -315,10 +356,13 @@ impl Reply {
 }
 
 /// A product the specs cover, offered in **hello**.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProductOffer {
+    /// The spec document's id (`ecs`).
     pub product: String,
+    /// The spec document's title.
     pub title: String,
+    /// The billing methods its lifecycles use.
     pub billing: Vec<BillingMethod>,
     /// The product's operations, as the observations name them.
     #[serde(default)]
@@ -330,16 +374,20 @@ pub struct ProductOffer {
 }
 
 /// An operation of a product, offered in **hello**.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OperationOffer {
+    /// The operation's id, as the observations name it.
     pub id: String,
+    /// Whether performing it costs money.
     pub fee_incurring: bool,
 }
 
 /// A product an implementation implements, with the billing methods.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Implemented {
+    /// A product offered in **hello**.
     pub product: String,
+    /// The billing methods of it that are implemented.
     pub billing: Vec<BillingMethod>,
 }
 
@@ -370,10 +418,14 @@ impl Declaration {
 }
 
 /// The start of a history: what **load** carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HistoryHeader {
+    /// The history's start instant: the implementation's clock after
+    /// loading.
     pub start: DateTime<Utc>,
+    /// The accounts, as in a history file.
     pub accounts: Vec<AccountDef>,
+    /// The resources that exist at the start, as in a history file.
     #[serde(default)]
     pub resources: Vec<ResourceDef>,
 }
@@ -398,4 +450,30 @@ impl HistoryHeader {
             observe: Vec::new(),
         }
     }
+}
+
+/// Any message of the protocol: a request or a reply. Only the schema
+/// uses it; the two sides read and write the envelopes themselves.
+struct Message;
+
+impl JsonSchema for Message {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "arrears adapter protocol message".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let request = generator.subschema_for::<RequestEnvelope>();
+        let reply = generator.subschema_for::<ReplyEnvelope>();
+        schemars::json_schema!({
+            "description": "One line of the adapter protocol (docs/protocol.md): a request arrears writes (definitions/RequestEnvelope) or a reply an implementation writes (definitions/ReplyEnvelope). Unknown fields are ignored by both sides.",
+            "anyOf": [request, reply],
+        })
+    }
+}
+
+/// The JSON Schema of the protocol's messages: one schema whose
+/// definitions hold the request and the reply envelopes, and which a
+/// message of either kind satisfies.
+pub fn json_schema() -> schemars::Schema {
+    crate::schema::of_input::<Message>()
 }

@@ -35,6 +35,12 @@ pub use messages::{Declaration, HistoryHeader, Implemented, PROTOCOL, ProductOff
 pub use model::ModelImplementation;
 pub use server::serve;
 
+/// The JSON Schema of the adapter protocol's messages
+/// ([`messages::json_schema`]).
+pub fn json_schema() -> schemars::Schema {
+    messages::json_schema()
+}
+
 /// An implementation's answer to a request it understood.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer<T> {

@@ -28,6 +28,11 @@ pub use raw::{
     Serving, Signal, Structural,
 };
 
+/// The JSON Schema of spec files (for editors: see docs/spec-format.md).
+pub fn json_schema() -> schemars::Schema {
+    crate::schema::of_input::<raw::SpecFile>()
+}
+
 /// One spec file's text and the name it is reported under.
 #[derive(Debug, Clone)]
 pub struct SpecSource {
