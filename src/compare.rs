@@ -32,8 +32,9 @@ use crate::observation::{
 use crate::spec::{Anchor, BillingStatus, Catalog, Data, Guard, Serving, Trigger};
 
 /// Where an implementation first departs from the model.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Divergence {
+    /// The instant of the first difference.
     pub at: DateTime<Utc>,
     /// `resource i-1`, `account a-1`.
     pub subject: String,

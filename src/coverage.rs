@@ -25,8 +25,9 @@ pub struct Labels {
 }
 
 /// How often each label was seen across a run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Coverage {
+    /// Cases labelled.
     pub cases: usize,
     /// Rule id → cases that exercised it.
     pub rules: BTreeMap<String, usize>,

@@ -68,6 +68,8 @@ enum SchemaKind {
     Replay,
     /// Regressions files (`verify --regressions`).
     Regressions,
+    /// verify's JSON report (`--format json`, `--json`).
+    Report,
     /// The adapter protocol's requests and replies.
     Protocol,
     /// Fleet customer mixes (`arrears fleet --mix`).
@@ -497,6 +499,7 @@ fn run(cli: Cli) -> Result<Done, Failure> {
                 SchemaKind::Observation => arrears::observation::json_schema(),
                 SchemaKind::Replay => arrears::replay::json_schema(),
                 SchemaKind::Regressions => arrears::replay::regressions_json_schema(),
+                SchemaKind::Report => arrears::verify::json_schema(),
                 SchemaKind::Protocol => arrears::protocol::json_schema(),
                 SchemaKind::Mix => arrears::fleet::mix::json_schema(),
             };

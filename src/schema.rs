@@ -23,6 +23,15 @@ pub(crate) fn of_input<T: JsonSchema>() -> Schema {
         .into_root_schema_for::<T>()
 }
 
+/// The schema of a file arrears only writes: what it writes (a field it
+/// always writes is required, even when it may be `null`).
+pub(crate) fn of_output<T: JsonSchema>() -> Schema {
+    settings()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<T>()
+}
+
 fn settings() -> SchemaSettings {
     SchemaSettings::draft07().with_transform(unwrap_descriptions as fn(&mut Schema))
 }

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rayon::prelude::*;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::check::{self, Evaluation, TraceIndex, Violation};
@@ -141,15 +142,19 @@ impl VerifyOptions {
 }
 
 /// One invariant over the whole run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct InvariantSummary {
+    /// The invariant's id.
     pub invariant: String,
+    /// The spec document (product) it belongs to.
     pub product: String,
+    /// The rules it checks.
     pub rules: Vec<String>,
     /// Cases in which a subject of the invariant existed.
     pub cases: usize,
     /// Cases in which its scope or trigger held.
     pub exercised: usize,
+    /// Cases in which it was broken.
     pub violations: usize,
     /// Why it was not checked at all (the system does not implement it).
     pub skipped: Option<String>,
@@ -159,8 +164,10 @@ pub struct InvariantSummary {
 /// transition that can fire under the readings in force unfired, or an
 /// invariant exercised in fewer than `min_exercised` cases did not put the
 /// system to the test it claims, and fails (exit 5).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CoverageGate {
+    /// The fewest cases each invariant must be exercised in
+    /// (`--min-exercised`).
     pub min_exercised: usize,
     /// Transitions of the implemented lifecycles that the readings in force
     /// allow to fire: the ones the run must fire.
@@ -215,9 +222,11 @@ impl<'r> CoverageReport<'r> {
 }
 
 /// The comparison with the reference model over the whole run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DifferentialSummary {
+    /// Cases compared.
     pub cases: usize,
+    /// Cases in which the system departed from the model.
     pub divergences: usize,
 }
 
@@ -225,15 +234,21 @@ pub struct DifferentialSummary {
 pub const DIFFERENTIAL: &str = "differential";
 
 /// A shrunk failing history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Counterexample {
     /// The invariant broken, or `differential`.
     pub check: String,
+    /// The rules the failed check cites, with their source.
     pub rules: Vec<RuleCitation>,
+    /// The invariant's violation (for an invariant).
     pub violation: Option<Violation>,
+    /// The first difference from the model (for `differential`).
     pub divergence: Option<Divergence>,
+    /// The minimal failing history.
     pub history: History,
+    /// The instants it is observed at.
     pub observe: Vec<Offset>,
+    /// The events of the minimal history.
     pub events: usize,
     /// Shrinking steps that kept the failure.
     pub shrink_steps: u32,
@@ -266,25 +281,33 @@ impl Counterexample {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A rule, with where the source document says it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RuleCitation {
+    /// The rule's id.
     pub rule: String,
+    /// The section of the source document.
     pub section: String,
+    /// The words of the source, verbatim.
     pub anchor: String,
+    /// The rule in the specs' words.
     pub statement: String,
 }
 
 /// What became of one regression re-run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct RegressionOutcome {
+    /// Its place in the regressions file and its check: `1 (ecs.inv.x)`.
     pub name: String,
+    /// What became of it.
     pub verdict: RegressionVerdict,
     /// Why it was not run, when it was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What became of a regression re-run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RegressionVerdict {
     /// It still fails: a counterexample is in the report.
@@ -302,24 +325,44 @@ impl RegressionOutcome {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The version of the JSON report format (`verify --format json`):
+/// raised when a field changes meaning or goes away, so that a reader can
+/// refuse a report it does not understand.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What `verify` found: its JSON report is this, serialized.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "arrears verify report")]
 pub struct VerifyReport {
+    /// The version of the report format ([`FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// The system verified, as it names itself.
     pub system: String,
+    /// The seed of the generated histories.
     pub seed: u64,
     /// Cases evaluated (this shard's, if sharded).
     pub cases: u32,
     /// Histories the system ran to the end, regressions included (cases it
     /// skipped as unsupported, or could not run, are not counted).
     pub executed: u32,
+    /// The shard `[K, N]` this report holds, if the run was split.
     pub shard: Option<(u32, u32)>,
+    /// The products (spec document ids) verified.
     pub products: Vec<String>,
+    /// Every invariant of those products, with its verdict.
     pub invariants: Vec<InvariantSummary>,
+    /// The comparison with the reference model, when it was made.
     pub differential: Option<DifferentialSummary>,
+    /// The failures, each shrunk to a minimal history.
     pub counterexamples: Vec<Counterexample>,
     /// Regressions re-run, each with its verdict.
     pub regressions: Vec<RegressionOutcome>,
+    /// How many cases exercised each rule, fired each transition and put
+    /// each invariant to the test.
     pub coverage: Coverage,
+    /// Enforced rules no case exercised.
     pub unexercised_rules: Vec<String>,
+    /// Transitions no case fired (`lifecycle/transition`).
     pub unfired_transitions: Vec<String>,
     /// The coverage gate's verdict (absent when no generated case ran).
     pub gate: Option<CoverageGate>,
@@ -357,6 +400,11 @@ impl VerifyReport {
             crate::exit::OK
         }
     }
+}
+
+/// The JSON Schema of the report (`verify --format json`, `--json FILE`).
+pub fn json_schema() -> schemars::Schema {
+    crate::schema::of_output::<VerifyReport>()
 }
 
 /// What one case gave.
@@ -916,6 +964,7 @@ impl VerifyReport {
             })
             .collect();
         VerifyReport {
+            format_version: FORMAT_VERSION,
             system,
             seed: options.seed,
             cases: 0,

@@ -35,11 +35,13 @@ pub use trace_index::{Snapshot, TraceIndex};
 pub type Rerun<'a> = dyn Fn(&History) -> Option<Trace> + 'a;
 
 /// One invariant broken by one trace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Violation {
+    /// The invariant broken.
     pub invariant: String,
     /// The rules the invariant checks.
     pub rules: Vec<String>,
+    /// The resource it is broken on (none for an account-level invariant).
     pub resource: Option<String>,
     /// The first instant the trace breaks it.
     pub at: DateTime<Utc>,
