@@ -19,6 +19,7 @@ pub mod generate;
 pub mod history;
 pub mod model;
 pub mod observation;
+pub mod progress;
 pub mod protocol;
 pub mod replay;
 pub mod report;
