@@ -242,6 +242,19 @@ enum Command {
     /// Speak the adapter protocol on standard input and output with the
     /// reference model (to try an adapter harness, or to see a transcript).
     Serve,
+    /// Smoke-test an adapter: hello, then one tiny history per product it
+    /// declares; report, one finding per line, what it does wrong (exit 3),
+    /// or that it speaks the protocol (exit 0).
+    CheckAdapter {
+        /// The adapter: a command speaking the adapter protocol, run with
+        /// `sh -c` in a process group of its own.
+        #[arg(long, value_name = "CMD")]
+        sut: String,
+        #[command(flatten)]
+        timeouts: SutTimeouts,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Print the JSON Schema of a file format.
     Schema {
         #[arg(value_enum)]
@@ -518,6 +531,11 @@ fn run(cli: Cli, terminal: Terminal) -> Result<Done, Failure> {
             None => fleet(specs, args, terminal),
         },
         Command::Serve => serve(specs),
+        Command::CheckAdapter {
+            sut,
+            timeouts,
+            format,
+        } => check_adapter(specs, &sut, timeouts, format),
         Command::Schema { what } => {
             let schema = match what {
                 SchemaKind::History => arrears::history::json_schema(),
@@ -1082,6 +1100,31 @@ fn serve(specs: Option<&Path>) -> Result<Done, Failure> {
             arrears::files::plain_io(&e)
         )),
     }
+}
+
+/// `check-adapter`: the smoke test's findings, exit 3 if there are any.
+fn check_adapter(
+    specs: Option<&Path>,
+    command: &str,
+    timeouts: SutTimeouts,
+    format: Format,
+) -> Result<Done, Failure> {
+    let catalog = load_catalog(specs)?;
+    let timeouts = arrears::protocol::Timeouts {
+        startup: std::time::Duration::from_millis(timeouts.startup_timeout_ms),
+        request: std::time::Duration::from_millis(timeouts.timeout_ms),
+    };
+    let check = arrears::adapter_check::check_adapter(&catalog, command, timeouts);
+    let code = if check.passed() {
+        exit::OK
+    } else {
+        exit::PROTOCOL
+    };
+    let text = match format {
+        Format::Text => check.text(),
+        Format::Json => to_json(&check)? + "\n",
+    };
+    Ok(Done::new(code, text))
 }
 
 fn parse_shard(text: &str) -> Result<(u32, u32), String> {
