@@ -518,7 +518,7 @@ fn run(cli: Cli, terminal: Terminal) -> Result<Done, Failure> {
             if promote {
                 promote_replay(specs, &file, name, &dir)
             } else {
-                replay(specs, &file, sut.as_deref(), timeouts)
+                replay(specs, &file, sut.as_deref(), timeouts, terminal)
             }
         }
         Command::Fleet(args) => match args.action {
@@ -1014,12 +1014,15 @@ fn replay(
     file: &Path,
     sut: Option<&str>,
     timeouts: SutTimeouts,
+    terminal: Terminal,
 ) -> Result<Done, Failure> {
     let catalog = load_catalog(specs)?;
     let replay = read_replay(&catalog, file)?;
     let model = arrears::verify::ReferenceModel { catalog: &catalog };
     let driven;
+    let progress = terminal.progress();
     let mut options = arrears::verify::VerifyOptions::new(&catalog);
+    options.watch = arrears::progress::Watch::new(progress.watcher());
     let system: &dyn arrears::verify::System = match sut {
         None => &model,
         Some(command) => {
@@ -1035,6 +1038,7 @@ fn replay(
         scenario: replay.scenario(),
     }];
     let report = arrears::verify::verify(&catalog, system, &options);
+    progress.finish();
     if let Some(e) = &report.protocol_error {
         return Err(Failure::protocol(e));
     }
