@@ -5,6 +5,7 @@
 //! feeds the reference model, whose trace the checks judge and the reports
 //! present. See ARCHITECTURE.md for the map.
 
+pub mod adapter_check;
 pub mod check;
 pub mod compare;
 pub mod coverage;
@@ -19,6 +20,7 @@ pub mod generate;
 pub mod history;
 pub mod model;
 pub mod observation;
+pub mod progress;
 pub mod protocol;
 pub mod replay;
 pub mod report;

@@ -20,7 +20,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use arrears::exit;
 use arrears::explain;
+
+mod cli;
 use arrears::spec::{self, Catalog, SpecSource};
+use cli::terminal::{ColorWhen, Terminal};
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +46,27 @@ struct Cli {
     #[arg(long, global = true, value_name = "MB", default_value_t = arrears::yaml::DEFAULT_INPUT_LIMIT_MB as u64,
           value_parser = clap::value_parser!(u64).range(1..=1 << 40))]
     input_limit_mb: u64,
+
+    /// When to colour the output: auto (a terminal, unless NO_COLOR is
+    /// set; CLICOLOR_FORCE forces it), always or never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
+    color: ColorWhen,
+
+    /// No progress bar (one is drawn only when standard error is a
+    /// terminal anyway).
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Log each phase of a run and each failure found (and each
+    /// counterexample shrunk) on standard error as it happens.
+    #[arg(long, short, global = true)]
+    verbose: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -191,6 +215,11 @@ enum Command {
         /// counts and the gate's verdict as JSON, for CI dashboards.
         #[arg(long, value_name = "FILE")]
         coverage_report: Option<PathBuf>,
+        /// Print the whole rule-coverage table (every enforced rule and the
+        /// cases that exercised it), not only the rules left unexercised.
+        /// The JSON report always holds it.
+        #[arg(long)]
+        coverage: bool,
         /// Judge the implementation by the invariants alone, without
         /// comparing its observations with the reference model's.
         #[arg(long)]
@@ -223,6 +252,19 @@ enum Command {
     /// Speak the adapter protocol on standard input and output with the
     /// reference model (to try an adapter harness, or to see a transcript).
     Serve,
+    /// Smoke-test an adapter: hello, then one tiny history per product it
+    /// declares; report, one finding per line, what it does wrong (exit 3),
+    /// or that it speaks the protocol (exit 0).
+    CheckAdapter {
+        /// The adapter: a command speaking the adapter protocol, run with
+        /// `sh -c` in a process group of its own.
+        #[arg(long, value_name = "CMD")]
+        sut: String,
+        #[command(flatten)]
+        timeouts: SutTimeouts,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Print the JSON Schema of a file format.
     Schema {
         #[arg(value_enum)]
@@ -293,9 +335,6 @@ struct FleetArgs {
     /// `arrears timeline`), as drawn with the same --seed, --days and --mix.
     #[arg(long, value_name = "I")]
     replay_account: Option<u64>,
-    /// No progress bar.
-    #[arg(long, short)]
-    quiet: bool,
     /// Print the result as text or as the JSON that --json writes.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -370,9 +409,17 @@ macro_rules! usage {
 
 /// Writes a line to standard error; a closed or failing standard error is
 /// not worth a panic, and the exit code still tells the verdict.
+/// A line on standard error (through anstream, which strips the styles
+/// where colour is off).
 fn note(text: &str) {
-    let mut err = std::io::stderr().lock();
+    let mut err = anstream::stderr().lock();
     let _ = writeln!(err, "{text}");
+}
+
+/// An error line, its `error:` styled as one.
+fn note_error(text: &str) {
+    let style = anstyle::AnsiColor::Red.on_default() | anstyle::Effects::BOLD;
+    note(&format!("{style}error:{style:#} {text}"));
 }
 
 fn main() -> ExitCode {
@@ -381,14 +428,15 @@ fn main() -> ExitCode {
     arrears::protocol::install_signal_cleanup();
     let cli = Cli::parse();
     arrears::yaml::set_input_limit_mb(usize::try_from(cli.input_limit_mb).unwrap_or(usize::MAX));
-    let done = match run(cli) {
+    let terminal = Terminal::new(cli.color, cli.quiet, cli.verbose);
+    let done = match run(cli, terminal) {
         Ok(done) => done,
         Err(failure) => {
-            note(&format!("error: {:#}", failure.error));
+            note_error(&format!("{:#}", failure.error));
             return ExitCode::from(failure.code);
         }
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = anstream::stdout().lock();
     let written = stdout
         .write_all(done.stdout.as_bytes())
         .and_then(|()| stdout.flush());
@@ -398,8 +446,8 @@ fn main() -> ExitCode {
         // verdict stands.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => done.code,
         Err(e) => {
-            note(&format!(
-                "error: failed to write the report to standard output: {}",
+            note_error(&format!(
+                "failed to write the report to standard output: {}",
                 arrears::files::plain_io(&e)
             ));
             // A conforming run whose report was lost must not look green.
@@ -413,7 +461,7 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn run(cli: Cli) -> Result<Done, Failure> {
+fn run(cli: Cli, terminal: Terminal) -> Result<Done, Failure> {
     let specs = cli.specs.as_deref();
     match cli.command {
         Command::Rules { product, format } => rules(specs, product, format),
@@ -429,7 +477,7 @@ fn run(cli: Cli) -> Result<Done, Failure> {
             format,
             sut,
             timeouts,
-        } => examples(specs, dir, format, sut.as_deref(), timeouts),
+        } => examples(specs, dir, format, sut.as_deref(), timeouts, terminal),
         Command::Verify {
             cases,
             seed,
@@ -446,6 +494,7 @@ fn run(cli: Cli) -> Result<Done, Failure> {
             min_exercised,
             no_coverage_gate,
             coverage_report,
+            coverage,
             no_compare,
         } => {
             let catalog = load_catalog(specs)?;
@@ -453,6 +502,7 @@ fn run(cli: Cli) -> Result<Done, Failure> {
                 min_exercised,
                 coverage_gate: !no_coverage_gate,
                 coverage_report,
+                coverage_table: coverage,
                 compare: !no_compare,
                 cases,
                 seed,
@@ -465,7 +515,7 @@ fn run(cli: Cli) -> Result<Done, Failure> {
                 out,
                 regressions,
             };
-            verify(&catalog, run, sut.as_deref(), timeouts)
+            verify(&catalog, run, sut.as_deref(), timeouts, terminal)
         }
         Command::Replay {
             file,
@@ -478,7 +528,7 @@ fn run(cli: Cli) -> Result<Done, Failure> {
             if promote {
                 promote_replay(specs, &file, name, &dir)
             } else {
-                replay(specs, &file, sut.as_deref(), timeouts)
+                replay(specs, &file, sut.as_deref(), timeouts, terminal)
             }
         }
         Command::Fleet(args) => match args.action {
@@ -488,9 +538,14 @@ fn run(cli: Cli) -> Result<Done, Failure> {
                 svg,
                 format,
             }) => fleet_merge(specs, &files, json.as_deref(), svg.as_deref(), format),
-            None => fleet(specs, args),
+            None => fleet(specs, args, terminal),
         },
         Command::Serve => serve(specs),
+        Command::CheckAdapter {
+            sut,
+            timeouts,
+            format,
+        } => check_adapter(specs, &sut, timeouts, format),
         Command::Schema { what } => {
             let schema = match what {
                 SchemaKind::Spec => arrears::spec::json_schema(),
@@ -606,6 +661,7 @@ fn examples(
     format: Format,
     sut: Option<&str>,
     timeouts: SutTimeouts,
+    terminal: Terminal,
 ) -> Result<Done, Failure> {
     let catalog = load_catalog(specs)?;
     let dir = dir.unwrap_or_else(|| PathBuf::from("specs/examples"));
@@ -637,44 +693,19 @@ fn examples(
         None => None,
         Some(command) => Some(start_sut(&catalog, command, timeouts)?),
     };
+    let progress = terminal.progress();
+    let watch = arrears::progress::Watch::new(progress.watcher());
+    watch.phase("worked examples", examples.len() as u64, "examples");
     let mut outcomes = Vec::new();
     for (name, ex) in &examples {
-        let Some(driven) = &driven else {
-            // The model reads each example as it is written.
-            outcomes.push(arrears::examples::check(&catalog, name, ex));
-            continue;
-        };
-        let declaration = driven.declaration();
-        let implemented = arrears::verify::implemented_lifecycles(&catalog, declaration);
-        // An example about something the implementation does not implement
-        // is skipped, not failed.
-        let resolved = ex.history.validate(&catalog).unwrap_or_default();
-        let missing = resolved
-            .values()
-            .map(|r| r.lifecycle)
-            .filter(|l| !implemented.contains(l))
-            .min()
-            .map(|l| catalog.lifecycle(l).id.clone());
-        if let Some(lifecycle) = missing {
-            outcomes.push(arrears::examples::Outcome::skipped(
-                name,
-                ex,
-                format!("not implemented: {lifecycle}"),
-            ));
-            continue;
+        let outcome = example_outcome(&catalog, driven.as_ref(), name, ex)?;
+        watch.advance(1);
+        if outcome.failed() {
+            watch.event(|| format!("worked example {name} fails"));
         }
-        // An example written under another reading than the system's says
-        // nothing about it.
-        if let Some(reason) =
-            arrears::examples::pinned_elsewhere(&catalog, ex, &declaration.readings)
-        {
-            outcomes.push(arrears::examples::Outcome::skipped(name, ex, reason));
-            continue;
-        }
-        let outcome =
-            arrears::examples::check_on(&catalog, driven, name, ex).map_err(Failure::protocol)?;
         outcomes.push(outcome);
     }
+    progress.finish();
     let text = match format {
         Format::Json => to_json(&outcomes)? + "\n",
         Format::Text => examples_table(&outcomes),
@@ -690,11 +721,50 @@ fn examples(
     Ok(Done::new(code, text))
 }
 
+/// One worked example's outcome: on the model, or on the implementation
+/// (skipped where it does not apply to it).
+fn example_outcome(
+    catalog: &Catalog,
+    driven: Option<&arrears::sut::Driven<'_>>,
+    name: &str,
+    ex: &arrears::examples::WorkedExample,
+) -> Result<arrears::examples::Outcome, Failure> {
+    let Some(driven) = driven else {
+        // The model reads each example as it is written.
+        return Ok(arrears::examples::check(catalog, name, ex));
+    };
+    let declaration = driven.declaration();
+    let implemented = arrears::verify::implemented_lifecycles(catalog, declaration);
+    // An example about something the implementation does not implement
+    // is skipped, not failed.
+    let resolved = ex.history.validate(catalog).unwrap_or_default();
+    let missing = resolved
+        .values()
+        .map(|r| r.lifecycle)
+        .filter(|l| !implemented.contains(l))
+        .min()
+        .map(|l| catalog.lifecycle(l).id.clone());
+    if let Some(lifecycle) = missing {
+        return Ok(arrears::examples::Outcome::skipped(
+            name,
+            ex,
+            format!("not implemented: {lifecycle}"),
+        ));
+    }
+    // An example written under another reading than the system's says
+    // nothing about it.
+    if let Some(reason) = arrears::examples::pinned_elsewhere(catalog, ex, &declaration.readings) {
+        return Ok(arrears::examples::Outcome::skipped(name, ex, reason));
+    }
+    arrears::examples::check_on(catalog, driven, name, ex).map_err(Failure::protocol)
+}
+
 /// The options of one `verify` run, as given on the command line.
 struct VerifyRun {
     min_exercised: usize,
     coverage_gate: bool,
     coverage_report: Option<PathBuf>,
+    coverage_table: bool,
     compare: bool,
     cases: u32,
     seed: u64,
@@ -713,8 +783,12 @@ fn verify(
     run: VerifyRun,
     sut: Option<&str>,
     timeouts: SutTimeouts,
+    terminal: Terminal,
 ) -> Result<Done, Failure> {
+    let started = std::time::Instant::now();
+    let progress = terminal.progress();
     let mut options = arrears::verify::VerifyOptions::new(catalog);
+    options.watch = arrears::progress::Watch::new(progress.watcher());
     options.cases = run.cases;
     options.seed = run.seed;
     options.max_events = run.max_events;
@@ -775,6 +849,8 @@ fn verify(
         }
         None => arrears::verify::verify(catalog, system, &options),
     };
+    progress.finish();
+    let elapsed = started.elapsed();
 
     // Files first, each on its own: one that cannot be written is reported
     // and does not stop the others, nor hide the verdict.
@@ -846,14 +922,36 @@ fn verify(
         }
     }
     if let Some(e) = &report.protocol_error {
-        note(&format!("error: {e}"));
+        note_error(&e.to_string());
     }
     for e in &unwritten {
-        note(&format!("error: {e}"));
+        note_error(e);
     }
+    let written_to = Some(run.out.as_path());
+    // The time only for a person watching: a piped report stays the same,
+    // byte for byte, for the same seed.
+    let elapsed = std::io::IsTerminal::is_terminal(&std::io::stdout()).then_some(elapsed);
+    let summary = arrears::verify::summary_line(catalog, &report, elapsed, written_to, true);
     let text = match run.format {
-        Format::Text => arrears::verify::report_text(catalog, &report),
-        Format::Json => to_json(&report)? + "\n",
+        Format::Text => {
+            let options = arrears::verify::TextOptions {
+                coverage_table: run.coverage_table,
+                styled: true,
+            };
+            let mut text = arrears::verify::report_text(catalog, &report, options);
+            text.push('\n');
+            text.push_str(&summary);
+            text.push('\n');
+            text
+        }
+        Format::Json => {
+            // The JSON is for machines; a person watching still gets the
+            // verdict in one line.
+            if !terminal.quiet() {
+                note(&summary);
+            }
+            to_json(&report)? + "\n"
+        }
     };
     let mut code = report.exit_code();
     if code == exit::OK && !unwritten.is_empty() {
@@ -931,12 +1029,15 @@ fn replay(
     file: &Path,
     sut: Option<&str>,
     timeouts: SutTimeouts,
+    terminal: Terminal,
 ) -> Result<Done, Failure> {
     let catalog = load_catalog(specs)?;
     let replay = read_replay(&catalog, file)?;
     let model = arrears::verify::ReferenceModel { catalog: &catalog };
     let driven;
+    let progress = terminal.progress();
     let mut options = arrears::verify::VerifyOptions::new(&catalog);
+    options.watch = arrears::progress::Watch::new(progress.watcher());
     let system: &dyn arrears::verify::System = match sut {
         None => &model,
         Some(command) => {
@@ -952,6 +1053,7 @@ fn replay(
         scenario: replay.scenario(),
     }];
     let report = arrears::verify::verify(&catalog, system, &options);
+    progress.finish();
     if let Some(e) = &report.protocol_error {
         return Err(Failure::protocol(e));
     }
@@ -1017,6 +1119,31 @@ fn serve(specs: Option<&Path>) -> Result<Done, Failure> {
             arrears::files::plain_io(&e)
         )),
     }
+}
+
+/// `check-adapter`: the smoke test's findings, exit 3 if there are any.
+fn check_adapter(
+    specs: Option<&Path>,
+    command: &str,
+    timeouts: SutTimeouts,
+    format: Format,
+) -> Result<Done, Failure> {
+    let catalog = load_catalog(specs)?;
+    let timeouts = arrears::protocol::Timeouts {
+        startup: std::time::Duration::from_millis(timeouts.startup_timeout_ms),
+        request: std::time::Duration::from_millis(timeouts.timeout_ms),
+    };
+    let check = arrears::adapter_check::check_adapter(&catalog, command, timeouts);
+    let code = if check.passed() {
+        exit::OK
+    } else {
+        exit::PROTOCOL
+    };
+    let text = match format {
+        Format::Text => check.text(),
+        Format::Json => to_json(&check)? + "\n",
+    };
+    Ok(Done::new(code, text))
 }
 
 fn parse_shard(text: &str) -> Result<(u32, u32), String> {
@@ -1175,7 +1302,7 @@ fn lint(
                 let rendered = sources
                     .iter()
                     .find(|s| s.name == d.file)
-                    .map(|s| d.render_with_source(&s.text))
+                    .map(|s| d.render_styled(&s.text))
                     .unwrap_or_else(|| d.to_string());
                 text.push_str(&format!("{rendered}\n\n"));
             }
@@ -1247,7 +1374,7 @@ fn fleet_mix(
     Ok((mix, name))
 }
 
-fn fleet(specs: Option<&Path>, args: FleetArgs) -> Result<Done, Failure> {
+fn fleet(specs: Option<&Path>, args: FleetArgs, terminal: Terminal) -> Result<Done, Failure> {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let sources = read_sources(specs)?;
     let catalog = spec::compile(&sources).map_err(|diags| {
@@ -1303,7 +1430,7 @@ fn fleet(specs: Option<&Path>, args: FleetArgs) -> Result<Done, Failure> {
             .saturating_sub(u64::from(k - 1))
             .div_ceil(u64::from(n))
     };
-    let show = !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let show = terminal.shows_progress();
     let started = std::time::Instant::now();
     let driven = match &args.sut {
         Some(command) => Some(start_sut(&catalog, command, args.timeouts)?),
@@ -1340,18 +1467,13 @@ fn fleet(specs: Option<&Path>, args: FleetArgs) -> Result<Done, Failure> {
     let result = std::thread::scope(|scope| {
         if show {
             scope.spawn(|| {
-                let bar = indicatif::ProgressBar::new(total);
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{spinner} {bar:40} {human_pos}/{human_len} accounts, {per_sec}, ETA {eta}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                );
+                let display = terminal.progress();
+                let bar = display.counted("simulating", total, "accounts");
                 while !finished.load(Ordering::Relaxed) {
                     bar.set_position(progress.load(Ordering::Relaxed));
                     std::thread::sleep(std::time::Duration::from_millis(100));
                 }
-                bar.finish_and_clear();
+                display.finish();
             });
         }
         let result = pool.install(|| {

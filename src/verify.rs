@@ -114,6 +114,8 @@ pub struct VerifyOptions {
     pub min_exercised: usize,
     /// Whether the coverage gate decides the verdict.
     pub coverage_gate: bool,
+    /// Told how far the run has got (a progress bar); none by default.
+    pub watch: crate::progress::Watch,
 }
 
 /// The default of `--min-exercised`: half the 20 cases the default run
@@ -137,6 +139,7 @@ impl VerifyOptions {
             regressions: Vec::new(),
             min_exercised: DEFAULT_MIN_EXERCISED,
             coverage_gate: true,
+            watch: crate::progress::Watch::default(),
         }
     }
 }
@@ -417,6 +420,37 @@ enum CaseOutcome {
     Failed(SystemError),
 }
 
+impl CaseOutcome {
+    /// What failed in this case, in words for a log; `None` when nothing did.
+    fn failed_checks(&self, judge: &Catalog) -> Option<String> {
+        match self {
+            CaseOutcome::Failed(e) => Some(format!("the system failed: {}", e.message)),
+            CaseOutcome::Ran {
+                evaluations,
+                divergence,
+                ..
+            } => {
+                let mut failed: Vec<String> = evaluations
+                    .iter()
+                    .filter(|e| e.violation.is_some())
+                    .map(|e| check_name(judge, Some(e.invariant)))
+                    .collect();
+                if divergence.is_some() {
+                    failed.push(DIFFERENTIAL.to_string());
+                }
+                (!failed.is_empty()).then(|| format!("fails {}", failed.join(", ")))
+            }
+        }
+    }
+}
+
+/// The name a failed check goes by: its invariant's id, or the comparison.
+fn check_name(judge: &Catalog, which: Option<InvariantId>) -> String {
+    which
+        .map(|id| judge.invariants[id.index()].id.clone())
+        .unwrap_or_else(|| DIFFERENTIAL.to_string())
+}
+
 /// Everything a case needs, shared by all cases of a run.
 struct Context<'a> {
     judge: &'a Catalog,
@@ -678,6 +712,7 @@ fn shrink(
     mut tree: Box<dyn ValueTree<Value = Scenario>>,
     which: Option<InvariantId>,
     limit: u32,
+    watch: &crate::progress::Watch,
 ) -> Option<(Scenario, Found, u32)> {
     let mut best = tree.current();
     let mut found = ctx.fails(&best, which)?;
@@ -686,6 +721,7 @@ fn shrink(
     if tree.simplify() {
         while iterations < limit {
             iterations += 1;
+            watch.advance(1);
             let candidate = tree.current();
             match ctx.fails(&candidate, which) {
                 Some(f) => {
@@ -867,9 +903,7 @@ fn counterexample(
         (None, None) => Vec::new(),
     };
     Counterexample {
-        check: which
-            .map(|id| judge.invariants[id.index()].id.clone())
-            .unwrap_or_else(|| DIFFERENTIAL.to_string()),
+        check: check_name(judge, which),
         rules: citations(judge, rules),
         violation,
         divergence,
@@ -1013,8 +1047,18 @@ impl VerifyReport {
 /// Histories that failed before, first.
 fn run_regressions(ctx: &Context<'_>, options: &VerifyOptions, report: &mut VerifyReport) {
     let judge = ctx.judge;
+    let watch = &options.watch;
+    if !options.regressions.is_empty() {
+        watch.phase(
+            "re-running regressions",
+            options.regressions.len() as u64,
+            "regressions",
+        );
+    }
     for r in &options.regressions {
-        match ctx.case(&r.scenario) {
+        let outcome = ctx.case(&r.scenario);
+        watch.advance(1);
+        match outcome {
             CaseOutcome::Failed(e) => {
                 let unsupported = e.kind == SystemErrorKind::Unsupported;
                 let reason = unsupported.then(|| format!("unsupported: {}", e.message));
@@ -1175,9 +1219,18 @@ fn run_generated(ctx: &Context<'_>, options: &VerifyOptions, report: &mut Verify
                 .is_none_or(|(k, n)| *index as u32 % n == k - 1)
         })
         .collect();
+    let watch = &options.watch;
+    watch.phase("verifying", mine.len() as u64, "cases");
     let results: Vec<(usize, CaseOutcome)> = mine
         .par_iter()
-        .map(|i| (*i, ctx.case(&cases.tree(*i).current())))
+        .map(|i| {
+            let outcome = ctx.case(&cases.tree(*i).current());
+            watch.advance(1);
+            if let Some(failed) = outcome.failed_checks(judge) {
+                watch.event(|| format!("case {i}: {failed}"));
+            }
+            (*i, outcome)
+        })
         .collect();
     report.cases = results.len() as u32;
     let first_failure = tally(judge, &results, report);
@@ -1186,16 +1239,33 @@ fn run_generated(ctx: &Context<'_>, options: &VerifyOptions, report: &mut Verify
     // that case, keeping what makes *its* check fail.
     if report.protocol_error.is_none() {
         for (which, case) in first_failure {
-            match shrink(ctx, cases.tree(case), which, options.max_shrink_iters) {
-                Some((scenario, found, steps)) => report
-                    .counterexamples
-                    .push(counterexample(judge, which, scenario, found, steps, None)),
+            let name = check_name(judge, which);
+            watch.phase(
+                &format!("shrinking {name}"),
+                u64::from(options.max_shrink_iters),
+                "steps",
+            );
+            match shrink(
+                ctx,
+                cases.tree(case),
+                which,
+                options.max_shrink_iters,
+                watch,
+            ) {
+                Some((scenario, found, steps)) => {
+                    watch.event(|| {
+                        format!(
+                            "{name}: case {case} shrunk to {} events in {steps} steps",
+                            scenario.history.events.len()
+                        )
+                    });
+                    report
+                        .counterexamples
+                        .push(counterexample(judge, which, scenario, found, steps, None))
+                }
                 None => {
                     // The case no longer fails when run again: the system
                     // answers differently to the same history.
-                    let name = which
-                        .map(|id| judge.invariants[id.index()].id.clone())
-                        .unwrap_or_else(|| DIFFERENTIAL.to_string());
                     report.refused.push(format!(
                         "case {case}: {name} failed once, but not when the same history was run again; the system is not deterministic"
                     ));
@@ -1503,9 +1573,122 @@ fn record_failure(report: &mut VerifyReport, what: &str, e: SystemError) -> bool
     }
 }
 
+/// How verify's text report is laid out.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextOptions {
+    /// List every enforced rule with the number of cases that exercised it
+    /// (`--coverage`); without it, only the rules nothing exercised.
+    pub coverage_table: bool,
+    /// Mark verdicts with ANSI styles (the command line strips them again
+    /// where colour is off).
+    pub styled: bool,
+}
+
+/// Styles for verdict words; plain text when off.
+#[derive(Clone, Copy)]
+pub(crate) struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    pub(crate) fn new(on: bool) -> Paint {
+        Paint { on }
+    }
+
+    fn with(self, style: anstyle::Style, text: &str) -> String {
+        if self.on {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// A verdict that fails the run.
+    pub(crate) fn bad(self, text: &str) -> String {
+        self.with(
+            anstyle::AnsiColor::Red.on_default() | anstyle::Effects::BOLD,
+            text,
+        )
+    }
+
+    /// A verdict that passes.
+    pub(crate) fn good(self, text: &str) -> String {
+        self.with(anstyle::AnsiColor::Green.on_default(), text)
+    }
+
+    /// Something that does not fail the run but deserves a look.
+    pub(crate) fn warn(self, text: &str) -> String {
+        self.with(anstyle::AnsiColor::Yellow.on_default(), text)
+    }
+}
+
+/// How much of what the run could exercise it did.
+struct RuleCoverage<'a> {
+    /// Rules of the run's products and implemented lifecycles that are
+    /// enforced under the readings in force.
+    enforced: Vec<&'a crate::spec::Rule>,
+    covered: usize,
+    /// Transitions of the implemented lifecycles.
+    transitions: usize,
+    /// Of those, the ones the readings in force let fire.
+    allowed: usize,
+}
+
+impl<'a> RuleCoverage<'a> {
+    fn of(judge: &'a Catalog, report: &VerifyReport) -> RuleCoverage<'a> {
+        // Only what the system implements can be exercised: rules and
+        // transitions of other lifecycles are left out of the counts.
+        let implemented = |lifecycle: crate::spec::LifecycleId| {
+            report
+                .products
+                .contains(&judge.document(judge.lifecycle(lifecycle).doc).id)
+                && report
+                    .implemented
+                    .as_ref()
+                    .is_none_or(|imp| imp.contains(&lifecycle.0))
+        };
+        let enforced: Vec<&crate::spec::Rule> = judge
+            .rules
+            .iter()
+            .filter(|r| {
+                r.not_modelled.is_none() && report.products.contains(&judge.document(r.doc).id)
+            })
+            .filter(|r| report.implemented.is_none() || exercisable(judge, r, &implemented))
+            // A rule only another reading's transitions enforce is left out,
+            // as the coverage verdict leaves it out.
+            .filter(|r| {
+                report.coverage.rules.contains_key(&r.id)
+                    || report.unexercised_rules.contains(&r.id)
+            })
+            .collect();
+        let covered = enforced
+            .iter()
+            .filter(|r| report.coverage.rules.contains_key(&r.id))
+            .count();
+        let transitions: usize = (0..judge.lifecycles.len())
+            .map(|i| crate::spec::LifecycleId(i as u32))
+            .filter(|l| implemented(*l))
+            .map(|l| judge.lifecycle(l).transitions.len())
+            .sum();
+        // Transitions another reading enables cannot fire under these.
+        let allowed = report
+            .gate
+            .as_ref()
+            .map_or(transitions, |g| g.transitions_allowed);
+        RuleCoverage {
+            enforced,
+            covered,
+            transitions,
+            allowed,
+        }
+    }
+}
+
 /// The report as text: the invariant table, the counterexamples, and the
-/// rule-coverage table.
-pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
+/// rule coverage (the whole table with `options.coverage_table`, else only
+/// what was left unexercised).
+pub fn report_text(judge: &Catalog, report: &VerifyReport, options: TextOptions) -> String {
+    let paint = Paint::new(options.styled);
     let mut out = String::new();
     out.push_str(&format!("arrears verify: {}\n", report.system));
     out.push_str(&format!(
@@ -1519,20 +1702,43 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
         report.products.join(", ")
     ));
     if let Some(e) = &report.protocol_error {
-        out.push_str(&format!("\nPROTOCOL VIOLATION: {e}\n"));
+        out.push_str(&format!("\n{}: {e}\n", paint.bad("PROTOCOL VIOLATION")));
         return out;
     }
     for r in &report.regressions {
         let verdict = match r.verdict {
-            RegressionVerdict::Fails => "FAILS".to_string(),
-            RegressionVerdict::Passes => "passes".to_string(),
-            RegressionVerdict::Skipped => {
-                format!("skipped ({})", r.reason.as_deref().unwrap_or("not run"))
-            }
+            RegressionVerdict::Fails => paint.bad("FAILS"),
+            RegressionVerdict::Passes => paint.good("passes"),
+            RegressionVerdict::Skipped => paint.warn(&format!(
+                "skipped ({})",
+                r.reason.as_deref().unwrap_or("not run")
+            )),
         };
         out.push_str(&format!("regression {}: {verdict}\n", r.name));
     }
     out.push('\n');
+    invariant_table(&mut out, report, paint);
+    counterexamples_text(&mut out, report, paint);
+    for e in &report.refused {
+        out.push_str(&format!("\n{} {e}\n", paint.bad("REFUSED")));
+    }
+    if !report.skipped_cases.is_empty() {
+        out.push_str(&format!(
+            "\n{} cases skipped as unsupported, the first: {}\n",
+            report.skipped_cases.len(),
+            report.skipped_cases[0]
+        ));
+    }
+    coverage_text(&mut out, judge, report, options, paint);
+    if let Some(why) = &report.not_verified {
+        out.push_str(&format!("\n{}: {why}\n", paint.bad("NOTHING VERIFIED")));
+    }
+    out
+}
+
+/// One line per invariant with its verdict, then the comparison's, then
+/// the count.
+fn invariant_table(out: &mut String, report: &VerifyReport, paint: Paint) {
     let w = report
         .invariants
         .iter()
@@ -1546,13 +1752,13 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
     ));
     for s in &report.invariants {
         let verdict = if let Some(reason) = &s.skipped {
-            format!("skipped ({reason})")
+            paint.warn(&format!("skipped ({reason})"))
         } else if s.violations > 0 {
-            format!("VIOLATED in {} cases", s.violations)
+            paint.bad(&format!("VIOLATED in {} cases", s.violations))
         } else if s.exercised == 0 {
-            "holds (never exercised)".to_string()
+            paint.warn("holds (never exercised)")
         } else {
-            "holds".to_string()
+            paint.good("holds")
         };
         out.push_str(&format!(
             "{:w$}  {:>6}  {:>9}  {verdict}\n",
@@ -1561,40 +1767,36 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
     }
     if let Some(d) = &report.differential {
         let verdict = if d.divergences > 0 {
-            format!("DIVERGES in {} cases", d.divergences)
+            paint.bad(&format!("DIVERGES in {} cases", d.divergences))
         } else {
-            "matches the model".to_string()
+            paint.good("matches the model")
         };
         out.push_str(&format!(
             "{:w$}  {:>6}  {:>9}  {verdict}\n",
             DIFFERENTIAL, d.cases, d.cases
         ));
     }
-    let violated = report
-        .invariants
-        .iter()
-        .filter(|s| s.violations > 0)
-        .count();
-    let skipped = report
-        .invariants
-        .iter()
-        .filter(|s| s.skipped.is_some())
-        .count();
+    let counts = InvariantCounts::of(report);
     out.push_str(&format!(
         "{} invariants: {} hold, {} violated, {} skipped\n",
         report.invariants.len(),
-        report.invariants.len() - violated - skipped,
-        violated,
-        skipped
+        counts.hold,
+        counts.violated,
+        counts.skipped
     ));
+}
+
+/// Each counterexample: the rules it breaks, what was seen, and the
+/// minimal history.
+fn counterexamples_text(out: &mut String, report: &VerifyReport, paint: Paint) {
     for c in &report.counterexamples {
         out.push_str(&format!(
             "\n{} {}{}\n",
-            if c.check == DIFFERENTIAL {
+            paint.bad(if c.check == DIFFERENTIAL {
                 "DIVERGES"
             } else {
                 "VIOLATED"
-            },
+            }),
             c.check,
             c.regression
                 .as_ref()
@@ -1620,55 +1822,23 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
             out.push_str(&format!("    {line}\n"));
         }
     }
-    for e in &report.refused {
-        out.push_str(&format!("\nREFUSED {e}\n"));
-    }
-    if !report.skipped_cases.is_empty() {
-        out.push_str(&format!(
-            "\n{} cases skipped as unsupported, the first: {}\n",
-            report.skipped_cases.len(),
-            report.skipped_cases[0]
-        ));
-    }
-    // Only what the system implements can be exercised: rules and
-    // transitions of other lifecycles are left out of the counts.
-    let implemented = |lifecycle: crate::spec::LifecycleId| {
-        report
-            .products
-            .contains(&judge.document(judge.lifecycle(lifecycle).doc).id)
-            && report
-                .implemented
-                .as_ref()
-                .is_none_or(|imp| imp.contains(&lifecycle.0))
-    };
-    let enforced: Vec<&crate::spec::Rule> = judge
-        .rules
-        .iter()
-        .filter(|r| r.not_modelled.is_none() && report.products.contains(&judge.document(r.doc).id))
-        .filter(|r| report.implemented.is_none() || exercisable(judge, r, &implemented))
-        // A rule only another reading's transitions enforce is left out,
-        // as the coverage verdict leaves it out.
-        .filter(|r| {
-            report.coverage.rules.contains_key(&r.id) || report.unexercised_rules.contains(&r.id)
-        })
-        .collect();
-    let covered = enforced
-        .iter()
-        .filter(|r| report.coverage.rules.contains_key(&r.id))
-        .count();
-    let transitions: usize = (0..judge.lifecycles.len())
-        .map(|i| crate::spec::LifecycleId(i as u32))
-        .filter(|l| implemented(*l))
-        .map(|l| judge.lifecycle(l).transitions.len())
-        .sum();
-    // Transitions another reading enables cannot fire under these.
-    let allowed = report
-        .gate
-        .as_ref()
-        .map_or(transitions, |g| g.transitions_allowed);
+}
+
+/// The rule-coverage line, the table or what it left out, and the
+/// coverage gate's findings.
+fn coverage_text(
+    out: &mut String,
+    judge: &Catalog,
+    report: &VerifyReport,
+    options: TextOptions,
+    paint: Paint,
+) {
+    let coverage = RuleCoverage::of(judge, report);
+    let (transitions, allowed) = (coverage.transitions, coverage.allowed);
     out.push_str(&format!(
-        "\nrule coverage: {covered} of {} enforced rules exercised; {} of the {allowed} transitions the readings in force allow fired{}\n",
-        enforced.len(),
+        "\nrule coverage: {} of {} enforced rules exercised; {} of the {allowed} transitions the readings in force allow fired{}\n",
+        coverage.covered,
+        coverage.enforced.len(),
         allowed.saturating_sub(report.unfired_transitions.len()),
         if allowed < transitions {
             format!(" ({} more need other readings)", transitions - allowed)
@@ -1676,17 +1846,28 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
             String::new()
         }
     ));
-    let w = enforced
+    let w = coverage
+        .enforced
         .iter()
         .map(|r| r.id.len())
         .max()
         .unwrap_or(4)
         .max(4);
-    out.push_str(&format!("{:w$}  {:>6}\n", "rule", "cases"));
-    for r in enforced {
+    if options.coverage_table {
+        out.push_str(&format!("{:w$}  {:>6}\n", "rule", "cases"));
+    }
+    for r in &coverage.enforced {
         match report.coverage.rules.get(&r.id) {
-            Some(n) => out.push_str(&format!("{:w$}  {:>6}\n", r.id, n)),
-            None => out.push_str(&format!("{:w$}  {:>6}  NOT EXERCISED\n", r.id, 0)),
+            Some(n) if options.coverage_table => {
+                out.push_str(&format!("{:w$}  {:>6}\n", r.id, n));
+            }
+            Some(_) => {}
+            None => out.push_str(&format!(
+                "{:w$}  {:>6}  {}\n",
+                r.id,
+                0,
+                paint.warn("NOT EXERCISED")
+            )),
         }
     }
     for t in &report.unfired_transitions {
@@ -1703,9 +1884,13 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
             out.push_str(&format!("no generated history reaches: {t}\n"));
         }
         if !gate.passed {
+            let verdict = if gate.enforced {
+                paint.bad("COVERAGE GATE FAILED")
+            } else {
+                paint.warn("COVERAGE GATE not met")
+            };
             out.push_str(&format!(
-                "\nCOVERAGE GATE {}: the run did not reach every enforced rule and transition, and every invariant in {} cases{}\n",
-                if gate.enforced { "FAILED" } else { "not met" },
+                "\n{verdict}: the run did not reach every enforced rule and transition, and every invariant in {} cases{}\n",
                 gate.min_exercised,
                 if gate.enforced {
                     " (raise --cases, or see docs/coverage.md)"
@@ -1717,8 +1902,104 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport) -> String {
             ));
         }
     }
-    if let Some(why) = &report.not_verified {
-        out.push_str(&format!("\nNOTHING VERIFIED: {why}\n"));
+}
+
+/// The invariants by verdict.
+struct InvariantCounts {
+    hold: usize,
+    violated: usize,
+    skipped: usize,
+}
+
+impl InvariantCounts {
+    fn of(report: &VerifyReport) -> InvariantCounts {
+        let violated = report
+            .invariants
+            .iter()
+            .filter(|s| s.violations > 0)
+            .count();
+        let skipped = report
+            .invariants
+            .iter()
+            .filter(|s| s.skipped.is_some())
+            .count();
+        InvariantCounts {
+            hold: report.invariants.len() - violated - skipped,
+            violated,
+            skipped,
+        }
     }
-    out
+}
+
+/// The one line a run ends with: the verdict, rule coverage, cases and
+/// (when given) the time the run took and where its counterexamples went,
+/// e.g. `arrears: 61 invariants hold, 120/120 rules exercised, 512 cases, 2.1 s`.
+pub fn summary_line(
+    judge: &Catalog,
+    report: &VerifyReport,
+    elapsed: Option<std::time::Duration>,
+    counterexamples_in: Option<&std::path::Path>,
+    styled: bool,
+) -> String {
+    let paint = Paint::new(styled);
+    let mut parts: Vec<String> = Vec::new();
+    let counts = InvariantCounts::of(report);
+    let total = report.invariants.len();
+    if let Some(e) = &report.protocol_error {
+        parts.push(paint.bad(&format!("the implementation broke the protocol ({e})")));
+    } else {
+        parts.push(if counts.violated > 0 {
+            paint.bad(&format!(
+                "{} of {total} invariants violated",
+                counts.violated
+            ))
+        } else {
+            paint.good(&format!("{} invariants hold", counts.hold))
+        });
+        if counts.skipped > 0 {
+            parts.push(paint.warn(&format!("{} skipped", counts.skipped)));
+        }
+        if report
+            .differential
+            .as_ref()
+            .is_some_and(|d| d.divergences > 0)
+        {
+            parts.push(paint.bad("the implementation diverges from the model"));
+        }
+        if !report.refused.is_empty() {
+            parts.push(paint.bad(&format!("{} refused", report.refused.len())));
+        }
+        let coverage = RuleCoverage::of(judge, report);
+        let rules = format!(
+            "{}/{} rules exercised",
+            coverage.covered,
+            coverage.enforced.len()
+        );
+        parts.push(match &report.gate {
+            Some(g) if !g.passed && g.enforced => {
+                paint.bad(&format!("{rules}, coverage gate failed"))
+            }
+            _ if coverage.covered < coverage.enforced.len() => paint.warn(&rules),
+            _ => rules,
+        });
+        if let Some(why) = &report.not_verified {
+            parts.push(paint.bad(&format!("nothing verified ({why})")));
+        }
+    }
+    parts.push(format!("{} cases", report.cases));
+    if !report.regressions.is_empty() {
+        parts.push(format!("{} regressions", report.regressions.len()));
+    }
+    if let Some(t) = elapsed {
+        parts.push(format!("{:.1} s", t.as_secs_f64()));
+    }
+    let mut line = format!("arrears: {}", parts.join(", "));
+    if let Some(dir) = counterexamples_in.filter(|_| !report.counterexamples.is_empty()) {
+        line.push_str(&format!(
+            "; {} counterexamples written to {}",
+            report.counterexamples.len(),
+            dir.display()
+        ));
+    }
+    line
 }

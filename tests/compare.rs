@@ -762,7 +762,7 @@ fn an_implementation_that_answers_at_random_what_no_rule_decides_passes() {
         assert!(
             report.counterexamples.is_empty(),
             "seed {seed}: {}",
-            arrears::verify::report_text(&catalog, &report)
+            arrears::verify::report_text(&catalog, &report, Default::default())
         );
         assert!(report.executed > 0);
     }

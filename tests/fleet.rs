@@ -3,6 +3,8 @@
 //! printed replay reproduces, and bad input (a mix that does not add up, an
 //! impossible shard, a merge of different runs) is refused with exit 2.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -187,26 +189,6 @@ fn bad_mixes_shards_and_accounts_are_refused_with_exit_2() {
     assert_eq!(r.code, 4, "an empty fleet checked nothing: {}", r.stdout);
 }
 
-/// The shipped specs copied into `dir`, with ECS pay-as-you-go instances
-/// released 14 days after their stop while every invariant still reads
-/// the documents' 15.
-fn mutated_specs(dir: &Path) {
-    for source in arrears::spec::sources::embedded() {
-        let name = Path::new(&source.name).file_name().unwrap().to_owned();
-        let mut text = source.text.clone();
-        if source.name.ends_with("ecs.yaml") {
-            let from = text.find("      - id: release-after-stop\n").unwrap();
-            let old = "on: {after: {duration: ecs.release-after-stop, since: entered}}";
-            let at = from + text[from..].find(old).unwrap();
-            text.replace_range(
-                at..at + old.len(),
-                "on: {after: {duration: 14d, since: entered}}",
-            );
-        }
-        std::fs::write(dir.join(name), text).unwrap();
-    }
-}
-
 fn compile(dir: &Path) -> Catalog {
     let sources: Vec<SpecSource> = arrears::spec::sources::read_dir(dir).unwrap();
     arrears::spec::compile(&sources).unwrap()
@@ -217,7 +199,7 @@ fn a_mutated_spec_shows_as_violations_that_the_replay_reproduces() {
     let dir = tempfile::tempdir().unwrap();
     let specs = dir.path().join("specs");
     std::fs::create_dir(&specs).unwrap();
-    mutated_specs(&specs);
+    common::mutated_specs(&specs);
     let json = dir.path().join("fleet.json");
     let r = arrears(&[
         "--specs",

@@ -32,7 +32,7 @@ fn every_invariant_holds_on_the_model_over_hundreds_of_histories_each() {
             report.counterexamples.is_empty(),
             "{}: the model breaks invariants:\n{}",
             doc.id,
-            report_text(&catalog, &report)
+            report_text(&catalog, &report, Default::default())
         );
         let invariants = catalog
             .invariants
@@ -66,7 +66,11 @@ fn the_default_run_exercises_every_enforced_rule() {
     let catalog = catalog();
     let options = VerifyOptions::new(&catalog);
     let report = verify(&catalog, &ReferenceModel { catalog: &catalog }, &options);
-    assert!(report.passed(), "{}", report_text(&catalog, &report));
+    assert!(
+        report.passed(),
+        "{}",
+        report_text(&catalog, &report, Default::default())
+    );
     assert!(
         report.unexercised_rules.is_empty(),
         "enforced rules the default run never exercises: {:?}",
@@ -86,7 +90,7 @@ fn the_default_run_exercises_every_enforced_rule() {
         "the rules only another reading puts to use"
     );
     let enforced = enforced.len();
-    let text = report_text(&catalog, &report);
+    let text = report_text(&catalog, &report, Default::default());
     assert!(
         text.contains(&format!(
             "rule coverage: {enforced} of {enforced} enforced rules exercised"
@@ -104,7 +108,10 @@ fn the_same_seed_gives_a_byte_identical_report() {
     options.seed = 99;
     let a = verify(&catalog, &model, &options);
     let b = verify(&catalog, &model, &options);
-    assert_eq!(report_text(&catalog, &a), report_text(&catalog, &b));
+    assert_eq!(
+        report_text(&catalog, &a, Default::default()),
+        report_text(&catalog, &b, Default::default())
+    );
     assert_eq!(
         serde_json::to_string(&a).unwrap(),
         serde_json::to_string(&b).unwrap()

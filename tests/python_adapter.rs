@@ -1,4 +1,5 @@
-//! The Python adapter (adapters/python/arrears_maxcompute.py) passes
+//! The Python adapter (adapters/python/arrears_maxcompute.py, the example
+//! of the adapter kit in adapters/python/arrears_kit) passes
 //! `arrears verify`: it implements MaxCompute only, matches the reference
 //! model on it, and the other products' invariants are reported as skipped.
 //! Needs `python3`; without it the test says so and passes.

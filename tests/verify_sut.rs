@@ -50,7 +50,7 @@ fn a_correct_implementation_in_process_passes() {
     assert!(
         report.passed(),
         "{}",
-        arrears::verify::report_text(&judge, &report)
+        arrears::verify::report_text(&judge, &report, Default::default())
     );
     assert_eq!(report.differential.as_ref().map(|d| d.divergences), Some(0));
     assert_eq!(report.exit_code(), 0);

@@ -42,7 +42,17 @@ impl Diagnostic {
     /// range always lies on character boundaries inside the text, and a
     /// position past the end of a line or of the text points at that end.
     pub fn render_with_source(&self, text: &str) -> String {
-        use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
+        self.render(text, annotate_snippets::Renderer::plain())
+    }
+
+    /// As [`Diagnostic::render_with_source`], with ANSI styles (for a
+    /// terminal; the command line strips them where colour is off).
+    pub fn render_styled(&self, text: &str) -> String {
+        self.render(text, annotate_snippets::Renderer::styled())
+    }
+
+    fn render(&self, text: &str, renderer: annotate_snippets::Renderer) -> String {
+        use annotate_snippets::{AnnotationKind, Level, Snippet};
         let title = self.to_string();
         let text = snippet_text(text);
         let Some(span) = char_span(&text, self.line, self.column) else {
@@ -58,7 +68,7 @@ impl Diagnostic {
                 .path(&self.file)
                 .annotation(AnnotationKind::Primary.span(span)),
         )];
-        Renderer::plain().render(&report).to_string()
+        renderer.render(&report).to_string()
     }
 }
 
