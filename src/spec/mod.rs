@@ -1,6 +1,6 @@
 //! The specs: policy documents encoded as data, and everything that reads them.
 //!
-//! `specs/*.yaml` are parsed ([`raw`]), validated and resolved ([`compile`])
+//! `specs/*.yaml` are parsed ([`raw`]), validated and resolved ([`compile()`])
 //! into one [`Catalog`] that the reference model executes: every number,
 //! state, transition and capability comes from here. The catalog's
 //! references are indexes, checked once at load time, so the engine never
