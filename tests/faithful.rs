@@ -410,6 +410,41 @@ fn the_faults_that_escaped_the_invariants_are_caught_at_every_seed() {
 }
 
 #[test]
+fn it_answers_help_and_version_and_refuses_an_unknown_argument() {
+    let run = |arg: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_arrears-faithful"))
+            .arg(arg)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, help, _) = run("--help");
+    assert_eq!(code, Some(0), "{help}");
+    for option in [
+        "--fault",
+        "--list-faults",
+        "--reading",
+        "--list-readings",
+        "Exit codes:",
+    ] {
+        assert!(help.contains(option), "{option} missing from:\n{help}");
+    }
+    let (code, version, _) = run("--version");
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        version.trim(),
+        format!("arrears-faithful {}", env!("CARGO_PKG_VERSION"))
+    );
+    let (code, _, stderr) = run("--no-such-flag");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--no-such-flag"), "{stderr}");
+}
+
+#[test]
 fn every_fault_is_listed_with_the_rules_it_breaks() {
     let out = Command::new(env!("CARGO_BIN_EXE_arrears-faithful"))
         .arg("--list-faults")
