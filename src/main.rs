@@ -566,10 +566,10 @@ fn unknown_product(catalog: &Catalog, product: &str) -> Failure {
 
 fn rules(specs: Option<&Path>, product: Option<String>, format: Format) -> Result<Done, Failure> {
     let catalog = load_catalog(specs)?;
-    if let Some(p) = &product {
-        if catalog.document_named(p).is_none() {
-            return Err(unknown_product(&catalog, p));
-        }
+    if let Some(p) = &product
+        && catalog.document_named(p).is_none()
+    {
+        return Err(unknown_product(&catalog, p));
     }
     let rules = explain::summaries(&catalog, product.as_deref());
     let text = match format {

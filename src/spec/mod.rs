@@ -839,10 +839,11 @@ impl Catalog {
         let mut out = vec![self.clone()];
         for (i, interp) in self.interpretations.iter().enumerate() {
             for reading in &interp.readings {
-                if reading.id != interp.chosen && !reading.overrides.is_empty() {
-                    if let Some(c) = self.with_reading(InterpretationId(i as u32), &reading.id) {
-                        out.push(c);
-                    }
+                if reading.id != interp.chosen
+                    && !reading.overrides.is_empty()
+                    && let Some(c) = self.with_reading(InterpretationId(i as u32), &reading.id)
+                {
+                    out.push(c);
                 }
             }
         }
