@@ -13,8 +13,8 @@
 //! is not JSON, a timeout, a crash with its last lines of standard error.
 //!
 //! A malformed reply is located by reading it again: the client only knows
-//! that the reply did not parse, so [`Recording`] keeps the last request and
-//! reply lines, and [`locate`] finds the path of the field that failed.
+//! that the reply did not parse, so `Recording` keeps the last request and
+//! reply lines, and `locate` finds the path of the field that failed.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};

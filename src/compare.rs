@@ -386,10 +386,9 @@ fn sequences(
             operation,
             ..
         } = e
+            && undecided.contains(&(*at, resource.clone(), operation.clone()))
         {
-            if undecided.contains(&(*at, resource.clone(), operation.clone())) {
-                continue;
-            }
+            continue;
         }
         let (subject, kind, what) = match e {
             TraceEvent::Transition {
@@ -848,10 +847,10 @@ fn field_rules(
             return rules;
         }
     }
-    if matches!(field, "overdue_since" | "oldest_overdue_bill") {
-        if let Some(b) = &catalog.document(lc.doc).billing {
-            return vec![catalog.rule(b.rule).id.clone()];
-        }
+    if matches!(field, "overdue_since" | "oldest_overdue_bill")
+        && let Some(b) = &catalog.document(lc.doc).billing
+    {
+        return vec![catalog.rule(b.rule).id.clone()];
     }
     r_rules(catalog, r)
 }

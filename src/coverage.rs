@@ -83,10 +83,8 @@ pub fn label(
                 Enforcement::Ledger => !docs_billed.is_empty(),
                 _ => false,
             };
-            if hit {
-                if let Some(r) = catalog.rule_named(&rule.id) {
-                    labels.rules.insert(r);
-                }
+            if hit && let Some(r) = catalog.rule_named(&rule.id) {
+                labels.rules.insert(r);
             }
         }
     }

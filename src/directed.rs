@@ -789,10 +789,9 @@ impl<'c> World<'c> {
                         let name = format!("{lifecycle}/{transition}");
                         if let std::collections::btree_map::Entry::Vacant(slot) =
                             recipes.entry(name)
+                            && let Some(recipe) = self.recipe(&next, &lifecycle, &transition)
                         {
-                            if let Some(recipe) = self.recipe(&next, &lifecycle, &transition) {
-                                slot.insert(recipe);
-                            }
+                            slot.insert(recipe);
                         }
                     }
                 }

@@ -79,7 +79,8 @@ pub struct TimeSpec {
     pub base: Option<usize>,
     /// Index into the boundaries (0 is no boundary).
     pub boundary: usize,
-    /// Index into [`DELTAS`]; the last one uses `jitter`.
+    /// Index into the table of offsets around a boundary (`DELTAS`); the
+    /// last one uses `jitter`.
     pub delta: usize,
     /// Seconds, for the "anywhere" delta.
     pub jitter: u32,

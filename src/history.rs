@@ -611,10 +611,10 @@ impl History {
                 ));
             }
         }
-        if let Some(u) = self.until {
-            if u < Offset::default() {
-                return Err(err("until", "the end cannot be before the start"));
-            }
+        if let Some(u) = self.until
+            && u < Offset::default()
+        {
+            return Err(err("until", "the end cannot be before the start"));
         }
         if after(self.start, self.end(), MAX_HISTORY_END) {
             return Err(err("until", "the history ends after the year 3000"));
@@ -1044,10 +1044,10 @@ impl<'c> Validator<'c> {
                 }
                 let totals =
                     self.totals_after_payment(self.account_of(resource), *price, &place)?;
-                if let Some(Some(renewed)) = renewed {
-                    if let Some(&i) = self.resource_index.get(resource.as_str()) {
-                        self.resources[i].expiry = Some(renewed);
-                    }
+                if let Some(Some(renewed)) = renewed
+                    && let Some(&i) = self.resource_index.get(resource.as_str())
+                {
+                    self.resources[i].expiry = Some(renewed);
                 }
                 self.commit(totals);
             }
@@ -1254,15 +1254,15 @@ fn resolve_resource(
     if let Some(p) = r.hourly_price {
         check_amount(p, place, "hourly_price")?;
     }
-    if let Some(a) = &r.associated_with {
-        if known(a).is_none() {
-            return Err(err(place, format!("unknown associated resource `{a}`")));
-        }
+    if let Some(a) = &r.associated_with
+        && known(a).is_none()
+    {
+        return Err(err(place, format!("unknown associated resource `{a}`")));
     }
-    if let Some(auto) = r.auto_release_at {
-        if auto < Offset::default() {
-            return Err(err(place, "auto_release_at cannot be before the start"));
-        }
+    if let Some(auto) = r.auto_release_at
+        && auto < Offset::default()
+    {
+        return Err(err(place, "auto_release_at cannot be before the start"));
     }
     Ok(ResolvedResource { doc, lifecycle })
 }

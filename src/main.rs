@@ -16,7 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use arrears::exit;
 use arrears::explain;
@@ -25,16 +25,46 @@ mod cli;
 use arrears::spec::{self, Catalog, SpecSource};
 use cli::terminal::{ColorWhen, Terminal};
 
+mod man;
+
+/// What each exit code means (`arrears::exit`), printed at the end of
+/// every command's `--help` and in the manual page.
+const EXIT_CODES: [(u8, &str); 6] = [
+    (exit::OK, "success"),
+    (exit::FAILURE, "a conformance failure"),
+    (
+        exit::USAGE,
+        "bad usage, bad input or an output that cannot be written",
+    ),
+    (
+        exit::PROTOCOL,
+        "the implementation under test broke the protocol",
+    ),
+    (exit::NOTHING_VERIFIED, "nothing was verified"),
+    (exit::COVERAGE, "the coverage gate failed"),
+];
+
+/// The command line as clap sees it, with the exit codes after every
+/// command's help (set here once, so a new subcommand gets them too).
+fn cli_command() -> clap::Command {
+    fn with_exit_codes(cmd: clap::Command, codes: &str) -> clap::Command {
+        cmd.after_help(codes.to_string())
+            .mut_subcommands(|sub| with_exit_codes(sub, codes))
+    }
+    let mut codes = String::from("Exit codes:");
+    for (code, meaning) in EXIT_CODES {
+        codes.push_str(&format!("\n  {code}  {meaning}"));
+    }
+    with_exit_codes(Cli::command(), &codes)
+}
+
 #[derive(Parser)]
 #[command(
     name = "arrears",
     version,
     about = "Conformance suite for cloud overdue-payment lifecycles",
     long_about = "Encodes five cloud overdue-payment and refund policy documents as executable \
-                  specs, runs them in a reference model, and checks implementations against them.",
-    after_help = "Exit codes: 0 success; 1 a conformance failure; 2 bad usage, bad input or an \
-                  output that cannot be written; 3 the implementation under test broke the \
-                  protocol; 4 nothing was verified."
+                  specs, runs them in a reference model, and checks implementations against them."
 )]
 struct Cli {
     /// Read the specs from the *.yaml files of DIR instead of the embedded copy.
@@ -122,6 +152,7 @@ enum Command {
         /// Only the rules of this product (ecs, emr, maxcompute, flink, spark).
         #[arg(long)]
         product: Option<String>,
+        /// Print the rules as a table (text) or as JSON.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
@@ -131,6 +162,7 @@ enum Command {
         /// A rule id (ecs.payg.stop-at-t15), an interpretation id
         /// (ecs.interp.top-up-settles) or a lifecycle id (ecs.payg-instance).
         rule: String,
+        /// Print the explanation as text or as JSON.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
@@ -139,6 +171,7 @@ enum Command {
     Timeline {
         /// A history file (YAML or JSON), or a worked example.
         file: PathBuf,
+        /// Print the timeline as text or as JSON.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
         /// Also draw the timeline as an SVG picture into FILE: one lane per
@@ -151,6 +184,7 @@ enum Command {
     Examples {
         /// The directory of examples (default: specs/examples).
         dir: Option<PathBuf>,
+        /// Print the results as a table (text) or as JSON.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
         /// Run them against this implementation (a command speaking the
@@ -176,6 +210,7 @@ enum Command {
         /// The most events a generated history holds.
         #[arg(long, default_value_t = 24)]
         max_events: usize,
+        /// Print the report as text or as JSON (what --json writes).
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
         /// The implementation under test: a command speaking the adapter
@@ -267,9 +302,19 @@ enum Command {
     },
     /// Print the JSON Schema of a file format.
     Schema {
+        /// The file format.
         #[arg(value_enum)]
         what: SchemaKind,
     },
+    /// Print a shell completion script: `source <(arrears completions bash)`.
+    Completions {
+        /// The shell the script is for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) of arrears and every command:
+    /// `arrears man | man -l -`.
+    Man,
     /// Validate spec files; exit 2 with located diagnostics if any is wrong.
     Lint {
         /// The directory of *.yaml specs to check (default: --specs, or the embedded specs).
@@ -278,6 +323,7 @@ enum Command {
         /// documents in this directory.
         #[arg(long, value_name = "DIR")]
         sources: Option<PathBuf>,
+        /// Print the diagnostics as text (on standard error) or as JSON.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
@@ -354,6 +400,7 @@ enum FleetAction {
         /// Also draw the merged resources by state as an SVG chart.
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
+        /// Print the merged result as text or as JSON.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
@@ -426,7 +473,7 @@ fn main() -> ExitCode {
     // Before anything can start an implementation under test: an
     // interrupted run takes its process groups down with it.
     arrears::protocol::install_signal_cleanup();
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&cli_command().get_matches()).unwrap_or_else(|e| e.exit());
     arrears::yaml::set_input_limit_mb(usize::try_from(cli.input_limit_mb).unwrap_or(usize::MAX));
     let terminal = Terminal::new(cli.color, cli.quiet, cli.verbose);
     let done = match run(cli, terminal) {
@@ -546,6 +593,8 @@ fn run(cli: Cli, terminal: Terminal) -> Result<Done, Failure> {
             timeouts,
             format,
         } => check_adapter(specs, &sut, timeouts, format),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => manual_page(),
         Command::Schema { what } => {
             let schema = match what {
                 SchemaKind::Spec => arrears::spec::json_schema(),
@@ -563,6 +612,20 @@ fn run(cli: Cli, terminal: Terminal) -> Result<Done, Failure> {
     }
 }
 
+fn completions(shell: clap_complete::Shell) -> Result<Done, Failure> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cli_command(), "arrears", &mut script);
+    let script = String::from_utf8(script)
+        .map_err(|e| usage!("failed to write the {shell} completions: {e}"))?;
+    Ok(Done::new(exit::OK, script))
+}
+
+fn manual_page() -> Result<Done, Failure> {
+    let page = man::render(cli_command(), &EXIT_CODES)
+        .map_err(|e| usage!("failed to write the manual page: {e}"))?;
+    Ok(Done::new(exit::OK, page))
+}
+
 fn unknown_product(catalog: &Catalog, product: &str) -> Failure {
     let known: Vec<&str> = catalog.documents.iter().map(|d| d.id.as_str()).collect();
     usage!(
@@ -573,10 +636,10 @@ fn unknown_product(catalog: &Catalog, product: &str) -> Failure {
 
 fn rules(specs: Option<&Path>, product: Option<String>, format: Format) -> Result<Done, Failure> {
     let catalog = load_catalog(specs)?;
-    if let Some(p) = &product {
-        if catalog.document_named(p).is_none() {
-            return Err(unknown_product(&catalog, p));
-        }
+    if let Some(p) = &product
+        && catalog.document_named(p).is_none()
+    {
+        return Err(unknown_product(&catalog, p));
     }
     let rules = explain::summaries(&catalog, product.as_deref());
     let text = match format {
@@ -1598,4 +1661,64 @@ fn fleet_merge(
     }
     let catalog = load_catalog(specs)?;
     fleet_output(&catalog, &merged, None, FleetOutputs { json, svg, format })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Walks `cmd` and its subcommands at any depth: every argument and
+    /// subcommand without help text, and every command whose help does not
+    /// end with the exit codes.
+    fn without_help(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        let exit_codes = cmd
+            .get_after_help()
+            .is_some_and(|h| h.to_string().starts_with("Exit codes:"));
+        if !exit_codes {
+            missing.push(format!("`{path}`: no exit codes at the end of its help"));
+        }
+        for arg in cmd.get_arguments() {
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("`{path}`: argument `{}`", arg.get_id()));
+            }
+        }
+        // clap's own `help` subcommand prints the other commands' help.
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let name = format!("{path} {}", sub.get_name());
+            if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                missing.push(format!("`{name}`: subcommand without help"));
+            }
+            without_help(sub, &name, missing);
+        }
+    }
+
+    #[test]
+    fn every_argument_and_subcommand_has_help_and_every_help_the_exit_codes() {
+        let mut cmd = cli_command();
+        // Built, as when parsing: global options copied into every
+        // subcommand, help and version flags added.
+        cmd.build();
+        let mut missing = Vec::new();
+        without_help(&cmd, "arrears", &mut missing);
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn the_help_walk_names_what_lacks_help() {
+        let mut cmd = clap::Command::new("demo")
+            .after_help("Exit codes: none")
+            .arg(clap::Arg::new("bare").long("bare"))
+            .subcommand(clap::Command::new("quiet"));
+        cmd.build();
+        let mut missing = Vec::new();
+        without_help(&cmd, "demo", &mut missing);
+        assert_eq!(
+            missing,
+            [
+                "`demo`: argument `bare`",
+                "`demo quiet`: subcommand without help",
+                "`demo quiet`: no exit codes at the end of its help",
+            ]
+        );
+    }
 }

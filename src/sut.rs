@@ -1,6 +1,6 @@
 //! Systems under test: an [`Implementation`] (a child process speaking the
 //! adapter protocol, or an in-process Rust type) seen as a
-//! [`System`](crate::verify::System) that runs whole histories.
+//! [`System`] that runs whole histories.
 //!
 //! Cases run in parallel, so [`Driven`] keeps a pool of implementation
 //! instances: each history takes one (or starts a new one, which says

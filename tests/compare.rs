@@ -392,10 +392,9 @@ events:
             if let TraceEvent::Operation {
                 operation, allowed, ..
             } = e
+                && operation == "upgrade"
             {
-                if operation == "upgrade" {
-                    *allowed = true;
-                }
+                *allowed = true;
             }
         }
         for o in out.observations.iter_mut().filter(|o| o.at >= from) {
@@ -457,10 +456,10 @@ fn released_at(trace: &Trace, start: DateTime<Utc>, at: &str) -> Trace {
     let at = at.parse::<Offset>().unwrap().at(start);
     let mut out = trace.clone();
     for e in out.events.iter_mut() {
-        if let TraceEvent::Transition { at: when, to, .. } = e {
-            if to == "released" {
-                *when = at;
-            }
+        if let TraceEvent::Transition { at: when, to, .. } = e
+            && to == "released"
+        {
+            *when = at;
         }
     }
     for o in out.observations.iter_mut() {

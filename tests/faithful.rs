@@ -31,14 +31,29 @@ fn arrears(args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
-fn scratch(name: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("arrears-faithful-{name}-{}", std::process::id()));
-    dir.display().to_string()
+/// A temporary directory for one run's counterexamples and reports,
+/// removed (with everything in it) when dropped.
+struct Scratch(tempfile::TempDir);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("arrears-faithful-{name}-"))
+            .tempdir()
+            .expect("a temporary directory");
+        Scratch(dir)
+    }
+
+    /// A path inside the directory, as an argument.
+    fn path(&self, name: &str) -> String {
+        self.0.path().join(name).display().to_string()
+    }
 }
 
 #[test]
 fn the_faithful_implementation_passes_the_default_run() {
-    let out = scratch("default");
+    let scratch = Scratch::new("default");
+    let out = scratch.path("out");
     let (code, stdout, stderr) = arrears(&["verify", "--sut", &faithful(None), "--out", &out]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("matches the model"), "{stdout}");
@@ -117,7 +132,8 @@ fn passes_under_readings(share: usize) {
     for reading in readings.into_iter().skip(share).step_by(4) {
         let sut = format!("{} --reading {reading}", faithful(None));
         for seed in 0..5 {
-            let out = scratch(&format!("reading-{share}-{seed}"));
+            let scratch = Scratch::new(&format!("reading-{share}-{seed}"));
+            let out = scratch.path("out");
             let seed = seed.to_string();
             let (code, stdout, stderr) =
                 arrears(&["verify", "--seed", &seed, "--sut", &sut, "--out", &out]);
@@ -154,8 +170,9 @@ fn passes_under_readings(share: usize) {
 /// alone; asserts the run failed.
 fn counterexamples(fault: &str, seed: u64, no_compare: bool) -> Vec<serde_json::Value> {
     let mode = if no_compare { "invariants" } else { "compare" };
-    let out = scratch(&format!("{fault}-{seed}-{mode}"));
-    let json = format!("{out}.json");
+    let scratch = Scratch::new(&format!("{fault}-{seed}-{mode}"));
+    let out = scratch.path("out");
+    let json = scratch.path("report.json");
     let seed = seed.to_string();
     let mut args = vec![
         "verify", "--seed", &seed, "--sut", "", "--out", &out, "--json", &json,
@@ -173,8 +190,6 @@ fn counterexamples(fault: &str, seed: u64, no_compare: bool) -> Vec<serde_json::
     );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let _ = std::fs::remove_dir_all(&out);
-    let _ = std::fs::remove_file(&json);
     report["counterexamples"]
         .as_array()
         .expect("counterexamples")
@@ -395,6 +410,41 @@ fn the_faults_that_escaped_the_invariants_are_caught_at_every_seed() {
 }
 
 #[test]
+fn it_answers_help_and_version_and_refuses_an_unknown_argument() {
+    let run = |arg: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_arrears-faithful"))
+            .arg(arg)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, help, _) = run("--help");
+    assert_eq!(code, Some(0), "{help}");
+    for option in [
+        "--fault",
+        "--list-faults",
+        "--reading",
+        "--list-readings",
+        "Exit codes:",
+    ] {
+        assert!(help.contains(option), "{option} missing from:\n{help}");
+    }
+    let (code, version, _) = run("--version");
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        version.trim(),
+        format!("arrears-faithful {}", env!("CARGO_PKG_VERSION"))
+    );
+    let (code, _, stderr) = run("--no-such-flag");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--no-such-flag"), "{stderr}");
+}
+
+#[test]
 fn every_fault_is_listed_with_the_rules_it_breaks() {
     let out = Command::new(env!("CARGO_BIN_EXE_arrears-faithful"))
         .arg("--list-faults")
@@ -408,11 +458,12 @@ fn every_fault_is_listed_with_the_rules_it_breaks() {
 fn under_the_waits_reading_its_faults_are_caught() {
     let bin = env!("CARGO_BIN_EXE_arrears-faithful");
     let waits = format!("{bin} --reading ecs.interp.top-up-settles=waits");
-    let out = scratch("waits");
+    let scratch = Scratch::new("waits");
+    let out = scratch.path("out");
     // The fault that escaped under this reading before: an instance that
     // never restarts after settlement, caught by its invariant alone.
     let faulty = format!("{waits} --fault no-restart-after-settlement");
-    let json = format!("{out}-faulty.json");
+    let json = scratch.path("faulty.json");
     let (code, stdout, stderr) = arrears(&[
         "verify",
         "--sut",

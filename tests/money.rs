@@ -313,14 +313,13 @@ fn nine_thousand_top_ups_of_the_largest_amount_are_rejected_where_they_cross_the
 #[test]
 fn the_cli_exits_2_naming_the_event() {
     let steps = vec![Money::TopUp(MAX_AMOUNT); 1_001];
-    let path = std::env::temp_dir().join(format!("arrears-money-{}.yaml", std::process::id()));
-    std::fs::write(&path, history(0, 0, &steps).to_yaml()).unwrap();
+    let file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+    std::fs::write(file.path(), history(0, 0, &steps).to_yaml()).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_arrears"))
         .arg("timeline")
-        .arg(&path)
+        .arg(file.path())
         .output()
         .unwrap();
-    std::fs::remove_file(&path).ok();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(

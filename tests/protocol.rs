@@ -33,6 +33,7 @@ fn history() -> History {
 /// Runs `arrears verify --sut CMD` with a short timeout; returns the exit
 /// code, stderr and how long it took.
 fn verify_against(command: &str) -> (Option<i32>, String, Duration) {
+    let out = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_arrears"))
         .args([
@@ -46,7 +47,7 @@ fn verify_against(command: &str) -> (Option<i32>, String, Duration) {
             "1000",
             "--out",
         ])
-        .arg(std::env::temp_dir().join("arrears-protocol-test"))
+        .arg(out.path())
         .args(["--sut", command])
         .output()
         .expect("arrears runs");

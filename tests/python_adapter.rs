@@ -24,13 +24,12 @@ fn python_maxcompute_adapter_passes_verify() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("adapters/python/arrears_maxcompute.py");
     assert!(adapter.is_file(), "missing {}", adapter.display());
     // Counterexamples (if any) are written to the working directory: keep
-    // them out of the source tree.
-    let workdir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-adapter");
-    std::fs::create_dir_all(&workdir).expect("a scratch directory");
+    // them out of the source tree, and gone after the test.
+    let workdir = tempfile::tempdir().expect("a scratch directory");
     let sut = format!("python3 '{}'", adapter.display());
     let output = Command::new(env!("CARGO_BIN_EXE_arrears"))
         .args(["verify", "--sut", &sut, "--cases", "64"])
-        .current_dir(&workdir)
+        .current_dir(workdir.path())
         .output()
         .expect("arrears runs");
     let report = String::from_utf8_lossy(&output.stdout);

@@ -329,16 +329,14 @@ fn anchors_are_found_verbatim_in_the_sources() {
 fn anchor_check_reports_a_quote_missing_from_the_source() {
     // The anchor check must be able to fail: a source document that lacks
     // the quoted text yields a located diagnostic.
-    let dir = std::env::temp_dir().join(format!("arrears-anchor-check-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
     std::fs::write(
-        dir.join("mini-overdue-payments.txt"),
+        dir.path().join("mini-overdue-payments.txt"),
         "(opening)\nOverdue resources\nthe bill is deducted on the settlement date\n",
     )
     .unwrap();
     let sources = read_dir(&fixtures().join("valid")).unwrap();
-    let diags = verify_anchors(&sources, &dir);
-    std::fs::remove_dir_all(&dir).ok();
+    let diags = verify_anchors(&sources, dir.path());
     assert!(
         diags
             .iter()

@@ -160,8 +160,10 @@ fn a_saved_counterexample_replays_and_promotes_to_a_worked_example() {
     let judge = shipped();
     let buggy = early_release();
     let report = run(&judge, &buggy, &options(&judge));
-    let dir = std::env::temp_dir().join(format!("arrears-replay-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let temp = tempfile::tempdir().unwrap();
+    // A directory that does not exist yet: writing the counterexamples
+    // creates it.
+    let dir = temp.path().join("out");
     let system = Driven::new(&judge, "in-process buggy model", || {
         Ok(Box::new(ModelImplementation::new(&buggy)))
     })
@@ -223,14 +225,13 @@ fn a_saved_counterexample_replays_and_promotes_to_a_worked_example() {
     assert!(outcome.passed(), "{:?}", outcome.failures);
     let reread = arrears::examples::WorkedExample::from_text(&example.to_yaml()).unwrap();
     assert_eq!(reread, example);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn the_command_line_finds_replays_and_promotes_a_counterexample() {
     let bin = env!("CARGO_BIN_EXE_arrears");
-    let dir = std::env::temp_dir().join(format!("arrears-cli-replay-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
     let specs = dir.join("specs");
     std::fs::create_dir_all(&specs).unwrap();
     for source in arrears::spec::sources::embedded() {
@@ -319,5 +320,4 @@ fn the_command_line_finds_replays_and_promotes_a_counterexample() {
         Some(1),
         "the promoted example fails the buggy implementation"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

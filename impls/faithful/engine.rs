@@ -571,10 +571,11 @@ impl Engine {
                     if first_failure {
                         self.overdue_notice(account, resource, product);
                     }
-                    if cash_before >= 0 && self.accounts[account].cash < 0 {
-                        if let Some(note) = product.negative_balance_notification() {
-                            self.notify(account, Some(resource), note);
-                        }
+                    if cash_before >= 0
+                        && self.accounts[account].cash < 0
+                        && let Some(note) = product.negative_balance_notification()
+                    {
+                        self.notify(account, Some(resource), note);
                     }
                 }
             }
@@ -807,13 +808,14 @@ impl Engine {
             });
         }
         let product = res.lc.product();
-        if product.fee_incurring(op) && self.account_overdue(res.account) {
-            if let Some(rule) = self.fee_refusal(product) {
-                return Some(Refusal {
-                    rule,
-                    reason: "the account is overdue".to_string(),
-                });
-            }
+        if product.fee_incurring(op)
+            && self.account_overdue(res.account)
+            && let Some(rule) = self.fee_refusal(product)
+        {
+            return Some(Refusal {
+                rule,
+                reason: "the account is overdue".to_string(),
+            });
         }
         let economical_start = res.lc == Lc::EcsPaygInstance
             && res.state == St::EconomicalStoppedOverdue

@@ -27,7 +27,13 @@ use readings::Readings;
 /// written apart from the arrears model; it speaks the adapter protocol on
 /// standard input and output.
 #[derive(Parser)]
-#[command(name = "arrears-faithful", version)]
+#[command(
+    name = "arrears-faithful",
+    version,
+    after_help = "Exit codes:\n  0  the conversation ended (arrears closed its side)\n  \
+                  1  a reply could not be written\n  2  bad arguments: an unknown option, \
+                  fault or reading"
+)]
 struct Args {
     /// Break exactly one documented rule (see --list-faults). Also read from
     /// the ARREARS_FAULT environment variable.

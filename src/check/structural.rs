@@ -337,16 +337,16 @@ fn lifecycle(
             // rules, though, data never comes back, whatever the state.
             if r.data == Data::Deleted && state.data == Data::Deleted {
                 deleted_since.get_or_insert(snap.at);
-            } else if let Some(since) = deleted_since {
-                if r.data == Data::Retained {
-                    report(
-                        snap.at,
-                        format!("data retained again after it was deleted at {since}"),
-                        obs(),
-                        &mut first,
-                    );
-                    break;
-                }
+            } else if let Some(since) = deleted_since
+                && r.data == Data::Retained
+            {
+                report(
+                    snap.at,
+                    format!("data retained again after it was deleted at {since}"),
+                    obs(),
+                    &mut first,
+                );
+                break;
             }
         }
     }
@@ -548,21 +548,21 @@ fn implied_inputs(index: &TraceIndex<'_>, resource: &str, at: DateTime<Utc>) -> 
             vouchers,
             ..
         } = e
+            && r == resource
+            && *paid_at <= at
         {
-            if r == resource && *paid_at <= at {
-                // A trace's amounts come from the implementation: sums that
-                // overflow mean no inputs can be implied.
-                inputs.paid_cash = inputs.paid_cash.checked_add(*cash)?;
-                inputs.paid_voucher = inputs.paid_voucher.checked_add(*vouchers)?;
-                if operation == "renew" {
-                    let (Some(term), Some(old)) = (renew_terms.get(paid_at), expiry) else {
-                        continue;
-                    };
-                    let renewed = term.end(old)?;
-                    expiry = Some(renewed);
-                    let seconds = (renewed - old).num_seconds();
-                    inputs.term_seconds = inputs.term_seconds.checked_add(seconds)?;
-                }
+            // A trace's amounts come from the implementation: sums that
+            // overflow mean no inputs can be implied.
+            inputs.paid_cash = inputs.paid_cash.checked_add(*cash)?;
+            inputs.paid_voucher = inputs.paid_voucher.checked_add(*vouchers)?;
+            if operation == "renew" {
+                let (Some(term), Some(old)) = (renew_terms.get(paid_at), expiry) else {
+                    continue;
+                };
+                let renewed = term.end(old)?;
+                expiry = Some(renewed);
+                let seconds = (renewed - old).num_seconds();
+                inputs.term_seconds = inputs.term_seconds.checked_add(seconds)?;
             }
         }
     }
@@ -643,16 +643,15 @@ fn refunds(
                 index.lifecycle(subject),
                 formula,
                 inputs.used_seconds,
-            ) {
-                if !refundable {
-                    return (
-                        true,
-                        fail(format!(
-                            "refund by {formula} {}s after purchase, which no transition refunds with then under this reading",
-                            inputs.used_seconds
-                        )),
-                    );
-                }
+            ) && !refundable
+            {
+                return (
+                    true,
+                    fail(format!(
+                        "refund by {formula} {}s after purchase, which no transition refunds with then under this reading",
+                        inputs.used_seconds
+                    )),
+                );
             }
             if reported != inputs {
                 return (

@@ -238,10 +238,10 @@ impl Menu {
         // Resources come after their parents: an attachment's use ends
         // with its parent's.
         for i in 0..resources.len() {
-            if let Some(p) = &resources[i].parent {
-                if let Some(pi) = resources.iter().position(|r| &r.id == p) {
-                    ends[i] = ends[i].min(ends[pi]);
-                }
+            if let Some(p) = &resources[i].parent
+                && let Some(pi) = resources.iter().position(|r| &r.id == p)
+            {
+                ends[i] = ends[i].min(ends[pi]);
             }
         }
 

@@ -210,14 +210,13 @@ impl SutTally {
             .extend(other.disagreements.iter().cloned());
         self.disagreements.sort_by_key(|d| d.account);
         self.disagreements.truncate(VIOLATION_SAMPLE);
-        if let Some(e) = &other.protocol_error {
-            if self
+        if let Some(e) = &other.protocol_error
+            && self
                 .protocol_error
                 .as_ref()
                 .is_none_or(|mine| e.account < mine.account)
-            {
-                self.protocol_error = Some(e.clone());
-            }
+        {
+            self.protocol_error = Some(e.clone());
         }
     }
 }

@@ -633,11 +633,10 @@ impl<'c> Model<'c> {
         if let Some(id) = event
             .resource()
             .filter(|_| !matches!(event, Event::Purchase { .. }))
+            && let Some((account, rule)) = self.refused.get(id).copied()
         {
-            if let Some((account, rule)) = self.refused.get(id).copied() {
-                self.refuse_for_missing_resource(event, id, account, rule);
-                return self.settle_instant();
-            }
+            self.refuse_for_missing_resource(event, id, account, rule);
+            return self.settle_instant();
         }
         match event {
             Event::Charge {
@@ -1213,11 +1212,11 @@ impl<'c> Model<'c> {
         if res.reminder_generation != generation || self.is_terminal(r) {
             return;
         }
-        if let Some(expiry) = res.expires_at {
-            if self.now < expiry {
-                self.resources[r].reminded_for = Some(expiry);
-                self.notify(n, self.resources[r].account, Some(r));
-            }
+        if let Some(expiry) = res.expires_at
+            && self.now < expiry
+        {
+            self.resources[r].reminded_for = Some(expiry);
+            self.notify(n, self.resources[r].account, Some(r));
         }
     }
 

@@ -4,8 +4,8 @@
 //! An implementation is a command run by `sh -c`; the shell may start the
 //! real program, which may start helpers of its own. Killing the direct
 //! child is therefore not enough. Every implementation runs in a process
-//! group of its own ([`spawn`]), and arrears kills the whole group
-//! ([`kill_group`]) on every way out: the end of the conversation, a
+//! group of its own (`spawn`), and arrears kills the whole group
+//! (`kill_group`) on every way out: the end of the conversation, a
 //! protocol error, a panic unwinding through the owner, and SIGINT, SIGTERM
 //! or SIGHUP sent to arrears itself ([`install_signal_cleanup`]). For the
 //! one exit no code of arrears sees — arrears being SIGKILLed — the direct

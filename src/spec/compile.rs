@@ -299,18 +299,18 @@ impl<'a> Compiler<'a> {
                     format!("document id `{id}` is also used by {}", self.files[other].0),
                 );
             }
-            if let Some(date) = &d.last_updated {
-                if chrono::NaiveDate::parse_from_str(&date.value, "%Y-%m-%d").is_err() {
-                    self.error_at(
-                        at,
-                        date,
-                        &element,
-                        format!(
-                            "last_updated `{}` is not a date of the form YYYY-MM-DD",
-                            date.value
-                        ),
-                    );
-                }
+            if let Some(date) = &d.last_updated
+                && chrono::NaiveDate::parse_from_str(&date.value, "%Y-%m-%d").is_err()
+            {
+                self.error_at(
+                    at,
+                    date,
+                    &element,
+                    format!(
+                        "last_updated `{}` is not a date of the form YYYY-MM-DD",
+                        date.value
+                    ),
+                );
             }
             for (field, value) in [
                 ("title", &d.title),
@@ -1428,10 +1428,10 @@ impl<'a> Compiler<'a> {
                             self.error_at(at, &s.id, &selement, "an undecided state needs a lifecycle that is not billed: charges reaching it would change the account by the implementation's choice");
                         }
                     }
-                    if let Some(m) = &s.billing_method {
-                        if m.value == l.billing.value {
-                            self.error_at(at, m, &selement, "billing_method repeats the lifecycle's own billing method; give it only where the state changes it");
-                        }
+                    if let Some(m) = &s.billing_method
+                        && m.value == l.billing.value
+                    {
+                        self.error_at(at, m, &selement, "billing_method repeats the lifecycle's own billing method; give it only where the state changes it");
                     }
                     states.push(State {
                         id: s.id.value.clone(),
@@ -1572,15 +1572,15 @@ impl<'a> Compiler<'a> {
                     self.error_at(at, &t.id, &element, "`from` must list at least one state");
                 }
                 let to = self.resolve_state(at, lid, &t.to, &element);
-                if let Some(to) = to {
-                    if from.contains(&to) {
-                        self.error_at(
-                            at,
-                            &t.to,
-                            &element,
-                            "a transition must change the state; `to` is also in `from`",
-                        );
-                    }
+                if let Some(to) = to
+                    && from.contains(&to)
+                {
+                    self.error_at(
+                        at,
+                        &t.to,
+                        &element,
+                        "a transition must change the state; `to` is also in `from`",
+                    );
                 }
                 let anchor_ok = |this: &mut Self, anchor: &yaml::Spanned<Anchor>| {
                     let problem = match anchor.value {

@@ -1,6 +1,6 @@
 //! The specs: policy documents encoded as data, and everything that reads them.
 //!
-//! `specs/*.yaml` are parsed ([`raw`]), validated and resolved ([`compile`])
+//! `specs/*.yaml` are parsed ([`raw`]), validated and resolved ([`compile()`])
 //! into one [`Catalog`] that the reference model executes: every number,
 //! state, transition and capability comes from here. The catalog's
 //! references are indexes, checked once at load time, so the engine never
@@ -844,10 +844,11 @@ impl Catalog {
         let mut out = vec![self.clone()];
         for (i, interp) in self.interpretations.iter().enumerate() {
             for reading in &interp.readings {
-                if reading.id != interp.chosen && !reading.overrides.is_empty() {
-                    if let Some(c) = self.with_reading(InterpretationId(i as u32), &reading.id) {
-                        out.push(c);
-                    }
+                if reading.id != interp.chosen
+                    && !reading.overrides.is_empty()
+                    && let Some(c) = self.with_reading(InterpretationId(i as u32), &reading.id)
+                {
+                    out.push(c);
                 }
             }
         }

@@ -2,7 +2,7 @@
 //!
 //! These types only describe syntax: every identifier is still a string
 //! carrying the line and column where it was written, so that
-//! [`super::compile`] can report a dangling reference at its place. Nothing
+//! [`super::compile()`] can report a dangling reference at its place. Nothing
 //! outside the spec loader sees these types; the engine works on the
 //! compiled [`super::Catalog`].
 //!

@@ -128,18 +128,25 @@ pub fn run_arrears(args: &[&str], guard: Duration, during: impl FnOnce(i32)) -> 
 
 /// A scratch directory for one test's adapters, which record their process
 /// groups in `pgids` (one line each). Dropping it kills any group that
-/// still has a live process, so a failing test leaves nothing behind.
+/// still has a live process, then removes the directory, so a failing test
+/// leaves nothing behind.
 pub struct Scratch {
     pub dir: PathBuf,
+    // Removes the directory when the scratch is dropped, after `drop` has
+    // killed what the adapters left running.
+    _temp: tempfile::TempDir,
 }
 
 impl Scratch {
     pub fn new(name: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("arrears-containment-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Scratch { dir }
+        let temp = tempfile::Builder::new()
+            .prefix(&format!("arrears-containment-{name}-"))
+            .tempdir()
+            .expect("scratch directory");
+        Scratch {
+            dir: temp.path().to_path_buf(),
+            _temp: temp,
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -192,7 +199,6 @@ impl Drop for Scratch {
                 unsafe { libc::kill(-pgid, libc::SIGKILL) };
             }
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

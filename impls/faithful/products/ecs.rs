@@ -388,13 +388,13 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx, faults: &Faults) -> Vec<(DateTime<Utc>,
         (Lc::EcsPaygInstance, _) => {
             // "the instance is stopped and billing ceases on T+15", T of the
             // oldest bill still overdue.
-            if matches!(st, Overdue | EconomicalStoppedOverdue) {
-                if let Some(t) = ctx.oldest_overdue_bill {
-                    out.push((
-                        t + stop_after,
-                        Timed::Transition(tr(Stopped, "stop-at-t15", "ecs.payg.stop-at-t15")),
-                    ));
-                }
+            if matches!(st, Overdue | EconomicalStoppedOverdue)
+                && let Some(t) = ctx.oldest_overdue_bill
+            {
+                out.push((
+                    t + stop_after,
+                    Timed::Transition(tr(Stopped, "stop-at-t15", "ecs.payg.stop-at-t15")),
+                ));
             }
             // 15 days into the stop the pay-as-you-go resources start being
             // released (ecs.payg.release-after-stopped-15-days), with an
@@ -423,17 +423,16 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx, faults: &Faults) -> Vec<(DateTime<Utc>,
                     | EconomicalStoppedOverdue
                     | Stopped
                     | StoppedSettled
-            ) {
-                if let Some(at) = ctx.auto_release_at {
-                    out.push((
-                        at,
-                        Timed::Transition(tr(
-                            Released,
-                            "auto-release",
-                            "ecs.prevent.auto-release-time",
-                        )),
-                    ));
-                }
+            ) && let Some(at) = ctx.auto_release_at
+            {
+                out.push((
+                    at,
+                    Timed::Transition(tr(
+                        Released,
+                        "auto-release",
+                        "ecs.prevent.auto-release-time",
+                    )),
+                ));
             }
         }
         // A standalone disk, or a pay-as-you-go disk of a subscription

@@ -505,12 +505,13 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx) -> Vec<(DateTime<Utc>, Timed)> {
     // "Before expiration": the owner gets a reminder by email or text
     // (flink.expiry.reminders), seven days before (the specs' reading), once
     // per expiry and only while the workspace has not expired yet.
-    if lc.reminds_before_expiry() && !ctx.reminded {
-        if let Some(e) = ctx.expires_at {
-            if ctx.now < e && !matches!(st, Released) {
-                out.push((e - ctx.reminder_lead, Timed::ExpiryReminder));
-            }
-        }
+    if lc.reminds_before_expiry()
+        && !ctx.reminded
+        && let Some(e) = ctx.expires_at
+        && ctx.now < e
+        && !matches!(st, Released)
+    {
+        out.push((e - ctx.reminder_lead, Timed::ExpiryReminder));
     }
     out
 }
