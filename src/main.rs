@@ -297,6 +297,9 @@ enum Command {
         sut: String,
         #[command(flatten)]
         timeouts: SutTimeouts,
+        /// Print the findings as text, or as JSON (the command, the
+        /// adapter's name and declaration, each product's tiny run, and
+        /// every finding).
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
