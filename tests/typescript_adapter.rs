@@ -5,19 +5,13 @@
 //! and passes (.ci/run builds the adapter before the Rust tests when node is
 //! present).
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn node_available() -> bool {
-    Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use std::path::Path;
 
 #[test]
 fn typescript_maxcompute_adapter_passes_verify() {
-    if !node_available() {
+    if !common::runs_here("node") {
         println!("the TypeScript adapter test needs node, which does not run here: skipped");
         return;
     }
@@ -29,44 +23,13 @@ fn typescript_maxcompute_adapter_passes_verify() {
         );
         return;
     }
-    let workdir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("typescript-adapter");
-    std::fs::create_dir_all(&workdir).expect("a scratch directory");
-    let sut = format!("node '{}'", adapter.display());
-    let output = Command::new(env!("CARGO_BIN_EXE_arrears"))
-        .args(["verify", "--sut", &sut, "--cases", "64"])
-        .current_dir(&workdir)
-        .output()
-        .expect("arrears runs");
-    let report = String::from_utf8_lossy(&output.stdout);
-    let context = format!(
-        "status {:?}\n--- stdout\n{report}\n--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(output.status.code(), Some(0), "{context}");
+    let (report, context) =
+        common::verify_maxcompute_adapter(&format!("node '{}'", adapter.display()));
     assert!(
         report
             .lines()
             .next()
             .is_some_and(|l| l.contains("typescript adapter")),
         "the report does not name the TypeScript adapter:\n{context}"
-    );
-    assert!(
-        report
-            .lines()
-            .any(|l| l.starts_with("differential") && l.contains("matches the model")),
-        "no `differential ... matches the model` line:\n{context}"
-    );
-    assert!(
-        report
-            .lines()
-            .any(|l| l.starts_with("maxcompute.inv.") && l.contains("holds")),
-        "no MaxCompute invariant holds:\n{context}"
-    );
-    assert!(
-        report
-            .lines()
-            .any(|l| l.starts_with("ecs.inv.") && l.contains("skipped")),
-        "no ECS invariant reported as skipped:\n{context}"
     );
 }

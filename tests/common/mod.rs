@@ -60,3 +60,50 @@ pub fn mutated_specs(dir: &Path) {
         std::fs::write(dir.join(name), text).unwrap();
     }
 }
+
+/// Whether `program --version` runs here (an interpreter an adapter needs).
+pub fn runs_here(program: &str) -> bool {
+    std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs `arrears verify --sut SUT --cases 64` in a scratch directory (where
+/// counterexamples would go) and checks what every MaxCompute-only adapter
+/// must give: a pass, agreement with the model, and the other products'
+/// invariants skipped. Returns the report and, for assertion messages, the
+/// whole output.
+pub fn verify_maxcompute_adapter(sut: &str) -> (String, String) {
+    let workdir = tempfile::tempdir().expect("a scratch directory");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_arrears"))
+        .args(["verify", "--sut", sut, "--cases", "64"])
+        .current_dir(workdir.path())
+        .output()
+        .expect("arrears runs");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    let context = format!(
+        "status {:?}\n--- stdout\n{report}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(0), "{context}");
+    let has = |prefix: &str, verdict: &str| {
+        report
+            .lines()
+            .any(|l| l.starts_with(prefix) && l.contains(verdict))
+    };
+    assert!(
+        has("differential", "matches the model"),
+        "no `differential ... matches the model` line:\n{context}"
+    );
+    assert!(
+        has("ecs.inv.", "skipped"),
+        "no ECS invariant reported as skipped:\n{context}"
+    );
+    assert!(
+        has("maxcompute.inv.", "holds") && !has("maxcompute.inv.", "skipped"),
+        "a MaxCompute invariant was skipped or none holds:\n{context}"
+    );
+    (report, context)
+}
