@@ -995,8 +995,12 @@ fn verify(
     }
     let written_to = Some(run.out.as_path());
     // The time only for a person watching: a piped report stays the same,
-    // byte for byte, for the same seed.
-    let elapsed = std::io::IsTerminal::is_terminal(&std::io::stdout()).then_some(elapsed);
+    // byte for byte, for the same seed. The JSON's summary goes to stderr.
+    let watched = match run.format {
+        Format::Text => std::io::IsTerminal::is_terminal(&std::io::stdout()),
+        Format::Json => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let elapsed = watched.then_some(elapsed);
     let summary = arrears::verify::summary_line(catalog, &report, elapsed, written_to, true);
     let text = match run.format {
         Format::Text => {
