@@ -1377,9 +1377,10 @@ fn lint(
                 text.push_str(&format!("{rendered}\n\n"));
             }
             if !diagnostics.is_empty() {
+                let n = diagnostics.len();
                 text.push_str(&format!(
-                    "error: {} problems in the specs",
-                    diagnostics.len()
+                    "error: {n} {} in the specs",
+                    if n == 1 { "problem" } else { "problems" }
                 ));
                 note(&text);
             }
