@@ -145,6 +145,13 @@ struct SutTimeouts {
     startup_timeout_ms: u64,
 }
 
+impl SutTimeouts {
+    fn protocol(&self) -> arrears::protocol::Timeouts {
+        arrears::protocol::Timeouts::new(std::time::Duration::from_millis(self.timeout_ms))
+            .startup(std::time::Duration::from_millis(self.startup_timeout_ms))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// List every rule of the specs: id, product, level, source section, what enforces it.
@@ -1004,10 +1011,9 @@ fn verify(
     let summary = arrears::verify::summary_line(catalog, &report, elapsed, written_to, true);
     let text = match run.format {
         Format::Text => {
-            let options = arrears::verify::TextOptions {
-                coverage_table: run.coverage_table,
-                styled: true,
-            };
+            let options = arrears::verify::TextOptions::default()
+                .coverage_table(run.coverage_table)
+                .styled(true);
             let mut text = arrears::verify::report_text(catalog, &report, options);
             text.push('\n');
             text.push_str(&summary);
@@ -1199,10 +1205,7 @@ fn check_adapter(
     format: Format,
 ) -> Result<Done, Failure> {
     let catalog = load_catalog(specs)?;
-    let timeouts = arrears::protocol::Timeouts {
-        startup: std::time::Duration::from_millis(timeouts.startup_timeout_ms),
-        request: std::time::Duration::from_millis(timeouts.timeout_ms),
-    };
+    let timeouts = timeouts.protocol();
     let check = arrears::adapter_check::check_adapter(&catalog, command, timeouts);
     let code = if check.passed() {
         exit::OK
@@ -1241,15 +1244,8 @@ fn start_sut(
     command: &str,
     timeouts: SutTimeouts,
 ) -> Result<arrears::sut::Driven<'static>, Failure> {
-    arrears::sut::Driven::child_with(
-        catalog,
-        command,
-        arrears::protocol::Timeouts {
-            startup: std::time::Duration::from_millis(timeouts.startup_timeout_ms),
-            request: std::time::Duration::from_millis(timeouts.timeout_ms),
-        },
-    )
-    .map_err(Failure::protocol)
+    arrears::sut::Driven::child_with(catalog, command, timeouts.protocol())
+        .map_err(Failure::protocol)
 }
 
 /// Reads a history file, or the history of a worked example.
@@ -1331,12 +1327,12 @@ fn read_sources(dir: Option<&Path>) -> Result<Vec<SpecSource>, Failure> {
 }
 
 fn load_catalog(dir: Option<&Path>) -> Result<Catalog, Failure> {
-    let sources = read_sources(dir)?;
-    spec::compile(&sources).map_err(|diags| {
-        usage!(
+    Catalog::load(dir).map_err(|e| match e {
+        spec::LoadError::Invalid(diags) => usage!(
             "failed to load the specs ({}; run `arrears lint` for details):\n{diags}",
             problems(diags.0.len())
-        )
+        ),
+        other => usage!("{other}"),
     })
 }
 

@@ -119,6 +119,10 @@ impl System for Driven<'_> {
         }
     }
 
+    fn declaration(&self) -> Option<&Declaration> {
+        Some(&self.declaration)
+    }
+
     fn run(&self, history: &History, observe: &[Offset]) -> Result<Trace, SystemError> {
         let protocol = |e: ProtocolError| SystemError {
             kind: SystemErrorKind::Protocol,

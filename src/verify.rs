@@ -44,11 +44,19 @@ pub trait System: Sync {
     fn reference_catalog(&self) -> Option<&Catalog> {
         None
     }
+    /// What the system declared in the adapter protocol's **hello**, when
+    /// it speaks the protocol: [`verify`] then generates histories only of
+    /// the lifecycles it implements and judges it under the readings it
+    /// declared, as the command line does.
+    fn declaration(&self) -> Option<&crate::protocol::Declaration> {
+        None
+    }
 }
 
 /// A system that could not run a history.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("{message}")]
+#[non_exhaustive]
 pub struct SystemError {
     pub kind: SystemErrorKind,
     pub message: String,
@@ -56,6 +64,7 @@ pub struct SystemError {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum SystemErrorKind {
     /// It broke the adapter protocol (crash, hang, garbage, wrong version).
     Protocol,
@@ -94,12 +103,23 @@ pub struct Regression {
     pub scenario: Scenario,
 }
 
+/// How [`verify`] runs: start from [`VerifyOptions::new`] and change what
+/// you need with the chained setters (or by assigning the fields).
+///
+/// `#[non_exhaustive]`: new options arrive with defaults that keep today's
+/// behaviour, so code written against this version keeps compiling.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct VerifyOptions {
+    /// Generated histories to run (`--cases`).
     pub cases: u32,
+    /// The seed every case's own seed is derived from (`--seed`).
     pub seed: u64,
+    /// The spec documents (products) whose invariants are checked.
     pub products: Vec<DocId>,
+    /// The most events a generated history holds (`--max-events`).
     pub max_events: usize,
+    /// The most steps shrinking a failing history may take.
     pub max_shrink_iters: u32,
     /// `(k, n)`: evaluate only the cases whose index is k-1 modulo n.
     pub shard: Option<(u32, u32)>,
@@ -142,10 +162,98 @@ impl VerifyOptions {
             watch: crate::progress::Watch::default(),
         }
     }
+
+    /// Runs `cases` generated histories.
+    pub fn cases(mut self, cases: u32) -> VerifyOptions {
+        self.cases = cases;
+        self
+    }
+
+    /// Derives every case's seed from `seed`.
+    pub fn seed(mut self, seed: u64) -> VerifyOptions {
+        self.seed = seed;
+        self
+    }
+
+    /// Checks only the invariants of the products named (spec document
+    /// ids, such as `maxcompute`); `None` names the unknown one.
+    pub fn products<'a>(
+        mut self,
+        catalog: &Catalog,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<VerifyOptions, String> {
+        self.products = names
+            .into_iter()
+            .map(|name| {
+                catalog
+                    .document_named(name)
+                    .ok_or_else(|| format!("unknown product `{name}`"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(self)
+    }
+
+    /// Gives generated histories at most `max_events` events.
+    pub fn max_events(mut self, max_events: usize) -> VerifyOptions {
+        self.max_events = max_events;
+        self
+    }
+
+    /// Evaluates only the cases whose index is `k - 1` modulo `n`.
+    pub fn shard(mut self, k: u32, n: u32) -> VerifyOptions {
+        self.shard = Some((k, n));
+        self
+    }
+
+    /// Compares every observation with the reference model's too.
+    pub fn compare(mut self, compare: bool) -> VerifyOptions {
+        self.compare = compare;
+        self
+    }
+
+    /// Re-runs these histories before the generated ones.
+    pub fn regressions(mut self, regressions: Vec<Regression>) -> VerifyOptions {
+        self.regressions = regressions;
+        self
+    }
+
+    /// Requires each invariant to be exercised in at least `cases` cases
+    /// for the coverage gate to pass.
+    pub fn min_exercised(mut self, cases: usize) -> VerifyOptions {
+        self.min_exercised = cases;
+        self
+    }
+
+    /// Whether the coverage gate decides the verdict (on by default).
+    pub fn coverage_gate(mut self, on: bool) -> VerifyOptions {
+        self.coverage_gate = on;
+        self
+    }
+
+    /// Tells `watch` how far the run has got (a progress bar).
+    pub fn watch(mut self, watch: crate::progress::Watch) -> VerifyOptions {
+        self.watch = watch;
+        self
+    }
+
+    /// These options as `system` asks to be run: when it declared what it
+    /// implements (the protocol's hello) and the caller left `implemented`
+    /// and `readings` unset, they are taken from the declaration.
+    fn as_declared_by(&self, judge: &Catalog, system: &dyn System) -> Option<VerifyOptions> {
+        let declaration = system.declaration()?;
+        if self.implemented.is_some() || !self.readings.is_empty() {
+            return None;
+        }
+        let mut declared = self.clone();
+        declared.implemented = Some(implemented_lifecycles(judge, declaration));
+        declared.readings = declaration.readings.clone();
+        Some(declared)
+    }
 }
 
 /// One invariant over the whole run.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[non_exhaustive]
 pub struct InvariantSummary {
     /// The invariant's id.
     pub invariant: String,
@@ -168,6 +276,7 @@ pub struct InvariantSummary {
 /// invariant exercised in fewer than `min_exercised` cases did not put the
 /// system to the test it claims, and fails (exit 5).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[non_exhaustive]
 pub struct CoverageGate {
     /// The fewest cases each invariant must be exercised in
     /// (`--min-exercised`).
@@ -191,6 +300,7 @@ pub struct CoverageGate {
 /// rule, fired each transition and put each invariant to the test, and the
 /// gate's verdict — for CI dashboards that track coverage over time.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct CoverageReport<'r> {
     pub seed: u64,
     pub cases: u32,
@@ -226,6 +336,7 @@ impl<'r> CoverageReport<'r> {
 
 /// The comparison with the reference model over the whole run.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[non_exhaustive]
 pub struct DifferentialSummary {
     /// Cases compared.
     pub cases: usize,
@@ -238,6 +349,7 @@ pub const DIFFERENTIAL: &str = "differential";
 
 /// A shrunk failing history.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Counterexample {
     /// The invariant broken, or `differential`.
     pub check: String,
@@ -286,6 +398,7 @@ impl Counterexample {
 
 /// A rule, with where the source document says it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[non_exhaustive]
 pub struct RuleCitation {
     /// The rule's id.
     pub rule: String,
@@ -299,6 +412,7 @@ pub struct RuleCitation {
 
 /// What became of one regression re-run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[non_exhaustive]
 pub struct RegressionOutcome {
     /// Its place in the regressions file and its check: `1 (ecs.inv.x)`.
     pub name: String,
@@ -312,6 +426,7 @@ pub struct RegressionOutcome {
 /// What became of a regression re-run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum RegressionVerdict {
     /// It still fails: a counterexample is in the report.
     Fails,
@@ -336,6 +451,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// What `verify` found: its JSON report is this, serialized.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(title = "arrears verify report")]
+#[non_exhaustive]
 pub struct VerifyReport {
     /// The version of the report format ([`FORMAT_VERSION`]).
     pub format_version: u32,
@@ -949,7 +1065,15 @@ fn skip_reason(
 /// Runs `options.cases` generated histories through `system` and checks
 /// every invariant of `judge` on what it reports (and, with
 /// `options.compare`, every observation against the reference model).
+///
+/// A system that declared itself in the protocol's hello (a [`Driven`]
+/// implementation) is run on the lifecycles it implements, under the
+/// readings it declared, unless `options` already say otherwise.
+///
+/// [`Driven`]: crate::Driven
 pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> VerifyReport {
+    let declared = options.as_declared_by(judge, system);
+    let options = declared.as_ref().unwrap_or(options);
     let references =
         reference_catalogs(judge, &options.readings).unwrap_or_else(|_| judge.reading_variants());
     // The reading in force is the judge's own when none is declared; a
@@ -1573,8 +1697,10 @@ fn record_failure(report: &mut VerifyReport, what: &str, e: SystemError) -> bool
     }
 }
 
-/// How verify's text report is laid out.
+/// How verify's text report is laid out: `TextOptions::default()` is the
+/// plain report without the per-rule table.
 #[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
 pub struct TextOptions {
     /// List every enforced rule with the number of cases that exercised it
     /// (`--coverage`); without it, only the rules nothing exercised.
@@ -1582,6 +1708,20 @@ pub struct TextOptions {
     /// Mark verdicts with ANSI styles (the command line strips them again
     /// where colour is off).
     pub styled: bool,
+}
+
+impl TextOptions {
+    /// Lists every enforced rule with its cases (`--coverage`).
+    pub fn coverage_table(mut self, on: bool) -> TextOptions {
+        self.coverage_table = on;
+        self
+    }
+
+    /// Marks verdicts with ANSI styles.
+    pub fn styled(mut self, on: bool) -> TextOptions {
+        self.styled = on;
+        self
+    }
 }
 
 /// Styles for verdict words; plain text when off.

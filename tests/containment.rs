@@ -246,10 +246,7 @@ fn the_start_up_allowance_is_a_timeout_too() {
     let scratch = Scratch::new("slow-start-lib");
     let sut = scratch.adapter("slow.sh", &format!("sleep 5\nexec {ARREARS} serve"));
     let started = std::time::Instant::now();
-    let timeouts = Timeouts {
-        startup: Duration::from_millis(300),
-        request: Duration::from_millis(5000),
-    };
+    let timeouts = Timeouts::new(Duration::from_millis(5000)).startup(Duration::from_millis(300));
     let error = arrears::sut::Driven::child_with(&catalog, &sut, timeouts)
         .err()
         .expect("hello times out");

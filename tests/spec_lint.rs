@@ -44,7 +44,9 @@ fn normalised(d: &Diagnostic, dir: &Path) -> String {
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let rendered = Diagnostic { file, ..d.clone() }.to_string();
+    let mut d = d.clone();
+    d.file = file;
+    let rendered = d.to_string();
     let prefix = format!("{}{}", dir.display(), std::path::MAIN_SEPARATOR);
     rendered.replace(&prefix, "")
 }

@@ -321,3 +321,83 @@ fn the_command_line_finds_replays_and_promotes_a_counterexample() {
         "the promoted example fails the buggy implementation"
     );
 }
+
+/// The model speaking the protocol, but declaring only MaxCompute: a team
+/// that has built one product so far.
+struct MaxComputeOnly<'c>(ModelImplementation<'c>);
+
+impl arrears::Implementation for MaxComputeOnly<'_> {
+    fn hello(
+        &mut self,
+        offer: &[arrears::ProductOffer],
+    ) -> Result<arrears::Declaration, arrears::ProtocolError> {
+        let mut declaration = self.0.hello(offer)?;
+        declaration.implements.retain(|i| i.product == "maxcompute");
+        Ok(declaration)
+    }
+    fn load(
+        &mut self,
+        header: &arrears::HistoryHeader,
+    ) -> Result<arrears::Answer<()>, arrears::ProtocolError> {
+        self.0.load(header)
+    }
+    fn apply(
+        &mut self,
+        at: chrono::DateTime<chrono::Utc>,
+        event: &arrears::history::Event,
+    ) -> Result<arrears::Answer<()>, arrears::ProtocolError> {
+        self.0.apply(at, event)
+    }
+    fn advance(
+        &mut self,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<arrears::Answer<()>, arrears::ProtocolError> {
+        self.0.advance(to)
+    }
+    fn observe(
+        &mut self,
+    ) -> Result<
+        arrears::Answer<(
+            arrears::observation::Observation,
+            Vec<arrears::observation::TraceEvent>,
+        )>,
+        arrears::ProtocolError,
+    > {
+        self.0.observe()
+    }
+}
+
+/// In-process, as on the command line, what an implementation does not
+/// declare is skipped, not failed: `verify` reads the hello itself.
+#[test]
+fn an_in_process_implementation_is_judged_only_on_what_it_declares() {
+    use arrears::prelude::*;
+    let catalog = Catalog::load(None).unwrap();
+    let sut = Driven::new(&catalog, "maxcompute only", || {
+        Ok(Box::new(MaxComputeOnly(ModelImplementation::new(&catalog))))
+    })
+    .unwrap();
+    let options = VerifyOptions::new(&catalog).cases(300).seed(5);
+    let report = verify(&catalog, &sut, &options);
+    assert!(
+        report.passed(),
+        "{}",
+        report_text(&catalog, &report, TextOptions::default())
+    );
+    let (maxcompute, others): (Vec<_>, Vec<_>) = report
+        .invariants
+        .iter()
+        .partition(|i| i.product == "maxcompute");
+    assert!(!maxcompute.is_empty() && !others.is_empty());
+    assert!(
+        maxcompute
+            .iter()
+            .all(|i| i.skipped.is_none() && i.cases > 0),
+        "every MaxCompute invariant is checked"
+    );
+    assert!(
+        others.iter().all(|i| i.skipped.is_some() && i.cases == 0),
+        "no other product's invariant is checked"
+    );
+    assert!(report.implemented.is_some());
+}

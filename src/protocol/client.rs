@@ -60,6 +60,7 @@ pub trait Transport: Send {
 
 /// How long an implementation may take per request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timeouts {
     /// For the first request, **hello**, which also waits for the process
     /// to start (a JVM or a Python adapter may take seconds).
@@ -79,6 +80,14 @@ impl Timeouts {
             startup: request.max(Timeouts::DEFAULT_STARTUP),
             request,
         }
+    }
+}
+
+impl Timeouts {
+    /// Allows **hello** `startup` instead.
+    pub fn startup(mut self, startup: Duration) -> Timeouts {
+        self.startup = startup;
+        self
     }
 }
 

@@ -55,6 +55,7 @@ pub enum Answer<T> {
 /// failed to do, what the implementation did, and at which request; the
 /// `exit` fields add its exit status and last lines of standard error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProtocolError {
     #[error("failed to start the implementation `{command}`: {error}")]
     Spawn { command: String, error: String },

@@ -9,13 +9,19 @@ use std::fmt;
 
 use crate::yaml::Position;
 
+/// One problem in a spec file: where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Diagnostic {
+    /// The spec file, as its source was named (`specs/ecs.yaml`).
     pub file: String,
+    /// 1-based line; 0 when the position is not known.
     pub line: u32,
+    /// 1-based column, in characters; 0 when not known.
     pub column: u32,
     /// The element the problem is in, such as `rule ecs.payg.stop-at-t15`.
     pub element: String,
+    /// What is wrong.
     pub message: String,
 }
 

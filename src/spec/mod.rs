@@ -64,6 +64,32 @@ index_type!(
     InterpretationId
 );
 
+/// Specs that could not be loaded: unreadable, or not a valid catalog.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The spec directory or a file in it could not be read.
+    #[error(transparent)]
+    Read(#[from] sources::SourceError),
+    /// The specs were read but do not compile; every problem found, each
+    /// naming its file, line and column.
+    #[error("failed to load the specs:\n{0}")]
+    Invalid(Diagnostics),
+}
+
+impl Catalog {
+    /// Reads and compiles the specs: the `*.yaml` files of `dir`, or the
+    /// shipped specs embedded in the crate when `dir` is `None` (what
+    /// `--specs DIR` chooses on the command line).
+    pub fn load(dir: Option<&std::path::Path>) -> Result<Catalog, LoadError> {
+        let sources = match dir {
+            Some(dir) => sources::read_dir(dir)?,
+            None => sources::embedded(),
+        };
+        compile(&sources).map_err(LoadError::Invalid)
+    }
+}
+
 /// Everything the specs say, resolved and validated.
 #[derive(Debug, Clone)]
 pub struct Catalog {
