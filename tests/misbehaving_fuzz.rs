@@ -24,10 +24,6 @@ use support::{Scratch, run_arrears};
 /// length: a healthy answer comes within a few milliseconds.
 const TIMEOUT_MS: u64 = 500;
 
-/// What starting processes, the start-up of the adapter and the reference
-/// model behind it, and a busy 2-core machine may add to one timeout.
-const SLACK: Duration = Duration::from_secs(10);
-
 /// Far above what arrears needs here (about 20 MiB): only a leak gets there.
 const MAX_RSS_KIB: u64 = 128 * 1024;
 
@@ -218,13 +214,28 @@ fn check(plan: &[Behaviour]) -> Result<(), TestCaseError> {
         );
     }
 
-    // At most one request can time out: the run stops at the first
-    // violation.
-    prop_assert!(
-        run.took <= Duration::from_millis(TIMEOUT_MS) + SLACK,
-        "{}",
-        text
-    );
+    // An instance that broke the protocol is sent nothing more: a silent
+    // or hung one is waited for once (one timeout), then dropped. (How
+    // long the whole run may take is the guard's business: a hang, not a
+    // speed, is what fails it.)
+    let mut pids: Vec<i32> = steps.iter().map(|s| s.pid).collect();
+    pids.sort_unstable();
+    pids.dedup();
+    for pid in pids {
+        let mut own: Vec<&Step> = steps.iter().filter(|s| s.pid == pid).collect();
+        own.sort_by_key(|s| s.n);
+        if let Some(broke) = own
+            .iter()
+            .position(|s| s.kind != "bye" && violates(&s.behaviour) == Some(true))
+        {
+            prop_assert!(
+                own.len() == broke + 1,
+                "arrears kept talking to an instance after it broke the protocol: {:?}\n{}",
+                own,
+                text
+            );
+        }
+    }
     prop_assert!(run.max_rss_kib < MAX_RSS_KIB, "{}", text);
     let left = scratch.survivors(Duration::from_secs(5));
     prop_assert!(
