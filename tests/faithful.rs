@@ -6,10 +6,52 @@
 //! default run, citing the rule it breaks, with a counterexample of at most
 //! six events — and fails it again with the comparison switched off, by the
 //! invariants alone.
+//!
+//! The default run, the examples and the `--help` checks go through the
+//! `arrears-faithful` process, as a user runs it. The many runs under
+//! alternative readings and against faults drive the same engine
+//! in-process (the `faithful` library crate, built from the same files, and
+//! the library API a Rust team uses): same histories, same verdicts, without
+//! a process and a JSON conversation per request, which made this file the
+//! longest part of CI.
 
 use std::process::Command;
 
+use arrears::prelude::*;
+
 const MAX_EVENTS: usize = 6;
+
+/// The shipped catalog, compiled once for the whole file.
+fn catalog() -> &'static Catalog {
+    static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+    CATALOG.get_or_init(|| Catalog::load(None).expect("the shipped specs load"))
+}
+
+/// `arrears verify --seed SEED` on the faithful implementation with `fault`
+/// and `--reading`s, in-process; compared with the model unless
+/// `no_compare`.
+fn verify_in_process(
+    fault: Option<&str>,
+    readings: &[String],
+    seed: u64,
+    no_compare: bool,
+) -> VerifyReport {
+    let catalog = catalog();
+    let faults = match fault {
+        None => faithful::Faults::none(),
+        Some(name) => faithful::Faults::named(name).expect("a known fault"),
+    };
+    let readings = faithful::Readings::parse(readings).expect("known readings");
+    let sut = Driven::new(catalog, "arrears-faithful", move || {
+        Ok(Box::new(faithful::Engine::new(
+            faults.clone(),
+            readings.clone(),
+        )))
+    })
+    .expect("the faithful implementation shakes hands");
+    let options = VerifyOptions::new(catalog).seed(seed).compare(!no_compare);
+    verify(catalog, &sut, &options)
+}
 
 fn faithful(fault: Option<&str>) -> String {
     let bin = env!("CARGO_BIN_EXE_arrears-faithful");
@@ -132,15 +174,12 @@ fn passes_under_readings(share: usize) {
     for reading in readings.into_iter().skip(share).step_by(4) {
         let sut = format!("{} --reading {reading}", faithful(None));
         for seed in 0..5 {
-            let scratch = Scratch::new(&format!("reading-{share}-{seed}"));
-            let out = scratch.path("out");
-            let seed = seed.to_string();
-            let (code, stdout, stderr) =
-                arrears(&["verify", "--seed", &seed, "--sut", &sut, "--out", &out]);
+            let report = verify_in_process(None, std::slice::from_ref(&reading), seed, false);
             assert_eq!(
-                code,
-                Some(0),
-                "{reading} at seed {seed}:\n{stdout}\n{stderr}"
+                report.exit_code(),
+                0,
+                "{reading} at seed {seed}:\n{}",
+                report_text(catalog(), &report, TextOptions::default())
             );
         }
         let (code, stdout, stderr) = arrears(&["examples", dir, "--sut", &sut]);
@@ -170,26 +209,15 @@ fn passes_under_readings(share: usize) {
 /// alone; asserts the run failed.
 fn counterexamples(fault: &str, seed: u64, no_compare: bool) -> Vec<serde_json::Value> {
     let mode = if no_compare { "invariants" } else { "compare" };
-    let scratch = Scratch::new(&format!("{fault}-{seed}-{mode}"));
-    let out = scratch.path("out");
-    let json = scratch.path("report.json");
-    let seed = seed.to_string();
-    let mut args = vec![
-        "verify", "--seed", &seed, "--sut", "", "--out", &out, "--json", &json,
-    ];
-    let sut = faithful(Some(fault));
-    args[4] = &sut;
-    if no_compare {
-        args.push("--no-compare");
-    }
-    let (code, stdout, stderr) = arrears(&args);
+    let report = verify_in_process(Some(fault), &[], seed, no_compare);
     assert_eq!(
-        code,
-        Some(1),
-        "fault {fault} should fail the run at seed {seed} ({mode}):\n{stdout}\n{stderr}"
+        report.exit_code(),
+        1,
+        "fault {fault} should fail the run at seed {seed} ({mode}):\n{}",
+        report_text(catalog(), &report, TextOptions::default())
     );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    // As in the JSON report (`--json`), which is what users read.
+    let report = serde_json::to_value(&report).expect("the report serializes");
     report["counterexamples"]
         .as_array()
         .expect("counterexamples")
