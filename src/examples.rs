@@ -371,6 +371,37 @@ pub fn check(catalog: &Catalog, name: &str, example: &WorkedExample) -> Outcome 
     }
 }
 
+/// Runs an example through an implementation under test as `arrears
+/// examples --sut` does: an example about a product or billing method the
+/// system did not declare in its hello, or written under a reading other
+/// than those it declared, says nothing about it and is skipped; any other
+/// is run ([`check_on`]). A system without a declaration runs every example.
+pub fn check_declared(
+    catalog: &Catalog,
+    system: &dyn crate::verify::System,
+    name: &str,
+    example: &WorkedExample,
+) -> Result<Outcome, crate::verify::SystemError> {
+    if let Some(declaration) = system.declaration() {
+        let implemented = crate::verify::implemented_lifecycles(catalog, declaration);
+        let resolved = example.history.validate(catalog).unwrap_or_default();
+        let missing = resolved
+            .values()
+            .map(|r| r.lifecycle)
+            .filter(|l| !implemented.contains(l))
+            .min()
+            .map(|l| catalog.lifecycle(l).id.clone());
+        if let Some(lifecycle) = missing {
+            let reason = format!("not implemented: {lifecycle}");
+            return Ok(Outcome::skipped(name, example, reason));
+        }
+        if let Some(reason) = pinned_elsewhere(catalog, example, &declaration.readings) {
+            return Ok(Outcome::skipped(name, example, reason));
+        }
+    }
+    check_on(catalog, system, name, example)
+}
+
 /// Runs an example through any system (an implementation under test) and
 /// compares what it reports with the example's expectations. A protocol
 /// violation is returned as the error; anything else is a failure of the

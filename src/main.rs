@@ -806,30 +806,7 @@ fn example_outcome(
         // The model reads each example as it is written.
         return Ok(arrears::examples::check(catalog, name, ex));
     };
-    let declaration = driven.declaration();
-    let implemented = arrears::verify::implemented_lifecycles(catalog, declaration);
-    // An example about something the implementation does not implement
-    // is skipped, not failed.
-    let resolved = ex.history.validate(catalog).unwrap_or_default();
-    let missing = resolved
-        .values()
-        .map(|r| r.lifecycle)
-        .filter(|l| !implemented.contains(l))
-        .min()
-        .map(|l| catalog.lifecycle(l).id.clone());
-    if let Some(lifecycle) = missing {
-        return Ok(arrears::examples::Outcome::skipped(
-            name,
-            ex,
-            format!("not implemented: {lifecycle}"),
-        ));
-    }
-    // An example written under another reading than the system's says
-    // nothing about it.
-    if let Some(reason) = arrears::examples::pinned_elsewhere(catalog, ex, &declaration.readings) {
-        return Ok(arrears::examples::Outcome::skipped(name, ex, reason));
-    }
-    arrears::examples::check_on(catalog, driven, name, ex).map_err(Failure::protocol)
+    arrears::examples::check_declared(catalog, driven, name, ex).map_err(Failure::protocol)
 }
 
 /// The options of one `verify` run, as given on the command line.
