@@ -124,6 +124,8 @@ enum SchemaKind {
     Regressions,
     /// verify's JSON report (`--format json`, `--json`).
     Report,
+    /// verify's coverage report (`--coverage-report`).
+    Coverage,
     /// The adapter protocol's requests and replies.
     Protocol,
     /// Fleet customer mixes (`arrears fleet --mix`).
@@ -614,6 +616,7 @@ fn run(cli: Cli, terminal: Terminal) -> Result<Done, Failure> {
                 SchemaKind::Replay => arrears::replay::json_schema(),
                 SchemaKind::Regressions => arrears::replay::regressions_json_schema(),
                 SchemaKind::Report => arrears::verify::json_schema(),
+                SchemaKind::Coverage => arrears::verify::coverage_json_schema(),
                 SchemaKind::Protocol => arrears::protocol::json_schema(),
                 SchemaKind::Mix => arrears::fleet::mix::json_schema(),
             };

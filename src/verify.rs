@@ -299,18 +299,34 @@ pub struct CoverageGate {
 /// What `--coverage-report` writes: how many cases exercised each enforced
 /// rule, fired each transition and put each invariant to the test, and the
 /// gate's verdict — for CI dashboards that track coverage over time.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[non_exhaustive]
 pub struct CoverageReport<'r> {
+    /// The run's seed.
     pub seed: u64,
+    /// Generated cases run.
     pub cases: u32,
+    /// `[k, n]` when the run was shard k of n.
     pub shard: Option<(u32, u32)>,
+    /// Per enforced rule id, the cases that exercised it.
     pub rules: &'r BTreeMap<String, usize>,
+    /// Per transition (`lifecycle/transition`), the cases it fired in.
     pub transitions: &'r BTreeMap<String, usize>,
+    /// Per invariant checked (not skipped), the cases that put it to the
+    /// test: its scope or trigger held.
     pub invariants: BTreeMap<&'r str, usize>,
+    /// Enforced rules no case exercised.
     pub unexercised_rules: &'r [String],
+    /// Transitions the readings in force allow that never fired.
     pub unfired_transitions: &'r [String],
+    /// The coverage gate's verdict (`enforced` false when it does not
+    /// decide the exit code); null when no generated case ran.
     pub gate: Option<&'r CoverageGate>,
+}
+
+/// The JSON Schema of `--coverage-report` files.
+pub fn coverage_json_schema() -> schemars::Schema {
+    crate::schema::of_output::<CoverageReport<'static>>()
 }
 
 impl<'r> CoverageReport<'r> {

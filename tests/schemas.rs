@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 const ARREARS: &str = env!("CARGO_BIN_EXE_arrears");
 const FAITHFUL: &str = env!("CARGO_BIN_EXE_arrears-faithful");
 
-const KINDS: [&str; 9] = [
+const KINDS: [&str; 10] = [
     "spec",
     "history",
     "example",
@@ -26,6 +26,7 @@ const KINDS: [&str; 9] = [
     "replay",
     "regressions",
     "report",
+    "coverage",
     "protocol",
     "mix",
 ];
@@ -345,6 +346,8 @@ fn a_report_and_the_protocol_messages_of_a_run_validate() {
         .arg(dir.path().join("out"))
         .arg("--json")
         .arg(&report)
+        .arg("--coverage-report")
+        .arg(dir.path().join("coverage.json"))
         .output()
         .expect("arrears runs");
     assert_eq!(
@@ -359,6 +362,11 @@ fn a_report_and_the_protocol_messages_of_a_run_validate() {
     assert_eq!(printed, written);
     assert_eq!(printed["format_version"], json!(1));
     assert_valid(&validator("report"), &printed, "the report of verify");
+    let coverage: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("coverage.json")).unwrap())
+            .expect("the coverage report is JSON");
+    assert!(coverage["rules"].as_object().is_some_and(|r| !r.is_empty()));
+    assert_valid(&validator("coverage"), &coverage, "the coverage report");
 
     let protocol = validator("protocol");
     let schema: Value = serde_json::from_str(&self::printed("protocol")).unwrap();
