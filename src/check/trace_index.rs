@@ -44,7 +44,17 @@ pub struct TraceIndex<'t> {
 
 impl<'t> TraceIndex<'t> {
     pub fn new(judge: &Catalog, history: &'t History, trace: &'t Trace) -> TraceIndex<'t> {
-        let lifecycles = super::resolved_lifecycles(judge, history);
+        TraceIndex::with_lifecycles(history, trace, &super::resolved_lifecycles(judge, history))
+    }
+
+    /// [`TraceIndex::new`] with the lifecycle of each history resource
+    /// already resolved (by a validation of the history the caller did
+    /// anyway).
+    pub(crate) fn with_lifecycles(
+        history: &'t History,
+        trace: &'t Trace,
+        lifecycles: &HashMap<String, LifecycleId>,
+    ) -> TraceIndex<'t> {
         let mut index = TraceIndex {
             history,
             trace,

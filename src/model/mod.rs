@@ -157,6 +157,18 @@ pub fn run_observing_events(
     until: Option<Offset>,
 ) -> Result<Trace, ModelError> {
     history.validate(catalog)?;
+    run_observing_validated(catalog, history, observe_at, until)
+}
+
+/// [`run_observing_events`] on a history the caller has already validated
+/// against `catalog` (the fleet validates each account once, and gives the
+/// checks the lifecycles validation resolved).
+pub(crate) fn run_observing_validated(
+    catalog: &Catalog,
+    history: &History,
+    observe_at: &[Offset],
+    until: Option<Offset>,
+) -> Result<Trace, ModelError> {
     let mut model = Model::new(catalog, history)?;
     let start = history.start;
     let end = until.unwrap_or_else(|| history.end()).at(start);
@@ -212,7 +224,11 @@ struct Account {
     /// Bills of this account currently overdue or overdrawn.
     overdue_bills: u32,
     resources: Vec<usize>,
-    bills: Vec<usize>,
+    /// Bills of this account not yet paid, in the order they were issued.
+    /// A paid bill stays paid, so it leaves this list for good: observing,
+    /// settling and the anchors read only what can still change, not
+    /// every bill of the history.
+    unpaid: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -236,7 +252,9 @@ struct Resource {
     auto_release_at: Option<DateTime<Utc>>,
     overdue_since: Option<DateTime<Utc>>,
     overdue_bills: u32,
-    bills: Vec<usize>,
+    /// Bills of this resource not yet paid, in the order they were issued
+    /// (see `Account::unpaid`).
+    unpaid: Vec<usize>,
     bill_count: u32,
     timer_generation: u64,
     /// When the current timer is planned for, to skip re-planning the same.
@@ -425,7 +443,7 @@ impl<'c> Model<'c> {
                 overdue_since: None,
                 overdue_bills: 0,
                 resources: Vec::new(),
-                bills: Vec::new(),
+                unpaid: Vec::new(),
             });
         }
         for (i, r) in history.resources.iter().enumerate() {
@@ -854,7 +872,7 @@ impl<'c> Model<'c> {
             auto_release_at: def.auto_release_at.map(|o| o.at(self.start)),
             overdue_since: None,
             overdue_bills: 0,
-            bills: Vec::new(),
+            unpaid: Vec::new(),
             bill_count: 0,
             timer_generation: 0,
             timer_due: None,
@@ -887,8 +905,10 @@ impl<'c> Model<'c> {
         let res = &self.resources[r];
         match anchor {
             Anchor::OverdueSince => res.overdue_since,
+            // Most of the time nothing is overdue: no bill to look at.
+            Anchor::OldestOverdueBill if res.overdue_bills == 0 => None,
             Anchor::OldestOverdueBill => res
-                .bills
+                .unpaid
                 .iter()
                 .map(|b| &self.bills[*b])
                 .filter(|b| matches!(b.status, BillStatus::Overdue | BillStatus::Overdrawn))
@@ -1156,7 +1176,7 @@ impl<'c> Model<'c> {
             // bill of this product falls overdue in the account's episode
             // (the bill just marked is the only one).
             let overdue_of_product = self.accounts[account]
-                .bills
+                .unpaid
                 .iter()
                 .filter(|b| {
                     let b = &self.bills[**b];
@@ -1532,7 +1552,7 @@ impl<'c> Model<'c> {
             .iter()
             .map(|a| {
                 let mut outstanding: Vec<&Bill> = a
-                    .bills
+                    .unpaid
                     .iter()
                     .map(|b| &self.bills[*b])
                     .filter(|b| b.status != BillStatus::Paid)
