@@ -180,12 +180,17 @@ pub(crate) fn run_observing_validated(
     instants.sort();
     instants.dedup();
     let mut instants = instants.into_iter().peekable();
-    let mut events = history.events.iter().peekable();
+    // Each event's instant, worked out once rather than at every step.
+    let mut events = history
+        .events
+        .iter()
+        .map(|e| (e.at().at(start), e))
+        .peekable();
     let mut observations = Vec::new();
     // Loading the history may already log events (at its start).
     let mut logged = 0;
     loop {
-        let next_event = events.peek().map(|e| e.at().at(start));
+        let next_event = events.peek().map(|(at, _)| *at);
         let unobserved = (model.log_len() > logged).then_some(model.now);
         let candidates = [
             unobserved,
@@ -196,7 +201,7 @@ pub(crate) fn run_observing_validated(
         let Some(t) = candidates.into_iter().flatten().min().filter(|t| *t <= end) else {
             break;
         };
-        while let Some(e) = events.next_if(|e| e.at().at(start) == t) {
+        while let Some((_, e)) = events.next_if(|(at, _)| *at == t) {
             model.apply(e)?;
         }
         model.advance_to(t)?;
