@@ -19,6 +19,8 @@
 mod structural;
 mod trace_index;
 
+use std::cell::RefCell;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -76,11 +78,25 @@ pub fn check_trace(
     trace: &Trace,
     rerun: Option<&Rerun<'_>>,
 ) -> Vec<Evaluation> {
-    let index = TraceIndex::new(judge, history, trace);
+    check_index(
+        judge,
+        variants,
+        &TraceIndex::new(judge, history, trace),
+        rerun,
+    )
+}
+
+/// [`check_trace`] on a trace already indexed.
+pub(crate) fn check_index(
+    judge: &Catalog,
+    variants: &[Catalog],
+    index: &TraceIndex<'_>,
+    rerun: Option<&Rerun<'_>>,
+) -> Vec<Evaluation> {
     (0..judge.invariants.len())
         .map(|i| {
             let id = InvariantId(i as u32);
-            evaluate(judge, variants, &index, id, rerun)
+            evaluate(judge, variants, index, id, rerun)
         })
         .collect()
 }
@@ -159,7 +175,11 @@ fn temporal(
     pattern: &Pattern,
     index: &TraceIndex<'_>,
 ) -> (bool, Option<Violation>) {
-    let eval = Evaluator { params, index };
+    let eval = Evaluator {
+        params,
+        index,
+        first_happened: RefCell::new(Vec::new()),
+    };
     let mut exercised = false;
     let mut worst: Option<Violation> = None;
     let mut keep = |v: Violation| {
@@ -356,7 +376,18 @@ fn response(
 struct Evaluator<'p, 't> {
     params: &'p Catalog,
     index: &'t TraceIndex<'t>,
+    /// Per (subject, event predicate), the first instant the event
+    /// happened to the subject, if ever: `happened` is read at every
+    /// snapshot, and a subject's facts come in time order, so whether it
+    /// happened by an instant is whether this first instant is not later.
+    /// Keyed by the predicate's address in the catalog, which outlives the
+    /// evaluator.
+    first_happened: RefCell<Vec<FirstHappened>>,
 }
+
+/// (subject, address of an event predicate) and the first instant it
+/// happened, if ever.
+type FirstHappened = ((usize, usize), Option<DateTime<Utc>>);
 
 impl Evaluator<'_, '_> {
     fn holds(&self, p: &Predicate, subject: usize, snap: &Snapshot<'_>) -> bool {
@@ -410,15 +441,29 @@ impl Evaluator<'_, '_> {
                 _ => false,
             },
             Predicate::Happened(e) => self
-                .index
-                .events_of(subject)
-                .take_while(|(t, _)| *t <= snap.at)
-                .any(|(_, ev)| self.event_matches(e, subject, ev)),
+                .first_happened(e, subject)
+                .is_some_and(|t| t <= snap.at),
             Predicate::Not(inner) => !self.holds(inner, subject, snap),
             Predicate::All(items) => items.iter().all(|i| self.holds(i, subject, snap)),
             Predicate::Any(items) => items.iter().any(|i| self.holds(i, subject, snap)),
             Predicate::Param { param, equals } => self.params.value(*param) == equals,
         }
+    }
+
+    /// The first instant `e` happened to `subject` (see
+    /// [`Evaluator::first_happened`]'s field).
+    fn first_happened(&self, e: &EventPredicate, subject: usize) -> Option<DateTime<Utc>> {
+        let key = (subject, std::ptr::from_ref(e) as usize);
+        if let Some((_, first)) = self.first_happened.borrow().iter().find(|(k, _)| *k == key) {
+            return *first;
+        }
+        let first = self
+            .index
+            .events_of(subject)
+            .find(|(_, ev)| self.event_matches(e, subject, ev))
+            .map(|(t, _)| t);
+        self.first_happened.borrow_mut().push((key, first));
+        first
     }
 
     fn event_matches(&self, e: &EventPredicate, subject: usize, event: &Fact<'_>) -> bool {

@@ -56,6 +56,47 @@ type BillRecord = (
     Option<DateTime<Utc>>,
 );
 
+/// The bills of one resource's log as they are met, found again by the
+/// address of their id (the model shares one string per bill between its
+/// events) or else by the id.
+#[derive(Default)]
+struct Bills<'t> {
+    records: Vec<(&'t str, BillRecord)>,
+    by_id: HashMap<&'t str, usize>,
+}
+
+/// How many of the latest bills [`Bills::entry`] looks at by address
+/// before it hashes the id: a bill's attempts follow its issue closely.
+const RECENT_BILLS: usize = 8;
+
+impl<'t> Bills<'t> {
+    fn entry(&mut self, id: &'t str) -> &mut BillRecord {
+        let recent = self
+            .records
+            .iter()
+            .enumerate()
+            .rev()
+            .take(RECENT_BILLS)
+            .find(|(_, (known, _))| std::ptr::eq(*known, id))
+            .map(|(i, _)| i);
+        let i = recent.unwrap_or_else(|| {
+            let next = self.records.len();
+            let i = *self.by_id.entry(id).or_insert(next);
+            if i == next {
+                self.records.push((id, BillRecord::default()));
+            }
+            i
+        });
+        &mut self.records[i].1
+    }
+
+    /// The records in the order of their ids.
+    fn by_id(mut self) -> Vec<(&'t str, BillRecord)> {
+        self.records.sort_unstable_by_key(|(id, _)| *id);
+        self.records
+    }
+}
+
 fn deduction_schedule(
     judge: &Catalog,
     params: &Catalog,
@@ -78,12 +119,12 @@ fn deduction_schedule(
             .map(|p| params.duration_param(*p))
             .collect();
         // Per bill: its settlement date and its attempts, in log order.
-        let mut bills: BTreeMap<&str, BillRecord> = BTreeMap::new();
+        let mut bills = Bills::default();
         for e in index.logged(subject) {
             match e {
                 TraceEvent::Charge {
                     bill: Some(b), at, ..
-                } => bills.entry(b).or_default().0 = Some(*at),
+                } => bills.entry(b).0 = Some(*at),
                 TraceEvent::Deduction {
                     bill,
                     at,
@@ -91,14 +132,14 @@ fn deduction_schedule(
                     outcome,
                     ..
                 } => {
-                    let entry = bills.entry(bill).or_default();
+                    let entry = bills.entry(bill);
                     entry.1.push((*at, *cause, *outcome));
                     if matches!(outcome, Outcome::Paid | Outcome::Overdrawn) && entry.2.is_none() {
                         entry.2 = Some(*at);
                     }
                 }
                 TraceEvent::BillSettled { bill, at, .. } => {
-                    let entry = bills.entry(bill).or_default();
+                    let entry = bills.entry(bill);
                     if entry.2.is_none() {
                         entry.2 = Some(*at);
                     }
@@ -106,6 +147,7 @@ fn deduction_schedule(
                 _ => {}
             }
         }
+        let bills = bills.by_id();
         let resource = index.resource_id(subject);
         let report = |at: DateTime<Utc>, message: String, first: &mut Option<Violation>| {
             if first.as_ref().is_none_or(|f| at < f.at) {

@@ -42,9 +42,30 @@ pub struct TraceIndex<'t> {
     reruns: RefCell<HashMap<String, Option<Trace>>>,
 }
 
+/// How many distinct resource-id strings of a log [`TraceIndex`] remembers
+/// by address (a model's log has one per resource; a log parsed from an
+/// implementation's JSON has one per event, and those are hashed).
+const SEEN_IDS: usize = 32;
+
+/// The same string: the same address (ids the model shares), or else the
+/// same text.
+fn same(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
 impl<'t> TraceIndex<'t> {
     pub fn new(judge: &Catalog, history: &'t History, trace: &'t Trace) -> TraceIndex<'t> {
-        let lifecycles = super::resolved_lifecycles(judge, history);
+        TraceIndex::with_lifecycles(history, trace, &super::resolved_lifecycles(judge, history))
+    }
+
+    /// [`TraceIndex::new`] with the lifecycle of each history resource
+    /// already resolved (by a validation of the history the caller did
+    /// anyway).
+    pub(crate) fn with_lifecycles(
+        history: &'t History,
+        trace: &'t Trace,
+        lifecycles: &HashMap<String, LifecycleId>,
+    ) -> TraceIndex<'t> {
         let mut index = TraceIndex {
             history,
             trace,
@@ -93,7 +114,7 @@ impl<'t> TraceIndex<'t> {
             for (position, r) in obs.resources.iter().enumerate() {
                 let id: &'t str = &r.resource;
                 let subject = match at_position.get(position) {
-                    Some(&(known, subject)) if known == id => subject,
+                    Some(&(known, subject)) if same(known, id) => subject,
                     _ => {
                         let subject = index.by_id.get(id).copied();
                         at_position.truncate(position);
@@ -123,8 +144,12 @@ impl<'t> TraceIndex<'t> {
                 first_position[s] = None;
             }
         }
+        // Observations come in time order from the model: sorting is
+        // only needed for a system that reports them otherwise.
         for s in &mut index.subjects {
-            s.snapshots.sort_by_key(|snap| snap.at);
+            if !s.snapshots.is_sorted_by_key(|snap| snap.at) {
+                s.snapshots.sort_by_key(|snap| snap.at);
+            }
         }
         // Requests from the history.
         for e in &history.events {
@@ -147,8 +172,23 @@ impl<'t> TraceIndex<'t> {
         }
         // The log, with the overdue periods it implies.
         let mut overdue_bills: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        // The model shares one string per resource id between its events:
+        // the subject of a string seen before is found by its address,
+        // without hashing it again.
+        let mut seen: Vec<(&'t str, Option<usize>)> = Vec::new();
         for e in &trace.events {
-            let Some(&s) = e.resource().and_then(|r| index.by_id.get(r)) else {
+            let Some(id) = e.resource() else { continue };
+            let subject = match seen.iter().find(|(known, _)| std::ptr::eq(*known, id)) {
+                Some(&(_, subject)) => subject,
+                None => {
+                    let subject = index.by_id.get(id).copied();
+                    if seen.len() < SEEN_IDS {
+                        seen.push((id, subject));
+                    }
+                    subject
+                }
+            };
+            let Some(s) = subject else {
                 continue;
             };
             let at = e.at();
@@ -177,7 +217,9 @@ impl<'t> TraceIndex<'t> {
         }
         // Stable sort keeps the log's order within an instant.
         for s in &mut index.subjects {
-            s.facts.sort_by_key(|(at, _)| *at);
+            if !s.facts.is_sorted_by_key(|(at, _)| *at) {
+                s.facts.sort_by_key(|(at, _)| *at);
+            }
         }
         // Each resource also sees what happened to its parent.
         let parent_facts: Vec<Vec<(DateTime<Utc>, Fact<'t>)>> = index
@@ -197,6 +239,9 @@ impl<'t> TraceIndex<'t> {
             })
             .collect();
         for (s, extra) in index.subjects.iter_mut().zip(parent_facts) {
+            if extra.is_empty() {
+                continue;
+            }
             s.facts.extend(extra);
             s.facts.sort_by_key(|(at, _)| *at);
         }

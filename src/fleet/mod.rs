@@ -22,7 +22,7 @@ pub mod report;
 pub mod rows;
 pub mod tally;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::history::{History, Offset};
 use crate::model::ModelError;
 use crate::observation::{Observation, Trace};
-use crate::spec::{Catalog, SpecSource};
+use crate::spec::{Catalog, LifecycleId, SpecSource};
 use account::Menu;
 use mix::Mix;
 use tally::{AccountRow, AccountRun, Classifier, FleetError, FleetViolation, Tally};
@@ -288,7 +288,19 @@ fn add_account(tally: &mut Tally, context: &AccountContext<'_>, index: u64) -> A
         history_events: history.events.len() as u64,
         ..AccountRow::default()
     };
-    let (trace, day_ends) = match observed_run(catalog, history, options.days) {
+    // Validated once: the model runs it, and the checks read the
+    // lifecycles validation resolved.
+    let run = history
+        .validate(catalog)
+        .map_err(ModelError::from)
+        .and_then(|resolved| {
+            let lifecycles: HashMap<String, LifecycleId> = resolved
+                .into_iter()
+                .map(|(id, r)| (id, r.lifecycle))
+                .collect();
+            observed_validated_run(catalog, history, options.days).map(|run| (run, lifecycles))
+        });
+    let ((trace, day_ends), lifecycles) = match run {
         Ok(run) => run,
         Err(e) => {
             tally.accounts += 1;
@@ -313,7 +325,8 @@ fn add_account(tally: &mut Tally, context: &AccountContext<'_>, index: u64) -> A
         },
         &mut row,
     );
-    let evaluations = crate::check::check_trace(catalog, references, history, &trace, None);
+    let indexed = crate::check::TraceIndex::with_lifecycles(history, &trace, &lifecycles);
+    let evaluations = crate::check::check_index(catalog, references, &indexed, None);
     for e in &evaluations {
         let inv = tally::counter(
             &mut tally.invariants,
@@ -458,11 +471,21 @@ pub fn observed_run(
     history: &History,
     days: u32,
 ) -> Result<(Trace, Vec<usize>), ModelError> {
+    history.validate(catalog)?;
+    observed_validated_run(catalog, history, days)
+}
+
+/// [`observed_run`] of a history already validated against `catalog`.
+fn observed_validated_run(
+    catalog: &Catalog,
+    history: &History,
+    days: u32,
+) -> Result<(Trace, Vec<usize>), ModelError> {
     let day_ends: Vec<Offset> = (1..=i64::from(days))
         .map(|d| Offset(TimeDelta::days(d)))
         .collect();
     let until = Offset(TimeDelta::days(i64::from(days)));
-    let trace = crate::model::run_observing_events(catalog, history, &day_ends, Some(until))?;
+    let trace = crate::model::run_observing_validated(catalog, history, &day_ends, Some(until))?;
     let mut pending = day_ends.iter().map(|o| o.at(history.start)).peekable();
     let indexes = trace
         .observations

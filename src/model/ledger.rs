@@ -187,8 +187,8 @@ impl Model<'_> {
             status: BillStatus::Pending,
             next_attempt: Some(first),
         });
-        self.resources[r].bills.push(bill);
-        self.accounts[account].bills.push(bill);
+        self.resources[r].unpaid.push(bill);
+        self.accounts[account].unpaid.push(bill);
         self.log.push(TraceEvent::Charge {
             at: self.now,
             account: self.accounts[account].id.clone(),
@@ -336,6 +336,10 @@ impl Model<'_> {
             self.accounts[account].overdue_bills += 1;
             self.resources[resource].overdue_bills += 1;
         }
+        if status == BillStatus::Paid {
+            self.accounts[account].unpaid.retain(|b| *b != bill);
+            self.resources[resource].unpaid.retain(|b| *b != bill);
+        }
     }
 
     pub(super) fn top_up(&mut self, account: usize, amount: i64) -> Result<(), ModelError> {
@@ -375,7 +379,7 @@ impl Model<'_> {
     /// of them or, when the credit cannot cover them all, none.
     fn settle(&mut self, account: usize, cause: AttemptCause) -> Result<(), ModelError> {
         let mut overdue: Vec<usize> = self.accounts[account]
-            .bills
+            .unpaid
             .iter()
             .copied()
             .filter(|b| self.bills[*b].status == BillStatus::Overdue)
@@ -405,7 +409,7 @@ impl Model<'_> {
             return;
         }
         let overdrawn: Vec<usize> = self.accounts[account]
-            .bills
+            .unpaid
             .iter()
             .copied()
             .filter(|b| self.bills[*b].status == BillStatus::Overdrawn)

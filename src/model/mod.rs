@@ -157,6 +157,18 @@ pub fn run_observing_events(
     until: Option<Offset>,
 ) -> Result<Trace, ModelError> {
     history.validate(catalog)?;
+    run_observing_validated(catalog, history, observe_at, until)
+}
+
+/// [`run_observing_events`] on a history the caller has already validated
+/// against `catalog` (the fleet validates each account once, and gives the
+/// checks the lifecycles validation resolved).
+pub(crate) fn run_observing_validated(
+    catalog: &Catalog,
+    history: &History,
+    observe_at: &[Offset],
+    until: Option<Offset>,
+) -> Result<Trace, ModelError> {
     let mut model = Model::new(catalog, history)?;
     let start = history.start;
     let end = until.unwrap_or_else(|| history.end()).at(start);
@@ -168,12 +180,17 @@ pub fn run_observing_events(
     instants.sort();
     instants.dedup();
     let mut instants = instants.into_iter().peekable();
-    let mut events = history.events.iter().peekable();
+    // Each event's instant, worked out once rather than at every step.
+    let mut events = history
+        .events
+        .iter()
+        .map(|e| (e.at().at(start), e))
+        .peekable();
     let mut observations = Vec::new();
     // Loading the history may already log events (at its start).
     let mut logged = 0;
     loop {
-        let next_event = events.peek().map(|e| e.at().at(start));
+        let next_event = events.peek().map(|(at, _)| *at);
         let unobserved = (model.log_len() > logged).then_some(model.now);
         let candidates = [
             unobserved,
@@ -184,7 +201,7 @@ pub fn run_observing_events(
         let Some(t) = candidates.into_iter().flatten().min().filter(|t| *t <= end) else {
             break;
         };
-        while let Some(e) = events.next_if(|e| e.at().at(start) == t) {
+        while let Some((_, e)) = events.next_if(|(at, _)| *at == t) {
             model.apply(e)?;
         }
         model.advance_to(t)?;
@@ -212,7 +229,11 @@ struct Account {
     /// Bills of this account currently overdue or overdrawn.
     overdue_bills: u32,
     resources: Vec<usize>,
-    bills: Vec<usize>,
+    /// Bills of this account not yet paid, in the order they were issued.
+    /// A paid bill stays paid, so it leaves this list for good: observing,
+    /// settling and the anchors read only what can still change, not
+    /// every bill of the history.
+    unpaid: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -236,7 +257,9 @@ struct Resource {
     auto_release_at: Option<DateTime<Utc>>,
     overdue_since: Option<DateTime<Utc>>,
     overdue_bills: u32,
-    bills: Vec<usize>,
+    /// Bills of this resource not yet paid, in the order they were issued
+    /// (see `Account::unpaid`).
+    unpaid: Vec<usize>,
     bill_count: u32,
     timer_generation: u64,
     /// When the current timer is planned for, to skip re-planning the same.
@@ -425,7 +448,7 @@ impl<'c> Model<'c> {
                 overdue_since: None,
                 overdue_bills: 0,
                 resources: Vec::new(),
-                bills: Vec::new(),
+                unpaid: Vec::new(),
             });
         }
         for (i, r) in history.resources.iter().enumerate() {
@@ -854,7 +877,7 @@ impl<'c> Model<'c> {
             auto_release_at: def.auto_release_at.map(|o| o.at(self.start)),
             overdue_since: None,
             overdue_bills: 0,
-            bills: Vec::new(),
+            unpaid: Vec::new(),
             bill_count: 0,
             timer_generation: 0,
             timer_due: None,
@@ -887,8 +910,10 @@ impl<'c> Model<'c> {
         let res = &self.resources[r];
         match anchor {
             Anchor::OverdueSince => res.overdue_since,
+            // Most of the time nothing is overdue: no bill to look at.
+            Anchor::OldestOverdueBill if res.overdue_bills == 0 => None,
             Anchor::OldestOverdueBill => res
-                .bills
+                .unpaid
                 .iter()
                 .map(|b| &self.bills[*b])
                 .filter(|b| matches!(b.status, BillStatus::Overdue | BillStatus::Overdrawn))
@@ -1156,7 +1181,7 @@ impl<'c> Model<'c> {
             // bill of this product falls overdue in the account's episode
             // (the bill just marked is the only one).
             let overdue_of_product = self.accounts[account]
-                .bills
+                .unpaid
                 .iter()
                 .filter(|b| {
                     let b = &self.bills[**b];
@@ -1532,7 +1557,7 @@ impl<'c> Model<'c> {
             .iter()
             .map(|a| {
                 let mut outstanding: Vec<&Bill> = a
-                    .bills
+                    .unpaid
                     .iter()
                     .map(|b| &self.bills[*b])
                     .filter(|b| b.status != BillStatus::Paid)
