@@ -26,6 +26,7 @@ pub struct Labels {
 
 /// How often each label was seen across a run.
 #[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+#[non_exhaustive]
 pub struct Coverage {
     /// Cases labelled.
     pub cases: usize,

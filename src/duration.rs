@@ -90,19 +90,12 @@ pub fn format(duration: TimeDelta) -> String {
     out
 }
 
-/// Serde adapter for `TimeDelta` fields written as duration text.
-pub mod serde_text {
-    use chrono::TimeDelta;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(value: &TimeDelta, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::format(*value))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TimeDelta, D::Error> {
-        let text = String::deserialize(d)?;
-        super::parse(&text).map_err(serde::de::Error::custom)
-    }
+/// Writes a `TimeDelta` field as duration text (`serialize_with`).
+pub fn serialize_text<S: serde::Serializer>(
+    value: &chrono::TimeDelta,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format(*value))
 }
 
 #[cfg(test)]

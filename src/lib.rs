@@ -50,11 +50,12 @@
 //! exhaustive on purpose: they are a wire format, and changing them is a new
 //! protocol version.
 //!
-//! Every other module is the engine behind the `arrears` command: public
-//! only so that the command and the repository's tests can reach it,
-//! hidden from these docs, and free to change in any release.
+//! Every other module is the engine behind the `arrears` command: private,
+//! or public only so that the command and the repository's tests can reach
+//! it, hidden from these docs, and free to change in any release.
 
 // The stable surface.
+pub use coverage::Coverage;
 pub use protocol::{
     Answer, Declaration, HistoryHeader, Implementation, ModelImplementation, ProductOffer,
     ProtocolError, Timeouts, serve,
@@ -81,19 +82,18 @@ pub mod prelude {
 pub mod history;
 pub mod observation;
 
-// The engine: reachable for the `arrears` binary and the tests, not an API.
+// The engine: private where only the library uses it; elsewhere reachable
+// for the `arrears` binary and the tests, but hidden and not an API.
 #[doc(hidden)]
 pub mod adapter_check;
 #[doc(hidden)]
 pub mod check;
 #[doc(hidden)]
 pub mod compare;
-#[doc(hidden)]
-pub mod coverage;
+mod coverage;
 #[doc(hidden)]
 pub mod directed;
-#[doc(hidden)]
-pub mod duration;
+mod duration;
 #[doc(hidden)]
 pub mod examples;
 #[doc(hidden)]

@@ -345,7 +345,7 @@ impl Catalog {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum ParamValue {
-    Duration(#[serde(with = "crate::duration::serde_text")] TimeDelta),
+    Duration(#[serde(serialize_with = "crate::duration::serialize_text")] TimeDelta),
     Count(i64),
     Flag(bool),
     Choice(String),
