@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::check::Evaluation;
-use crate::observation::{Observation, TraceEvent};
+use crate::observation::{Observation, ResourceObservation, TraceEvent};
 use crate::spec::{Catalog, DocId, Enforcement, LifecycleId, RuleId};
 
 /// What one case exercised, by index into the judge's catalog: labelling
@@ -130,13 +130,23 @@ impl<'c> Labeller<'c> {
             labels.rules.extend(&self.ledger);
         }
         // States observed give their capabilities' rules. A resource is
-        // mostly in the same state from one observation to the next, so
-        // each (lifecycle, state) is looked up once.
-        let mut seen_states: Vec<(&str, &str)> = observations
-            .iter()
-            .flat_map(|o| &o.resources)
-            .map(|r| (&*r.lifecycle, &*r.state))
-            .collect();
+        // mostly in the same state from one observation to the next, so only
+        // a change of state is collected, then each (lifecycle, state) is
+        // looked up once.
+        let mut seen_states: Vec<(&str, &str)> = Vec::new();
+        let mut previous: &[ResourceObservation] = &[];
+        for o in observations {
+            for (i, r) in o.resources.iter().enumerate() {
+                let state = (&*r.lifecycle, &*r.state);
+                if previous
+                    .get(i)
+                    .is_none_or(|p| (&*p.lifecycle, &*p.state) != state)
+                {
+                    seen_states.push(state);
+                }
+            }
+            previous = &o.resources;
+        }
         seen_states.sort_unstable();
         seen_states.dedup();
         for (lifecycle, state) in seen_states {
