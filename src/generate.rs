@@ -356,23 +356,25 @@ fn resource() -> impl Strategy<Value = ResourceBlueprint> {
         )
 }
 
-fn step(max_boundary: usize) -> impl Strategy<Value = Step> {
+fn step(max_boundary: usize) -> SBoxedStrategy<Step> {
     let target = 0usize..64;
     let account = 0usize..8;
     let kind = prop_oneof![
-        6 => (target.clone(), amount(5_000)).prop_map(|(target, amount)| StepKind::Charge { target, amount }),
-        1 => (target.clone(), 0i64..=48).prop_map(|(target, hours)| StepKind::ChargeHours { target, hours }),
-        3 => (account.clone(), amount(20_000), prop::bool::weighted(0.5)).prop_map(|(account, amount, pay_now)| StepKind::TopUp { account, amount, pay_now }),
-        1 => (account.clone(), amount(5_000)).prop_map(|(account, amount)| StepKind::Voucher { account, amount }),
-        2 => account.clone().prop_map(|account| StepKind::PayNow { account }),
-        3 => (target.clone(), 0usize..32).prop_map(|(target, op)| StepKind::Operate { target, op }),
-        1 => (target.clone(), 1i64..=45, amount(5_000)).prop_map(|(target, term_days, price)| StepKind::Renew { target, term_days, price }),
-        1 => (target.clone(), amount(5_000)).prop_map(|(target, price)| StepKind::Upgrade { target, price }),
-        1 => (target.clone(), time_spec(max_boundary)).prop_map(|(target, after)| StepKind::AutoRelease { target, after }),
+        6 => (target.clone(), amount(5_000)).prop_map(|(target, amount)| StepKind::Charge { target, amount }).sboxed(),
+        1 => (target.clone(), 0i64..=48).prop_map(|(target, hours)| StepKind::ChargeHours { target, hours }).sboxed(),
+        3 => (account.clone(), amount(20_000), prop::bool::weighted(0.5)).prop_map(|(account, amount, pay_now)| StepKind::TopUp { account, amount, pay_now }).sboxed(),
+        1 => (account.clone(), amount(5_000)).prop_map(|(account, amount)| StepKind::Voucher { account, amount }).sboxed(),
+        2 => account.clone().prop_map(|account| StepKind::PayNow { account }).sboxed(),
+        3 => (target.clone(), 0usize..32).prop_map(|(target, op)| StepKind::Operate { target, op }).sboxed(),
+        1 => (target.clone(), 1i64..=45, amount(5_000)).prop_map(|(target, term_days, price)| StepKind::Renew { target, term_days, price }).sboxed(),
+        1 => (target.clone(), amount(5_000)).prop_map(|(target, price)| StepKind::Upgrade { target, price }).sboxed(),
+        1 => (target.clone(), time_spec(max_boundary)).prop_map(|(target, after)| StepKind::AutoRelease { target, after }).sboxed(),
         1 => (account, 0usize..256, amount(5_000), 1i64..=45)
-            .prop_map(|(account, lifecycle, price, term_days)| StepKind::Purchase { account, lifecycle, price, term_days }),
+            .prop_map(|(account, lifecycle, price, term_days)| StepKind::Purchase { account, lifecycle, price, term_days }).sboxed(),
     ];
-    (time_spec(max_boundary), kind).prop_map(|(when, kind)| Step { when, kind })
+    (time_spec(max_boundary), kind)
+        .prop_map(|(when, kind)| Step { when, kind })
+        .sboxed()
 }
 
 /// Swarm testing (Groce et al., "Swarm testing", ISSTA 2012): a third of

@@ -547,7 +547,7 @@ enum CaseOutcome {
     Ran {
         evaluations: Vec<Evaluation>,
         divergence: Option<Divergence>,
-        labels: coverage::Labels,
+        labels: Box<coverage::Labels>,
     },
     Failed(SystemError),
 }
@@ -594,6 +594,7 @@ struct Context<'a> {
     /// The system is the model under the reading in force
     /// (`references[0]`): one run observes it at its own event instants.
     system_is_reference: bool,
+    labeller: coverage::Labeller<'a>,
 }
 
 /// The random source of case `index` of a run seeded with `seed`: a
@@ -694,6 +695,18 @@ fn instants_with(scenario: &Scenario, events: &[TraceEvent]) -> Vec<Offset> {
 /// The instants a system was observed at, and what it reported.
 type SystemRun = (Vec<Offset>, Result<Trace, SystemError>);
 
+/// The lifecycle of each resource of a validated history.
+type Lifecycles = std::collections::HashMap<String, LifecycleId>;
+
+/// What a case exercised is judged on.
+enum Reference {
+    /// The system is the reference model: its own events, and the
+    /// lifecycles its run's validation resolved.
+    Own(Lifecycles),
+    /// The reference model's events on the history.
+    Events(Vec<TraceEvent>),
+}
+
 impl Context<'_> {
     /// Runs a scenario, observing at its instants and the model's event
     /// instants; if the system has events at other instants (it acts at
@@ -703,14 +716,16 @@ impl Context<'_> {
         self.run_with_reference(scenario).0
     }
 
-    /// [`Context::run`], also returning the reference model's events
-    /// (`None` when they are the system's own: it is the reference model).
-    fn run_with_reference(&self, scenario: &Scenario) -> (SystemRun, Option<Vec<TraceEvent>>) {
-        if let Some((instants, trace)) = self.folded_run(scenario) {
-            return ((instants, Ok(trace)), None);
+    /// [`Context::run`], also returning the reference model's events and
+    /// the lifecycles the history's validation resolved (`None` when the
+    /// system is the reference model: its events are the model's, and the
+    /// history was validated against the judge's own catalog).
+    fn run_with_reference(&self, scenario: &Scenario) -> (SystemRun, Reference) {
+        if let Some((instants, trace, lifecycles)) = self.folded_run(scenario) {
+            return ((instants, Ok(trace)), Reference::Own(lifecycles));
         }
         let (mut instants, reference) = reference_run(&self.references[0], scenario);
-        let reference = Some(reference);
+        let reference = Reference::Events(reference);
         let trace = self.system.run(&scenario.history, &instants);
         let Ok(first) = &trace else {
             return ((instants, trace), reference);
@@ -735,18 +750,23 @@ impl Context<'_> {
     /// an event. `None` where that run does not observe exactly the
     /// instants two runs would (an instant after the history's end, or an
     /// error): the caller then takes the two runs.
-    fn folded_run(&self, scenario: &Scenario) -> Option<(Vec<Offset>, Trace)> {
+    fn folded_run(&self, scenario: &Scenario) -> Option<(Vec<Offset>, Trace, Lifecycles)> {
         if !self.system_is_reference {
             return None;
         }
         let history = &scenario.history;
-        let trace = crate::model::run_observing_events(
-            &self.references[0],
-            history,
-            &scenario.observe,
-            None,
-        )
-        .ok()?;
+        let reference = &self.references[0];
+        // Validated once, for the run and for the checks: the reading in
+        // force is the judge's own here, so both would resolve the same.
+        let lifecycles: Lifecycles = history
+            .validate(reference)
+            .ok()?
+            .into_iter()
+            .map(|(k, v)| (k, v.lifecycle))
+            .collect();
+        let trace =
+            crate::model::run_observing_validated(reference, history, &scenario.observe, None)
+                .ok()?;
         let instants = instants_with(scenario, &trace.events);
         let mut expected: Vec<Offset> = instants.iter().chain(&history.observe).copied().collect();
         expected.sort();
@@ -754,7 +774,7 @@ impl Context<'_> {
         let observed = trace.observations.iter().map(|o| o.at);
         observed
             .eq(expected.iter().map(|o| o.at(history.start)))
-            .then_some((instants, trace))
+            .then_some((instants, trace, lifecycles))
     }
 
     fn divergence(
@@ -789,20 +809,33 @@ impl Context<'_> {
             Err(e) => CaseOutcome::Failed(e),
             Ok(trace) => {
                 let rerun = |h: &History| self.system.run(h, &instants).ok();
-                let evaluations = check::check_trace(
-                    self.judge,
-                    &self.references,
-                    &scenario.history,
-                    &trace,
-                    Some(&rerun),
-                );
+                let evaluations = match &reference {
+                    Reference::Own(lifecycles) => check::check_index(
+                        self.judge,
+                        &self.references,
+                        &TraceIndex::with_lifecycles(&scenario.history, &trace, lifecycles),
+                        Some(&rerun),
+                    ),
+                    Reference::Events(_) => check::check_trace(
+                        self.judge,
+                        &self.references,
+                        &scenario.history,
+                        &trace,
+                        Some(&rerun),
+                    ),
+                };
                 let divergence = self.divergence(scenario, &instants, &trace);
                 // What the history exercised is what the model does with it
                 // under the readings in force; the states are those the
                 // system showed.
-                let reference = reference.as_deref().unwrap_or(&trace.events);
-                let labels =
-                    coverage::label(self.judge, reference, &trace.observations, &evaluations);
+                let reference = match &reference {
+                    Reference::Events(events) => events,
+                    Reference::Own(_) => &trace.events,
+                };
+                let labels = self
+                    .labeller
+                    .label(reference, &trace.observations, &evaluations)
+                    .into();
                 CaseOutcome::Ran {
                     evaluations,
                     divergence,
@@ -1104,6 +1137,7 @@ pub fn verify(judge: &Catalog, system: &dyn System, options: &VerifyOptions) -> 
         system,
         compare: options.compare,
         system_is_reference,
+        labeller: coverage::Labeller::new(judge),
     };
     let mut report = VerifyReport::empty(judge, options, system.describe());
     run_regressions(&ctx, options, &mut report);
@@ -1433,6 +1467,8 @@ fn tally(
         .iter()
         .map(|inv| report.invariants.iter().position(|s| s.invariant == inv.id))
         .collect();
+    // Counted by catalog index; the names are looked up once, after.
+    let mut coverage = coverage::Tally::new(judge);
     for (case, outcome) in results {
         match outcome {
             CaseOutcome::Failed(e) => {
@@ -1444,7 +1480,7 @@ fn tally(
                 labels,
             } => {
                 report.executed += 1;
-                report.coverage.add(judge, labels);
+                coverage.add(labels);
                 for e in evaluations {
                     let Some(summary) = summaries[e.invariant.index()]
                         .and_then(|position| report.invariants.get_mut(position))
@@ -1471,6 +1507,7 @@ fn tally(
             }
         }
     }
+    coverage.add_to(judge, &mut report.coverage);
     first_failure
 }
 
