@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use arrears::exit;
-use arrears::spec::{self, Catalog};
+use arrears::spec::Catalog;
 
 use super::terminal::Terminal;
 use super::{
-    Done, Failure, Format, SutTimeouts, load_catalog, note, parse_shard, problems, read_sources,
-    start_sut, to_json, unknown_product,
+    Done, Failure, Format, SutTimeouts, compile_catalog, load_catalog, note, parse_shard,
+    read_sources, start_sut, to_json, unknown_product,
 };
 
 #[derive(clap::Args)]
@@ -141,12 +141,7 @@ fn fleet_mix(
 fn simulate(specs: Option<&Path>, args: Args, terminal: Terminal) -> Result<Done, Failure> {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let sources = read_sources(specs)?;
-    let catalog = spec::compile(&sources).map_err(|diags| {
-        usage!(
-            "failed to load the specs ({}; run `arrears lint` for details):\n{diags}",
-            problems(diags.0.len())
-        )
-    })?;
+    let catalog = compile_catalog(&sources)?;
     let (mix, mix_name) = fleet_mix(&catalog, &args)?;
     let options = arrears::fleet::FleetOptions {
         accounts: args.accounts,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use arrears::exit;
 use arrears::spec;
 
-use super::{Done, Failure, Format, note, read_sources, to_json};
+use super::{Done, Failure, Format, note, problems, read_sources, to_json};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -59,10 +59,9 @@ fn lint(
                 text.push_str(&format!("{rendered}\n\n"));
             }
             if !diagnostics.is_empty() {
-                let n = diagnostics.len();
                 text.push_str(&format!(
-                    "error: {n} {} in the specs",
-                    if n == 1 { "problem" } else { "problems" }
+                    "error: {} in the specs",
+                    problems(diagnostics.len())
                 ));
                 note(&text);
             }

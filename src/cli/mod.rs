@@ -195,12 +195,22 @@ pub(crate) fn read_sources(dir: Option<&Path>) -> Result<Vec<SpecSource>, Failur
 
 pub(crate) fn load_catalog(dir: Option<&Path>) -> Result<Catalog, Failure> {
     Catalog::load(dir).map_err(|e| match e {
-        spec::LoadError::Invalid(diags) => usage!(
-            "failed to load the specs ({}; run `arrears lint` for details):\n{diags}",
-            problems(diags.0.len())
-        ),
+        spec::LoadError::Invalid(diags) => invalid_specs(&diags),
         other => usage!("{other}"),
     })
+}
+
+/// Compiles specs already read (for a command that needs their texts too).
+pub(crate) fn compile_catalog(sources: &[SpecSource]) -> Result<Catalog, Failure> {
+    spec::compile(sources).map_err(|diags| invalid_specs(&diags))
+}
+
+/// Specs that do not compile: how many problems, and each.
+fn invalid_specs(diags: &spec::Diagnostics) -> Failure {
+    usage!(
+        "failed to load the specs ({}; run `arrears lint` for details):\n{diags}",
+        problems(diags.0.len())
+    )
 }
 
 /// "1 problem", "2 problems".
