@@ -60,14 +60,13 @@ pub use protocol::{
     Answer, Declaration, HistoryHeader, Implementation, ModelImplementation, ProductOffer,
     ProtocolError, Timeouts, serve,
 };
-pub use report::junit;
 pub use spec::compile::compile;
 pub use spec::{Catalog, Diagnostic, Diagnostics, LoadError, SpecSource};
 pub use sut::Driven;
 pub use verify::{
     Counterexample, CoverageGate, CoverageReport, DifferentialSummary, FORMAT_VERSION,
     InvariantSummary, ReferenceModel, RegressionOutcome, RegressionVerdict, RuleCitation, System,
-    SystemError, SystemErrorKind, TextOptions, VerifyOptions, VerifyReport, report_text,
+    SystemError, SystemErrorKind, TextOptions, VerifyOptions, VerifyReport, junit, report_text,
     summary_line, verify,
 };
 
@@ -114,8 +113,6 @@ pub mod progress;
 pub mod protocol;
 #[doc(hidden)]
 pub mod replay;
-#[doc(hidden)]
-pub mod report;
 mod schema;
 #[doc(hidden)]
 pub mod spec;

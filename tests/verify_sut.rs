@@ -125,7 +125,7 @@ fn a_broken_implementation_is_caught_and_reported_as_junit() {
         "{d}"
     );
 
-    let xml = arrears::report::junit(&report);
+    let xml = arrears::junit(&report);
     let doc = roxmltree::Document::parse(&xml).expect("valid XML");
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");

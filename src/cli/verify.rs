@@ -159,7 +159,7 @@ pub(crate) fn run(specs: Option<&Path>, args: Args, terminal: Terminal) -> Resul
     };
     if let Some(path) = &args.junit {
         wrote(
-            arrears::files::write_atomic(path, arrears::report::junit(&report).as_bytes())
+            arrears::files::write_atomic(path, arrears::verify::junit(&report).as_bytes())
                 .map_err(|e| e.to_string()),
         );
     }

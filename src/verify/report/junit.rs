@@ -5,7 +5,7 @@
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::verify::{DIFFERENTIAL, VerifyReport};
+use super::{DIFFERENTIAL, VerifyReport};
 
 /// The report as JUnit XML.
 pub fn junit(report: &VerifyReport) -> String {
@@ -60,7 +60,7 @@ pub fn junit(report: &VerifyReport) -> String {
     junit.to_string().unwrap_or_default()
 }
 
-fn failed(c: &crate::verify::Counterexample) -> TestCaseStatus {
+pub(super) fn failed(c: &crate::verify::Counterexample) -> TestCaseStatus {
     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
     status.set_message(c.message());
     let rules: Vec<String> = c
