@@ -80,12 +80,52 @@ pub(crate) struct Args {
 
 pub(crate) fn run(specs: Option<&Path>, args: Args, terminal: Terminal) -> Result<Done, Failure> {
     let catalog = &load_catalog(specs)?;
-    let sut = args.sut.as_deref();
-    let timeouts = args.timeouts;
     let started = std::time::Instant::now();
     let progress = terminal.progress();
-    let mut options = arrears::verify::VerifyOptions::new(catalog);
+    let mut options = options(catalog, &args)?;
     options.watch = arrears::progress::Watch::new(progress.watcher());
+    let model = arrears::verify::ReferenceModel { catalog };
+    let sut = args
+        .sut
+        .as_deref()
+        .map(|command| start_declared(catalog, command, &args, &mut options));
+    // An implementation that fails its handshake still gets a report (and
+    // the files asked for), saying so.
+    let report = match &sut {
+        None => arrears::verify::verify(catalog, &model, &options),
+        Some(Ok(driven)) => arrears::verify::verify(catalog, driven, &options),
+        Some(Err((name, error))) => {
+            arrears::verify::VerifyReport::broken(catalog, &options, name.clone(), error.clone())
+        }
+    };
+    let system: &dyn arrears::verify::System = match &sut {
+        Some(Ok(driven)) => driven,
+        _ => &model,
+    };
+    progress.finish();
+    let elapsed = started.elapsed();
+
+    let unwritten = write_files(catalog, system, &report, &options, &args)?;
+    if let Some(e) = &report.protocol_error {
+        note_error(&e.to_string());
+    }
+    for e in &unwritten {
+        note_error(e);
+    }
+    let text = render(catalog, &report, &args, elapsed, &terminal)?;
+    let mut code = report.exit_code();
+    if code == exit::OK && !unwritten.is_empty() {
+        code = exit::USAGE;
+    }
+    Ok(Done::new(code, text))
+}
+
+/// The run's options from the command line, the regressions file read.
+fn options(
+    catalog: &arrears::Catalog,
+    args: &Args,
+) -> Result<arrears::verify::VerifyOptions, Failure> {
+    let mut options = arrears::verify::VerifyOptions::new(catalog);
     options.cases = args.cases;
     options.seed = args.seed;
     options.max_events = args.max_events;
@@ -111,76 +151,72 @@ pub(crate) fn run(specs: Option<&Path>, args: Args, terminal: Terminal) -> Resul
         None => arrears::replay::RegressionsFile::default(),
     };
     options.regressions = known.regressions();
-    let model = arrears::verify::ReferenceModel { catalog };
-    let driven;
-    // An implementation that fails its handshake still gets a report (and
-    // the files asked for), saying so.
-    let mut broken = None;
-    let system: &dyn arrears::verify::System = match sut {
-        None => &model,
-        Some(command) => match start_sut(catalog, command, timeouts).and_then(|d| {
-            arrears::verify::reference_catalogs(catalog, &d.declaration().readings)
-                .map_err(|e| Failure::protocol(format!("the implementation declared {e}")))?;
-            Ok(d)
-        }) {
-            Ok(d) => {
-                driven = d;
-                let declaration = driven.declaration();
-                options.implemented = Some(arrears::verify::implemented_lifecycles(
-                    catalog,
-                    declaration,
-                ));
-                options.readings = declaration.readings.clone();
-                options.compare = !args.no_compare;
-                &driven
-            }
-            Err(failure) => {
-                broken = Some((format!("`{command}`"), format!("{:#}", failure.error)));
-                &model
-            }
-        },
-    };
-    let report = match broken {
-        Some((name, error)) => {
-            arrears::verify::VerifyReport::broken(catalog, &options, name, error)
-        }
-        None => arrears::verify::verify(catalog, system, &options),
-    };
-    progress.finish();
-    let elapsed = started.elapsed();
+    Ok(options)
+}
 
-    // Files first, each on its own: one that cannot be written is reported
-    // and does not stop the others, nor hide the verdict.
+/// Starts the implementation `command` and takes what it declared in hello
+/// (the lifecycles it implements, its readings) into `options`; on a
+/// failed handshake, its name and what went wrong.
+fn start_declared(
+    catalog: &arrears::Catalog,
+    command: &str,
+    args: &Args,
+    options: &mut arrears::verify::VerifyOptions,
+) -> Result<arrears::Driven<'static>, (String, String)> {
+    let started = start_sut(catalog, command, args.timeouts).and_then(|d| {
+        arrears::verify::reference_catalogs(catalog, &d.declaration().readings)
+            .map_err(|e| Failure::protocol(format!("the implementation declared {e}")))?;
+        Ok(d)
+    });
+    match started {
+        Ok(driven) => {
+            let declaration = driven.declaration();
+            options.implemented = Some(arrears::verify::implemented_lifecycles(
+                catalog,
+                declaration,
+            ));
+            options.readings = declaration.readings.clone();
+            options.compare = !args.no_compare;
+            Ok(driven)
+        }
+        Err(failure) => Err((format!("`{command}`"), format!("{:#}", failure.error))),
+    }
+}
+
+/// Writes the files asked for, each on its own: one that cannot be written
+/// is reported (returned) and does not stop the others, nor hide the
+/// verdict.
+fn write_files(
+    catalog: &arrears::Catalog,
+    system: &dyn arrears::verify::System,
+    report: &arrears::verify::VerifyReport,
+    options: &arrears::verify::VerifyOptions,
+    args: &Args,
+) -> Result<Vec<String>, Failure> {
     let mut unwritten = Vec::new();
     let mut wrote = |result: Result<(), String>| {
         if let Err(e) = result {
             unwritten.push(e);
         }
     };
+    let write = |path: &Path, text: &str| {
+        arrears::files::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())
+    };
     if let Some(path) = &args.junit {
-        wrote(
-            arrears::files::write_atomic(path, arrears::verify::junit(&report).as_bytes())
-                .map_err(|e| e.to_string()),
-        );
+        wrote(write(path, &arrears::verify::junit(report)));
     }
     if let Some(path) = &args.json {
         wrote(
-            to_json(&report)
+            to_json(report)
                 .map_err(|e| format!("{e:#}"))
-                .and_then(|text| {
-                    arrears::files::write_atomic(path, (text + "\n").as_bytes())
-                        .map_err(|e| e.to_string())
-                }),
+                .and_then(|text| write(path, &(text + "\n"))),
         );
     }
     if let Some(path) = &args.coverage_report {
         wrote(
-            to_json(&arrears::verify::CoverageReport::of(&report))
+            to_json(&arrears::verify::CoverageReport::of(report))
                 .map_err(|e| format!("{e:#}"))
-                .and_then(|text| {
-                    arrears::files::write_atomic(path, (text + "\n").as_bytes())
-                        .map_err(|e| e.to_string())
-                }),
+                .and_then(|text| write(path, &(text + "\n"))),
         );
     }
     let references = arrears::verify::reference_catalogs(catalog, &options.readings)
@@ -218,12 +254,18 @@ pub(crate) fn run(specs: Option<&Path>, args: Args, terminal: Terminal) -> Resul
             }
         }
     }
-    if let Some(e) = &report.protocol_error {
-        note_error(&e.to_string());
-    }
-    for e in &unwritten {
-        note_error(e);
-    }
+    Ok(unwritten)
+}
+
+/// What goes to standard output: the text report and the summary line, or
+/// the JSON report (the summary line then goes to standard error).
+fn render(
+    catalog: &arrears::Catalog,
+    report: &arrears::verify::VerifyReport,
+    args: &Args,
+    elapsed: std::time::Duration,
+    terminal: &Terminal,
+) -> Result<String, Failure> {
     let written_to = Some(args.out.as_path());
     // The time only for a person watching: a piped report stays the same,
     // byte for byte, for the same seed. The JSON's summary goes to stderr.
@@ -232,13 +274,13 @@ pub(crate) fn run(specs: Option<&Path>, args: Args, terminal: Terminal) -> Resul
         Format::Json => std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let elapsed = watched.then_some(elapsed);
-    let summary = arrears::verify::summary_line(catalog, &report, elapsed, written_to, true);
-    let text = match args.format {
+    let summary = arrears::verify::summary_line(catalog, report, elapsed, written_to, true);
+    Ok(match args.format {
         Format::Text => {
             let options = arrears::verify::TextOptions::default()
                 .coverage_table(args.coverage)
                 .styled(true);
-            let mut text = arrears::verify::report_text(catalog, &report, options);
+            let mut text = arrears::verify::report_text(catalog, report, options);
             text.push('\n');
             text.push_str(&summary);
             text.push('\n');
@@ -250,12 +292,7 @@ pub(crate) fn run(specs: Option<&Path>, args: Args, terminal: Terminal) -> Resul
             if !terminal.quiet() {
                 note(&summary);
             }
-            to_json(&report)? + "\n"
+            to_json(report)? + "\n"
         }
-    };
-    let mut code = report.exit_code();
-    if code == exit::OK && !unwritten.is_empty() {
-        code = exit::USAGE;
-    }
-    Ok(Done::new(code, text))
+    })
 }

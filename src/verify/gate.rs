@@ -24,12 +24,49 @@ pub(super) fn coverage_verdict(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    report.unexercised_rules = report
+    let implemented = |l: LifecycleId| {
+        options
+            .implemented
+            .as_ref()
+            .is_none_or(|imp| imp.contains(&l))
+    };
+    report.unexercised_rules = unexercised_rules(judge, in_force, options, &product_list, report);
+    report.unfired_transitions =
+        unfired_transitions(judge, in_force, &product_list, &implemented, report);
+    let under_exercised: Vec<(String, usize)> = report
+        .invariants
+        .iter()
+        .filter(|s| s.skipped.is_none() && s.exercised < options.min_exercised)
+        .map(|s| (s.invariant.clone(), s.exercised))
+        .collect();
+    let passed = report.unexercised_rules.is_empty()
+        && report.unfired_transitions.is_empty()
+        && under_exercised.is_empty();
+    report.gate = Some(CoverageGate {
+        min_exercised: options.min_exercised,
+        transitions_allowed: transitions_allowed(judge, in_force, &product_list, &implemented),
+        enforced: options.coverage_gate && options.shard.is_none(),
+        unreached_by_generation: targets.unreached.clone(),
+        under_exercised,
+        passed,
+    });
+}
+
+/// Enforced rules of the run's products no case exercised, leaving out
+/// those the system cannot exercise: rules about lifecycles it does not
+/// implement, and rules only another reading gives anything to show.
+fn unexercised_rules(
+    judge: &Catalog,
+    in_force: &Catalog,
+    options: &VerifyOptions,
+    products: &[DocId],
+    report: &VerifyReport,
+) -> Vec<String> {
+    report
         .coverage
-        .unexercised_rules(judge, &product_list)
+        .unexercised_rules(judge, products)
         .into_iter()
         .filter(|r| {
-            // A rule about lifecycles the system does not implement cannot be exercised.
             options.implemented.as_ref().is_none_or(|imp| {
                 judge
                     .rule_named(r)
@@ -37,12 +74,21 @@ pub(super) fn coverage_verdict(
             }) && live_under_readings(in_force, r)
         })
         .map(String::from)
-        .collect();
-    // Transitions of implemented lifecycles that can fire under the
-    // readings in force.
-    report.unfired_transitions = report
+        .collect()
+}
+
+/// Transitions of implemented lifecycles that can fire under the readings
+/// in force and fired in no case.
+fn unfired_transitions(
+    judge: &Catalog,
+    in_force: &Catalog,
+    products: &[DocId],
+    implemented: &dyn Fn(LifecycleId) -> bool,
+    report: &VerifyReport,
+) -> Vec<String> {
+    report
         .coverage
-        .unfired_transitions(judge, &product_list)
+        .unfired_transitions(judge, products)
         .into_iter()
         .filter(|t| {
             let Some((l, tr)) = t.split_once('/') else {
@@ -59,48 +105,30 @@ pub(super) fn coverage_verdict(
             else {
                 return false;
             };
-            options
-                .implemented
-                .as_ref()
-                .is_none_or(|imp| imp.contains(&l))
-                && crate::directed::enabled(in_force, (l, tr))
+            implemented(l) && crate::directed::enabled(in_force, (l, tr))
         })
-        .collect();
-    let under_exercised: Vec<(String, usize)> = report
-        .invariants
-        .iter()
-        .filter(|s| s.skipped.is_none() && s.exercised < options.min_exercised)
-        .map(|s| (s.invariant.clone(), s.exercised))
-        .collect();
-    let passed = report.unexercised_rules.is_empty()
-        && report.unfired_transitions.is_empty()
-        && under_exercised.is_empty();
-    let transitions_allowed = judge
+        .collect()
+}
+
+/// How many transitions of the implemented lifecycles of the run's
+/// products the readings in force allow to fire.
+fn transitions_allowed(
+    judge: &Catalog,
+    in_force: &Catalog,
+    products: &[DocId],
+    implemented: &dyn Fn(LifecycleId) -> bool,
+) -> usize {
+    judge
         .lifecycles
         .iter()
         .enumerate()
-        .filter(|(l, lc)| {
-            let l = LifecycleId(*l as u32);
-            product_list.contains(&lc.doc)
-                && options
-                    .implemented
-                    .as_ref()
-                    .is_none_or(|imp| imp.contains(&l))
-        })
+        .filter(|(l, lc)| products.contains(&lc.doc) && implemented(LifecycleId(*l as u32)))
         .map(|(l, lc)| {
             (0..lc.transitions.len())
                 .filter(|t| crate::directed::enabled(in_force, (LifecycleId(l as u32), *t)))
                 .count()
         })
-        .sum();
-    report.gate = Some(CoverageGate {
-        min_exercised: options.min_exercised,
-        transitions_allowed,
-        enforced: options.coverage_gate && options.shard.is_none(),
-        unreached_by_generation: targets.unreached.clone(),
-        under_exercised,
-        passed,
-    });
+        .sum()
 }
 
 /// Why a run verified nothing, if it did not: a run in which no history

@@ -53,39 +53,71 @@ pub(super) fn shrink(
     Some((best, found, steps + more))
 }
 
-/// Delta debugging on a concrete history: drop events, then resources and
-/// accounts nothing refers to, then observation instants, then zero the
-/// amounts, keeping each change that still fails.
+/// Delta debugging on a concrete history: drop whole accounts, then
+/// events, then resources and accounts nothing refers to, then observation
+/// instants, then zero the amounts, keeping each change that still fails,
+/// until a round changes nothing.
 pub fn minimize<F: Clone>(
     judge: &Catalog,
-    mut best: Scenario,
-    mut found: F,
+    best: Scenario,
+    found: F,
     fails: impl Fn(&Scenario) -> Option<F>,
 ) -> (Scenario, F, u32) {
-    let mut steps = 0;
-    let attempt =
-        |candidate: Scenario, best: &mut Scenario, found: &mut F, steps: &mut u32| -> bool {
-            if candidate.history.validate(judge).is_err() {
-                return false;
-            }
-            match fails(&candidate) {
-                Some(f) => {
-                    *best = candidate;
-                    *found = f;
-                    *steps += 1;
-                    true
-                }
-                None => false,
-            }
-        };
+    let mut search = Search {
+        judge,
+        best,
+        found,
+        steps: 0,
+        fails,
+    };
     loop {
-        let before = steps;
-        // Whole accounts first, with their resources and events: a directed
-        // case holds several independent worlds, and usually one of them
-        // is the failure.
-        for i in (0..best.history.accounts.len()).rev() {
-            if best.history.accounts.len() > 1 && i < best.history.accounts.len() {
-                let mut c = best.clone();
+        let before = search.steps;
+        search.drop_accounts();
+        search.drop_events();
+        search.drop_unreferenced_resources();
+        search.drop_unreferenced_accounts();
+        search.drop_instants();
+        search.zero_amounts();
+        if search.steps == before {
+            return (search.best, search.found, search.steps);
+        }
+    }
+}
+
+/// The smallest failing scenario found so far, and what it fails with.
+struct Search<'a, F, P> {
+    judge: &'a Catalog,
+    best: Scenario,
+    found: F,
+    /// Changes kept.
+    steps: u32,
+    fails: P,
+}
+
+impl<F, P: Fn(&Scenario) -> Option<F>> Search<'_, F, P> {
+    /// Keeps `candidate` if it is a valid history that still fails.
+    fn attempt(&mut self, candidate: Scenario) -> bool {
+        if candidate.history.validate(self.judge).is_err() {
+            return false;
+        }
+        match (self.fails)(&candidate) {
+            Some(f) => {
+                self.best = candidate;
+                self.found = f;
+                self.steps += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whole accounts first, with their resources and events: a directed
+    /// case holds several independent worlds, and usually one of them is
+    /// the failure.
+    fn drop_accounts(&mut self) {
+        for i in (0..self.best.history.accounts.len()).rev() {
+            if self.best.history.accounts.len() > 1 && i < self.best.history.accounts.len() {
+                let mut c = self.best.clone();
                 let id = c.history.accounts.remove(i).id;
                 let gone: BTreeSet<String> = c
                     .history
@@ -99,55 +131,72 @@ pub fn minimize<F: Clone>(
                     e.account() != Some(id.as_str())
                         && e.resource().is_none_or(|r| !gone.contains(r))
                 });
-                attempt(c, &mut best, &mut found, &mut steps);
+                self.attempt(c);
             }
         }
-        for i in (0..best.history.events.len()).rev() {
-            if i < best.history.events.len() {
-                let mut c = best.clone();
+    }
+
+    fn drop_events(&mut self) {
+        for i in (0..self.best.history.events.len()).rev() {
+            if i < self.best.history.events.len() {
+                let mut c = self.best.clone();
                 c.history.events.remove(i);
-                attempt(c, &mut best, &mut found, &mut steps);
+                self.attempt(c);
             }
         }
-        for i in (0..best.history.resources.len()).rev() {
-            let id = best.history.resources[i].id.clone();
-            let referenced = best
-                .history
+    }
+
+    /// Resources no event and no other resource refers to.
+    fn drop_unreferenced_resources(&mut self) {
+        for i in (0..self.best.history.resources.len()).rev() {
+            let history = &self.best.history;
+            let id = history.resources[i].id.clone();
+            let referenced = history
                 .events
                 .iter()
                 .any(|e| e.resource() == Some(id.as_str()))
-                || best
-                    .history
+                || history
                     .resources
                     .iter()
                     .any(|r| r.parent.as_deref() == Some(id.as_str()));
             if !referenced {
-                let mut c = best.clone();
+                let mut c = self.best.clone();
                 c.history.resources.remove(i);
-                attempt(c, &mut best, &mut found, &mut steps);
+                self.attempt(c);
             }
         }
-        for i in (0..best.history.accounts.len()).rev() {
-            let id = best.history.accounts[i].id.clone();
-            let referenced = best.history.resources.iter().any(|r| r.account == id)
-                || best
-                    .history
+    }
+
+    /// Accounts no resource and no event refers to (one always stays).
+    fn drop_unreferenced_accounts(&mut self) {
+        for i in (0..self.best.history.accounts.len()).rev() {
+            let history = &self.best.history;
+            let id = history.accounts[i].id.clone();
+            let referenced = history.resources.iter().any(|r| r.account == id)
+                || history
                     .events
                     .iter()
                     .any(|e| e.account() == Some(id.as_str()));
-            if !referenced && best.history.accounts.len() > 1 {
-                let mut c = best.clone();
+            if !referenced && history.accounts.len() > 1 {
+                let mut c = self.best.clone();
                 c.history.accounts.remove(i);
-                attempt(c, &mut best, &mut found, &mut steps);
+                self.attempt(c);
             }
         }
-        for i in (0..best.observe.len()).rev() {
-            let mut c = best.clone();
+    }
+
+    fn drop_instants(&mut self) {
+        for i in (0..self.best.observe.len()).rev() {
+            let mut c = self.best.clone();
             c.observe.remove(i);
-            attempt(c, &mut best, &mut found, &mut steps);
+            self.attempt(c);
         }
-        for i in 0..best.history.events.len() {
-            let mut c = best.clone();
+    }
+
+    /// Every amount an event carries, set to zero.
+    fn zero_amounts(&mut self) {
+        for i in 0..self.best.history.events.len() {
+            let mut c = self.best.clone();
             let changed = match &mut c.history.events[i] {
                 crate::history::Event::Charge {
                     amount: Some(a), ..
@@ -165,11 +214,8 @@ pub fn minimize<F: Clone>(
                 _ => false,
             };
             if changed {
-                attempt(c, &mut best, &mut found, &mut steps);
+                self.attempt(c);
             }
-        }
-        if steps == before {
-            return (best, found, steps);
         }
     }
 }
