@@ -66,8 +66,8 @@ pub use sut::Driven;
 pub use verify::{
     Counterexample, CoverageGate, CoverageReport, DifferentialSummary, FORMAT_VERSION,
     InvariantSummary, ReferenceModel, RegressionOutcome, RegressionVerdict, RuleCitation, System,
-    SystemError, SystemErrorKind, TextOptions, VerifyOptions, VerifyReport, junit, report_text,
-    summary_line, verify,
+    SystemError, SystemErrorKind, TextOptions, VerifyOptions, VerifyReport, junit, markdown,
+    report_text, summary_line, verify,
 };
 
 /// What running the suite from Rust needs, in one `use`.

@@ -1,12 +1,12 @@
 //! The reports are pinned: `verify`'s JSON report for seeds 0–4 on the
-//! reference model and on the faithful implementation, the text and JUnit
-//! renderings of a run that fails, the worked examples' results and a small
-//! fleet's result are stored under `tests/fixtures/reports/` and must come
-//! out byte for byte the same. Work on the model's speed (or a move of code)
-//! must not change what any run reports; a change to the specs or to the
-//! generators that is meant to change them re-records the files with
-//! `ARREARS_BLESS=1 cargo test --release --test reports_unchanged` and shows
-//! the difference in review.
+//! reference model and on the faithful implementation, the text, JUnit and
+//! Markdown renderings of a run that fails, the worked examples' results
+//! and a small fleet's result are stored under `tests/fixtures/reports/`
+//! and must come out byte for byte the same. Work on the model's speed (or
+//! a move of code) must not change what any run reports; a change to the
+//! specs or to the generators that is meant to change them re-records the
+//! files with `ARREARS_BLESS=1 cargo test --release --test
+//! reports_unchanged` and shows the difference in review.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -131,7 +131,8 @@ fn verify_reports_on_the_faithful_implementation_are_unchanged() {
     }
 }
 
-/// The text report and the JUnit XML of a run that finds a counterexample (the faithful implementation with one rule
+/// The text report, the JUnit XML and the Markdown summary of a run that
+/// finds a counterexample (the faithful implementation with one rule
 /// broken): the renderers and the shrinking are pinned, not only the JSON.
 #[test]
 fn the_renderings_of_a_failing_run_are_unchanged() {
@@ -148,6 +149,8 @@ fn the_renderings_of_a_failing_run_are_unchanged() {
             "never",
             "--junit",
             "junit.xml",
+            "--markdown",
+            "summary.md",
             "--out",
             "out",
         ],
@@ -156,6 +159,8 @@ fn the_renderings_of_a_failing_run_are_unchanged() {
     same_as_stored("verify-fault-seed-0.txt", "the text report", &text);
     let junit = std::fs::read(dir.path().join("junit.xml")).expect("the JUnit file was written");
     same_as_stored("verify-fault-seed-0.junit.xml", "the JUnit report", &junit);
+    let markdown = std::fs::read(dir.path().join("summary.md")).expect("the Markdown was written");
+    same_as_stored("verify-fault-seed-0.md", "the Markdown report", &markdown);
 }
 
 #[test]

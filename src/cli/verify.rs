@@ -46,6 +46,10 @@ pub(crate) struct Args {
     /// Also write the report as JSON.
     #[arg(long, value_name = "FILE")]
     pub(crate) json: Option<PathBuf>,
+    /// Also write the report as Markdown, for a CI job's summary page
+    /// (e.g. `--markdown "$GITHUB_STEP_SUMMARY"`); the file is replaced.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) markdown: Option<PathBuf>,
     /// Where to write each counterexample's replay file and timelines
     /// (replacing those an earlier run wrote there).
     #[arg(long, value_name = "DIR", default_value = "arrears-out")]
@@ -211,6 +215,9 @@ fn write_files(
                 .map_err(|e| format!("{e:#}"))
                 .and_then(|text| write(path, &(text + "\n"))),
         );
+    }
+    if let Some(path) = &args.markdown {
+        wrote(write(path, &arrears::verify::markdown(catalog, report)));
     }
     if let Some(path) = &args.coverage_report {
         wrote(

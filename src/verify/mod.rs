@@ -37,7 +37,8 @@ pub use plan::{case_rng, implemented_lifecycles, reference_catalogs};
 pub use report::{
     Counterexample, CoverageGate, CoverageReport, DIFFERENTIAL, DifferentialSummary,
     FORMAT_VERSION, InvariantSummary, RegressionOutcome, RegressionVerdict, RuleCitation,
-    TextOptions, VerifyReport, coverage_json_schema, json_schema, junit, report_text, summary_line,
+    TextOptions, VerifyReport, coverage_json_schema, json_schema, junit, markdown, report_text,
+    summary_line,
 };
 pub use run::verify;
 pub use shrink::minimize;

@@ -6,11 +6,13 @@
 mod counts;
 mod json;
 mod junit;
+mod markdown;
 mod text;
 
 use counts::{InvariantCounts, RuleCoverage};
 pub use json::{coverage_json_schema, json_schema};
 pub use junit::junit;
+pub use markdown::markdown;
 pub use text::{TextOptions, report_text, summary_line};
 
 use std::collections::{BTreeMap, BTreeSet};
