@@ -67,6 +67,24 @@ impl<'a> RuleCoverage<'a> {
             allowed,
         }
     }
+
+    /// The run's coverage in one sentence (no full stop): rules exercised
+    /// of those enforced, and transitions fired of those the readings in
+    /// force allow.
+    pub(super) fn sentence(&self, report: &VerifyReport) -> String {
+        let (transitions, allowed) = (self.transitions, self.allowed);
+        format!(
+            "{} of {} enforced rules exercised; {} of the {allowed} transitions the readings in force allow fired{}",
+            self.covered,
+            self.enforced.len(),
+            allowed.saturating_sub(report.unfired_transitions.len()),
+            if allowed < transitions {
+                format!(" ({} more need other readings)", transitions - allowed)
+            } else {
+                String::new()
+            }
+        )
+    }
 }
 
 /// The invariants by verdict.

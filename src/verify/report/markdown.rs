@@ -230,17 +230,9 @@ fn problems(out: &mut String, report: &VerifyReport) {
 /// coverage gate's findings.
 fn coverage(out: &mut String, judge: &Catalog, report: &VerifyReport) {
     let coverage = RuleCoverage::of(judge, report);
-    let (transitions, allowed) = (coverage.transitions, coverage.allowed);
     out.push_str(&format!(
-        "\n### Coverage\n\n{} of {} enforced rules exercised; {} of the {allowed} transitions the readings in force allow fired{}.\n",
-        coverage.covered,
-        coverage.enforced.len(),
-        allowed.saturating_sub(report.unfired_transitions.len()),
-        if allowed < transitions {
-            format!(" ({} more need other readings)", transitions - allowed)
-        } else {
-            String::new()
-        }
+        "\n### Coverage\n\n{}.\n",
+        coverage.sentence(report)
     ));
     let unexercised: Vec<&str> = coverage
         .enforced

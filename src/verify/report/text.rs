@@ -220,18 +220,7 @@ pub(super) fn coverage_text(
     paint: Paint,
 ) {
     let coverage = RuleCoverage::of(judge, report);
-    let (transitions, allowed) = (coverage.transitions, coverage.allowed);
-    out.push_str(&format!(
-        "\nrule coverage: {} of {} enforced rules exercised; {} of the {allowed} transitions the readings in force allow fired{}\n",
-        coverage.covered,
-        coverage.enforced.len(),
-        allowed.saturating_sub(report.unfired_transitions.len()),
-        if allowed < transitions {
-            format!(" ({} more need other readings)", transitions - allowed)
-        } else {
-            String::new()
-        }
-    ));
+    out.push_str(&format!("\nrule coverage: {}\n", coverage.sentence(report)));
     let w = coverage
         .enforced
         .iter()
