@@ -3,6 +3,7 @@
 //! verdict; `arrears fleet merge` combines shards' results.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arrears::exit;
 use arrears::spec::Catalog;
@@ -139,7 +140,6 @@ fn fleet_mix(
 }
 
 fn simulate(specs: Option<&Path>, args: Args, terminal: Terminal) -> Result<Done, Failure> {
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let sources = read_sources(specs)?;
     let catalog = compile_catalog(&sources)?;
     let (mix, mix_name) = fleet_mix(&catalog, &args)?;
@@ -149,37 +149,121 @@ fn simulate(specs: Option<&Path>, args: Args, terminal: Terminal) -> Result<Done
         seed: args.seed,
         shard: args.shard,
         mix,
-        mix_name: mix_name.clone(),
+        mix_name,
         specs: arrears::fleet::specs_fingerprint(&sources),
         specs_dir: specs.map(|d| d.display().to_string()),
     };
     options.check().map_err(|e| usage!("{e}"))?;
     if let Some(index) = args.replay_account {
-        if index >= args.accounts {
-            return Err(usage!(
-                "failed to replay account {index}: the fleet has accounts 0 to {}",
-                args.accounts.saturating_sub(1)
-            ));
-        }
-        let menu = arrears::fleet::account::Menu::new(&catalog, &options.mix);
-        let account = menu.account(args.seed, index, args.days);
-        let header = format!(
-            "# account {index} of `arrears fleet --seed {} --days {}` (mix {mix_name}), {} payer\n",
-            args.seed,
-            args.days,
-            arrears::fleet::payer_name(account.payer)
-        );
-        return Ok(Done::new(exit::OK, header + &account.history.to_yaml()));
+        return replay_account(&catalog, &options, index);
     }
-    let pool = {
-        let mut builder = rayon::ThreadPoolBuilder::new();
-        if let Some(t) = args.threads {
-            builder = builder.num_threads(usize::from(t));
-        }
-        builder
-            .build()
-            .map_err(|e| usage!("failed to start the worker threads: {e}"))?
+    let pool = worker_pool(args.threads)?;
+    let started = std::time::Instant::now();
+    let driven = match &args.sut {
+        Some(command) => Some(start_sut(&catalog, command, args.timeouts)?),
+        None => None,
     };
+    let fleet_sut = match &driven {
+        Some(d) => Some(fleet_sut(&catalog, &options, d)?),
+        None => None,
+    };
+    let result = run_fleet(
+        &catalog,
+        &options,
+        &args,
+        &terminal,
+        &pool,
+        fleet_sut.as_ref(),
+    )?;
+    let timing = arrears::fleet::report::Timing {
+        elapsed: started.elapsed().as_secs_f64(),
+        model_and_sut: fleet_sut.as_ref().map(|s| {
+            let seconds = |n: &AtomicU64| n.load(Ordering::Relaxed) as f64 / 1e9;
+            (seconds(&s.model_nanos), seconds(&s.sut_nanos))
+        }),
+    };
+    let outputs = FleetOutputs {
+        json: args.json.as_deref(),
+        svg: args.svg.as_deref(),
+        format: args.format,
+    };
+    fleet_output(&catalog, &result, Some(timing), outputs)
+}
+
+/// `--replay-account I`: that account's history, for `arrears timeline`.
+fn replay_account(
+    catalog: &arrears::Catalog,
+    options: &arrears::fleet::FleetOptions,
+    index: u64,
+) -> Result<Done, Failure> {
+    if index >= options.accounts {
+        return Err(usage!(
+            "failed to replay account {index}: the fleet has accounts 0 to {}",
+            options.accounts.saturating_sub(1)
+        ));
+    }
+    let menu = arrears::fleet::account::Menu::new(catalog, &options.mix);
+    let account = menu.account(options.seed, index, options.days);
+    let header = format!(
+        "# account {index} of `arrears fleet --seed {} --days {}` (mix {}), {} payer\n",
+        options.seed,
+        options.days,
+        options.mix_name,
+        arrears::fleet::payer_name(account.payer)
+    );
+    Ok(Done::new(exit::OK, header + &account.history.to_yaml()))
+}
+
+/// The worker threads: `--threads`, or one per core.
+fn worker_pool(threads: Option<u16>) -> Result<rayon::ThreadPool, Failure> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
+        builder = builder.num_threads(usize::from(t));
+    }
+    builder
+        .build()
+        .map_err(|e| usage!("failed to start the worker threads: {e}"))
+}
+
+/// An implementation under test as the fleet drives it: the readings it
+/// declared and the lifecycles it implements, which the mix must draw from.
+fn fleet_sut<'d>(
+    catalog: &arrears::Catalog,
+    options: &arrears::fleet::FleetOptions,
+    driven: &'d arrears::Driven<'static>,
+) -> Result<arrears::fleet::FleetSut<'d>, Failure> {
+    let declaration = driven.declaration();
+    let references = arrears::verify::reference_catalogs(catalog, &declaration.readings)
+        .map_err(|e| usage!("failed to run the fleet: {e}"))?;
+    let lifecycles = arrears::verify::implemented_lifecycles(catalog, declaration);
+    let menu =
+        arrears::fleet::account::Menu::restricted(catalog, &options.mix, Some(lifecycles.clone()));
+    if !menu.draws_anything() {
+        return Err(usage!(
+            "failed to run the fleet: `{}` implements none of the mix's products and billing methods",
+            declaration.implementation
+        ));
+    }
+    Ok(arrears::fleet::FleetSut {
+        system: driven,
+        name: declaration.implementation.clone(),
+        references,
+        sut_nanos: AtomicU64::new(0),
+        model_nanos: AtomicU64::new(0),
+        lifecycles,
+    })
+}
+
+/// Runs the fleet on `pool`, with a progress bar on a terminal and the
+/// rows of `--accounts-out` written as the accounts finish.
+fn run_fleet(
+    catalog: &arrears::Catalog,
+    options: &arrears::fleet::FleetOptions,
+    args: &Args,
+    terminal: &Terminal,
+    pool: &rayon::ThreadPool,
+    fleet_sut: Option<&arrears::fleet::FleetSut<'_>>,
+) -> Result<arrears::fleet::FleetResult, Failure> {
     let progress = AtomicU64::new(0);
     let finished = AtomicBool::new(false);
     let total = {
@@ -189,42 +273,8 @@ fn simulate(specs: Option<&Path>, args: Args, terminal: Terminal) -> Result<Done
             .saturating_sub(u64::from(k - 1))
             .div_ceil(u64::from(n))
     };
-    let show = terminal.shows_progress();
-    let started = std::time::Instant::now();
-    let driven = match &args.sut {
-        Some(command) => Some(start_sut(&catalog, command, args.timeouts)?),
-        None => None,
-    };
-    let fleet_sut = match &driven {
-        Some(d) => {
-            let references =
-                arrears::verify::reference_catalogs(&catalog, &d.declaration().readings)
-                    .map_err(|e| usage!("failed to run the fleet: {e}"))?;
-            let lifecycles = arrears::verify::implemented_lifecycles(&catalog, d.declaration());
-            let menu = arrears::fleet::account::Menu::restricted(
-                &catalog,
-                &options.mix,
-                Some(lifecycles.clone()),
-            );
-            if !menu.draws_anything() {
-                return Err(usage!(
-                    "failed to run the fleet: `{}` implements none of the mix's products and billing methods",
-                    d.declaration().implementation
-                ));
-            }
-            Some(arrears::fleet::FleetSut {
-                system: d,
-                name: d.declaration().implementation.clone(),
-                references,
-                sut_nanos: AtomicU64::new(0),
-                model_nanos: AtomicU64::new(0),
-                lifecycles,
-            })
-        }
-        None => None,
-    };
     let result = std::thread::scope(|scope| {
-        if show {
+        if terminal.shows_progress() {
             scope.spawn(|| {
                 let display = terminal.progress();
                 let bar = display.counted("simulating", total, "accounts");
@@ -250,11 +300,11 @@ fn simulate(specs: Option<&Path>, args: Args, terminal: Terminal) -> Result<Done
                     None => Ok(()),
                 };
                 arrears::fleet::run_with_rows(
-                    &catalog,
-                    &options,
+                    catalog,
+                    options,
                     &progress,
                     wants_rows.then_some(&mut sink as arrears::fleet::RowSink<'_, _>),
-                    fleet_sut.as_ref(),
+                    fleet_sut,
                 )?
             };
             if let Some(w) = writer {
@@ -265,20 +315,7 @@ fn simulate(specs: Option<&Path>, args: Args, terminal: Terminal) -> Result<Done
         finished.store(true, Ordering::Relaxed);
         result
     });
-    let result = result.map_err(|e: arrears::fleet::rows::RowsError| usage!("{e}"))?;
-    let timing = arrears::fleet::report::Timing {
-        elapsed: started.elapsed().as_secs_f64(),
-        model_and_sut: fleet_sut.as_ref().map(|s| {
-            let seconds = |n: &AtomicU64| n.load(Ordering::Relaxed) as f64 / 1e9;
-            (seconds(&s.model_nanos), seconds(&s.sut_nanos))
-        }),
-    };
-    let outputs = FleetOutputs {
-        json: args.json.as_deref(),
-        svg: args.svg.as_deref(),
-        format: args.format,
-    };
-    fleet_output(&catalog, &result, Some(timing), outputs)
+    result.map_err(|e: arrears::fleet::rows::RowsError| usage!("{e}"))
 }
 
 /// Where a fleet result goes.
