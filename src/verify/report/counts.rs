@@ -112,4 +112,15 @@ impl InvariantCounts {
             skipped,
         }
     }
+
+    /// The counts in words: `61 invariants: 60 hold, 1 violated, 0 skipped`.
+    pub(super) fn sentence(&self) -> String {
+        format!(
+            "{} invariants: {} hold, {} violated, {} skipped",
+            self.hold + self.violated + self.skipped,
+            self.hold,
+            self.violated,
+            self.skipped
+        )
+    }
 }

@@ -86,13 +86,9 @@ fn regressions(out: &mut String, report: &VerifyReport) {
 /// The invariants that failed (and the comparison, when it diverged) in
 /// view; every invariant in a folded table.
 fn invariants(out: &mut String, report: &VerifyReport) {
-    let counts = InvariantCounts::of(report);
     out.push_str(&format!(
-        "\n### Invariants\n\n{} invariants: {} hold, {} violated, {} skipped\n",
-        report.invariants.len(),
-        counts.hold,
-        counts.violated,
-        counts.skipped
+        "\n### Invariants\n\n{}\n",
+        InvariantCounts::of(report).sentence()
     ));
     let failed: Vec<&InvariantSummary> = report
         .invariants

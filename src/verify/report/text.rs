@@ -162,14 +162,8 @@ pub(super) fn invariant_table(out: &mut String, report: &VerifyReport, paint: Pa
             DIFFERENTIAL, d.cases, d.cases
         ));
     }
-    let counts = InvariantCounts::of(report);
-    out.push_str(&format!(
-        "{} invariants: {} hold, {} violated, {} skipped\n",
-        report.invariants.len(),
-        counts.hold,
-        counts.violated,
-        counts.skipped
-    ));
+    out.push_str(&InvariantCounts::of(report).sentence());
+    out.push('\n');
 }
 
 /// Each counterexample: the rules it breaks, what was seen, and the
