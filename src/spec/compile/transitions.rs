@@ -4,9 +4,10 @@
 
 use super::*;
 
-/// What a lifecycle's transitions are checked against.
+/// The lifecycle a transition belongs to: what its transitions are checked
+/// against.
 #[derive(Clone, Copy)]
-struct Scope {
+struct Owner {
     lid: LifecycleId,
     billing: BillingMethod,
     /// Whether the lifecycle has bills of its own.
@@ -22,7 +23,7 @@ impl<'a> Compiler<'a> {
             let Some(Item::Lifecycle(lid)) = self.ids.get(&l.id.value).copied() else {
                 continue;
             };
-            let scope = Scope {
+            let owner = Owner {
                 lid,
                 billing: l.billing.value,
                 billed: matches!(
@@ -39,7 +40,7 @@ impl<'a> Compiler<'a> {
             let mut transitions = Vec::new();
             for (t_index, t) in l.transitions.iter().enumerate() {
                 let element = format!("lifecycle {}, transition {}", l.id.value, t.id.value);
-                let compiled = self.compile_transition(at, scope, (t_index, t), &element, &mut ids);
+                let compiled = self.compile_transition(at, owner, (t_index, t), &element, &mut ids);
                 transitions.extend(compiled);
             }
             self.lifecycles[lid.index()].transitions = transitions;
@@ -51,12 +52,12 @@ impl<'a> Compiler<'a> {
     fn compile_transition(
         &mut self,
         at: At,
-        scope: Scope,
+        owner: Owner,
         (t_index, t): (usize, &raw::Transition),
         element: &str,
         ids: &mut BTreeSet<String>,
     ) -> Option<Transition> {
-        let lid = scope.lid;
+        let lid = owner.lid;
         if !is_local_id(&t.id.value) {
             self.error_at(
                 at,
@@ -95,11 +96,11 @@ impl<'a> Compiler<'a> {
                 "a transition must change the state; `to` is also in `from`",
             );
         }
-        let trigger = self.compile_trigger(at, scope, t, element);
+        let trigger = self.compile_trigger(at, owner, t, element);
         let guards = t
             .when
             .iter()
-            .filter_map(|g| self.compile_guard(at, scope, g, element))
+            .filter_map(|g| self.compile_guard(at, owner, g, element))
             .collect();
         let effects = self.compile_effects(at, t, element);
         let open_from = self.compile_open_from(at, t, trigger.as_ref(), element);
@@ -130,18 +131,18 @@ impl<'a> Compiler<'a> {
     fn check_timer_anchor(
         &mut self,
         at: At,
-        scope: Scope,
+        owner: Owner,
         anchor: &yaml::Spanned<Anchor>,
         element: &str,
     ) {
         let problem = match anchor.value {
-            Anchor::OverdueSince | Anchor::OldestOverdueBill if !scope.billed => {
+            Anchor::OverdueSince | Anchor::OldestOverdueBill if !owner.billed => {
                 Some("this lifecycle has no bills of its own, so it is never overdue by itself")
             }
-            Anchor::Expiry if !scope.has_expiry => {
+            Anchor::Expiry if !owner.has_expiry => {
                 Some("only subscription and hybrid resources have an expiry")
             }
-            Anchor::ParentEntered if scope.parent.is_none() => Some("this lifecycle has no parent"),
+            Anchor::ParentEntered if owner.parent.is_none() => Some("this lifecycle has no parent"),
             _ => None,
         };
         if let Some(p) = problem {
@@ -158,17 +159,17 @@ impl<'a> Compiler<'a> {
     fn compile_trigger(
         &mut self,
         at: At,
-        scope: Scope,
+        owner: Owner,
         t: &raw::Transition,
         element: &str,
     ) -> Option<Trigger> {
         match &t.on.value {
             raw::Trigger::Signal(s) => {
                 let problem = match s.value {
-                    Signal::Overdue | Signal::Settled if !scope.billed => Some(
+                    Signal::Overdue | Signal::Settled if !owner.billed => Some(
                         "this lifecycle has no bills of its own (needs pay-as-you-go or hybrid billing and a billing section)",
                     ),
-                    Signal::Charged if scope.billing == BillingMethod::NotBilled => {
+                    Signal::Charged if owner.billing == BillingMethod::NotBilled => {
                         Some("a not-billed resource is never charged")
                     }
                     _ => None,
@@ -180,7 +181,7 @@ impl<'a> Compiler<'a> {
             }
             raw::Trigger::Operation(op) => self.resolve_op(at, op, element).map(Trigger::Operation),
             raw::Trigger::After { duration, since } => {
-                self.check_timer_anchor(at, scope, since, element);
+                self.check_timer_anchor(at, owner, since, element);
                 self.positive_duration(at, duration, element)
                     .map(|duration| Trigger::After {
                         duration,
@@ -188,7 +189,7 @@ impl<'a> Compiler<'a> {
                     })
             }
             raw::Trigger::At(anchor) => {
-                self.check_timer_anchor(at, scope, anchor, element);
+                self.check_timer_anchor(at, owner, anchor, element);
                 Some(Trigger::After {
                     duration: DurationExpr {
                         params: Vec::new(),
@@ -197,7 +198,7 @@ impl<'a> Compiler<'a> {
                     since: anchor.value,
                 })
             }
-            raw::Trigger::ParentEntered(states) => match scope.parent {
+            raw::Trigger::ParentEntered(states) => match owner.parent {
                 None => {
                     self.error_at(
                         at,
@@ -221,14 +222,14 @@ impl<'a> Compiler<'a> {
     fn compile_guard(
         &mut self,
         at: At,
-        scope: Scope,
+        owner: Owner,
         g: &yaml::Spanned<raw::Guard>,
         element: &str,
     ) -> Option<Guard> {
         match &g.value {
             raw::Guard::AccountOverdue(b) => Some(Guard::AccountOverdue(*b)),
             raw::Guard::Overdue(b) => {
-                if !scope.billed {
+                if !owner.billed {
                     self.error_at(
                         at,
                         g,
@@ -239,7 +240,7 @@ impl<'a> Compiler<'a> {
                 Some(Guard::Overdue(*b))
             }
             raw::Guard::Expired(b) => {
-                if !scope.has_expiry {
+                if !owner.has_expiry {
                     self.error_at(
                         at,
                         g,
@@ -250,14 +251,14 @@ impl<'a> Compiler<'a> {
                 Some(Guard::Expired(*b))
             }
             raw::Guard::Within { duration, since } => {
-                self.check_timer_anchor(at, scope, since, element);
+                self.check_timer_anchor(at, owner, since, element);
                 self.positive_duration(at, duration, element)
                     .map(|duration| Guard::Within {
                         duration,
                         since: since.value,
                     })
             }
-            raw::Guard::ParentState(states) => match scope.parent {
+            raw::Guard::ParentState(states) => match owner.parent {
                 None => {
                     self.error_at(
                         at,
@@ -275,7 +276,7 @@ impl<'a> Compiler<'a> {
                 )),
             },
             raw::Guard::ParentEnteredUnder(rules) => {
-                if scope.parent.is_none() {
+                if owner.parent.is_none() {
                     self.error_at(
                         at,
                         g,
@@ -287,7 +288,7 @@ impl<'a> Compiler<'a> {
                     .iter()
                     .filter_map(|r| self.resolve_rule(at, r, element, None))
                     .collect();
-                scope.parent.map(|_| Guard::ParentEnteredUnder(rules))
+                owner.parent.map(|_| Guard::ParentEnteredUnder(rules))
             }
             raw::Guard::Param { id, equals } => self
                 .param_condition(at, id, equals, element)
