@@ -278,18 +278,7 @@ impl<'a> Compiler<'a> {
                     continue; // already reported
                 }
                 let element = format!("lifecycle {}", l.id.value);
-                // Reachability from the initial state.
-                let mut reached = vec![false; lc.states.len()];
-                let mut queue = VecDeque::from([lc.initial]);
-                reached[lc.initial.index()] = true;
-                while let Some(s) = queue.pop_front() {
-                    for t in lc.transitions.iter().filter(|t| t.from.contains(&s)) {
-                        if !reached[t.to.index()] {
-                            reached[t.to.index()] = true;
-                            queue.push_back(t.to);
-                        }
-                    }
-                }
+                let reached = reachable(lc);
                 let mut problems = Vec::new();
                 for (i, s) in l.states.iter().enumerate() {
                     if !reached[i] {
@@ -317,34 +306,7 @@ impl<'a> Compiler<'a> {
                         }
                     }
                 }
-                // A charge can reach a pay-as-you-go or hybrid resource in
-                // any state; where the document leaves its billing open, a
-                // reading must decide whether the charge bills, or the
-                // comparison would judge what no sentence decides.
-                let billed = matches!(
-                    lc.billing,
-                    BillingMethod::PayAsYouGo | BillingMethod::Hybrid
-                );
-                let decided = self.documents[index]
-                    .billing
-                    .as_ref()
-                    .is_none_or(|b| b.bill_where_unspecified.is_some());
-                if billed && !decided {
-                    for (state, raw_s) in lc.states.iter().zip(&l.states) {
-                        if !state.terminal && state.billing == BillingStatus::Unspecified {
-                            problems.push((
-                                position_of(&raw_s.billing),
-                                format!("{element}, state {}", raw_s.id.value),
-                                format!(
-                                    "state `{}` leaves billing unspecified, but charges reach it; \
-                                     name billing.bill_where_unspecified so that a reading decides \
-                                     whether they bill",
-                                    raw_s.id.value
-                                ),
-                            ));
-                        }
-                    }
-                }
+                problems.extend(self.unbilled_charges(index, lc, l, &element));
                 for (pos, el, msg) in problems {
                     self.error(at, pos, &el, msg);
                 }
@@ -352,5 +314,60 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    // ----- interpretations and invariants ---------------------------------------
+    /// Where charges reach a state whose billing the document leaves open
+    /// and no reading decides it: a problem per such state.
+    fn unbilled_charges(
+        &self,
+        doc: usize,
+        lc: &Lifecycle,
+        l: &raw::Lifecycle,
+        element: &str,
+    ) -> Vec<(Position, String, String)> {
+        // A charge can reach a pay-as-you-go or hybrid resource in
+        // any state; where the document leaves its billing open, a
+        // reading must decide whether the charge bills, or the
+        // comparison would judge what no sentence decides.
+        let billed = matches!(
+            lc.billing,
+            BillingMethod::PayAsYouGo | BillingMethod::Hybrid
+        );
+        let decided = self.documents[doc]
+            .billing
+            .as_ref()
+            .is_none_or(|b| b.bill_where_unspecified.is_some());
+        let mut problems = Vec::new();
+        if billed && !decided {
+            for (state, raw_s) in lc.states.iter().zip(&l.states) {
+                if !state.terminal && state.billing == BillingStatus::Unspecified {
+                    problems.push((
+                        position_of(&raw_s.billing),
+                        format!("{element}, state {}", raw_s.id.value),
+                        format!(
+                            "state `{}` leaves billing unspecified, but charges reach it; \
+                         name billing.bill_where_unspecified so that a reading decides \
+                         whether they bill",
+                            raw_s.id.value
+                        ),
+                    ));
+                }
+            }
+        }
+        problems
+    }
+}
+
+/// Which states of a lifecycle its transitions reach from the initial one.
+fn reachable(lc: &Lifecycle) -> Vec<bool> {
+    let mut reached = vec![false; lc.states.len()];
+    let mut queue = VecDeque::from([lc.initial]);
+    reached[lc.initial.index()] = true;
+    while let Some(s) = queue.pop_front() {
+        for t in lc.transitions.iter().filter(|t| t.from.contains(&s)) {
+            if !reached[t.to.index()] {
+                reached[t.to.index()] = true;
+                queue.push_back(t.to);
+            }
+        }
+    }
+    reached
 }
