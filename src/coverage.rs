@@ -90,6 +90,31 @@ impl<'c> Labeller<'c> {
     ) -> Labels {
         let catalog = self.catalog;
         let mut labels = Labels::default();
+        self.label_events(events, &mut labels);
+        self.label_states(observations, &mut labels);
+        for e in evaluations.iter().filter(|e| e.exercised) {
+            labels.invariants.push(e.invariant.index());
+            labels.rules.extend(
+                catalog.invariants[e.invariant.index()]
+                    .checks
+                    .iter()
+                    .copied(),
+            );
+        }
+        labels.rules.sort_unstable();
+        labels.rules.dedup();
+        labels.transitions.sort_unstable();
+        labels.transitions.dedup();
+        labels.invariants.sort_unstable();
+        labels.invariants.dedup();
+        labels
+    }
+
+    /// The rules the events cite and the transitions they fire; a
+    /// deduction also exercises its product's billing rules and the
+    /// ledger's.
+    fn label_events(&self, events: &[TraceEvent], labels: &mut Labels) {
+        let catalog = self.catalog;
         let mut docs_billed: Vec<DocId> = Vec::new();
         for e in events {
             if let Some(rule) = e.rule()
@@ -130,10 +155,14 @@ impl<'c> Labeller<'c> {
         if !docs_billed.is_empty() {
             labels.rules.extend(&self.ledger);
         }
-        // States observed give their capabilities' rules. A resource is
-        // mostly in the same state from one observation to the next, so only
-        // a change of state is collected, then each (lifecycle, state) is
-        // looked up once.
+    }
+
+    /// The rules of the states observed: their capabilities' rules.
+    fn label_states(&self, observations: &[Observation], labels: &mut Labels) {
+        let catalog = self.catalog;
+        // A resource is mostly in the same state from one observation to
+        // the next, so only a change of state is collected, then each
+        // (lifecycle, state) is looked up once.
         let mut seen_states: Vec<(&str, &str)> = Vec::new();
         let mut previous: &[ResourceObservation] = &[];
         for o in observations {
@@ -162,22 +191,6 @@ impl<'c> Labeller<'c> {
             labels.rules.extend(st.rules.iter().copied());
             labels.rules.extend(st.operations.iter().map(|c| c.rule));
         }
-        for e in evaluations.iter().filter(|e| e.exercised) {
-            labels.invariants.push(e.invariant.index());
-            labels.rules.extend(
-                catalog.invariants[e.invariant.index()]
-                    .checks
-                    .iter()
-                    .copied(),
-            );
-        }
-        labels.rules.sort_unstable();
-        labels.rules.dedup();
-        labels.transitions.sort_unstable();
-        labels.transitions.dedup();
-        labels.invariants.sort_unstable();
-        labels.invariants.dedup();
-        labels
     }
 }
 

@@ -11,8 +11,8 @@ pub(crate) const SEED: u64 = 2026;
 /// A fixed-seed configuration with `cases` cases, or as many as
 /// `PROPTEST_CASES` says. Failures found are saved under
 /// `proptest-regressions/` at the crate root, in a file named after the
-/// test's source file (`src/spec/formula.rs` saves to
-/// `proptest-regressions/spec/formula.txt`), and replayed first on every
+/// test's source file (`src/spec/formula/tests.rs` saves to
+/// `proptest-regressions/spec/formula/tests.txt`), and replayed first on every
 /// run once committed.
 pub(crate) fn proptest_config(cases: u32) -> Config {
     Config {

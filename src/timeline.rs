@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::observation::{AttemptCause, Outcome, Trace, TraceEvent};
+use crate::observation::{AttemptCause, Name, Outcome, Trace, TraceEvent};
 use crate::spec::{BillingStatus, Catalog, Data, Serving};
 
 /// One line of a timeline.
@@ -103,154 +103,7 @@ pub fn entries(catalog: &Catalog, start: DateTime<Utc>, trace: &Trace) -> Vec<En
         .events
         .iter()
         .map(|e| {
-            let (subject, text, rule) = match e {
-                TraceEvent::Charge {
-                    resource,
-                    bill,
-                    amount,
-                    ..
-                } => (
-                    resource.clone(),
-                    match bill {
-                        Some(b) => {
-                            format!("bill {b} of {} issued (settlement date T)", money(*amount))
-                        }
-                        None => format!("consumption of {} recorded", money(*amount)),
-                    },
-                    None,
-                ),
-                TraceEvent::ChargeSkipped {
-                    resource,
-                    amount,
-                    rule,
-                    ..
-                } => (
-                    resource.clone(),
-                    format!(
-                        "charge of {} not billed: billing has ceased",
-                        money(*amount)
-                    ),
-                    Some(rule.clone()),
-                ),
-                TraceEvent::Deduction {
-                    resource,
-                    bill,
-                    amount,
-                    attempt,
-                    cause,
-                    outcome,
-                    rule,
-                    ..
-                } => {
-                    let how = match cause {
-                        AttemptCause::Scheduled => format!("deduction attempt {attempt}"),
-                        AttemptCause::PayNow => "pay-now".to_string(),
-                        AttemptCause::TopUp => "settlement on top-up".to_string(),
-                    };
-                    let result = match outcome {
-                        Outcome::Paid => "paid",
-                        Outcome::Failed => "failed: available credit too low",
-                        Outcome::Overdrawn => "deducted into a negative balance",
-                    };
-                    (
-                        resource.clone(),
-                        format!("{how} of bill {bill} ({}) {result}", money(*amount)),
-                        Some(rule.clone()),
-                    )
-                }
-                TraceEvent::BillSettled { resource, bill, .. } => (
-                    resource.clone(),
-                    format!("bill {bill} settled, no longer overdue"),
-                    None,
-                ),
-                TraceEvent::TopUp {
-                    account, amount, ..
-                } => (
-                    account.clone(),
-                    format!("top-up of {}", money(*amount)),
-                    None,
-                ),
-                TraceEvent::VoucherGranted {
-                    account, amount, ..
-                } => (
-                    account.clone(),
-                    format!("voucher of {} granted", money(*amount)),
-                    None,
-                ),
-                TraceEvent::Payment {
-                    resource,
-                    operation,
-                    cash,
-                    vouchers,
-                    ..
-                } => (
-                    resource.clone(),
-                    format!(
-                        "{operation} paid: {} cash, {} vouchers",
-                        money(*cash),
-                        money(*vouchers)
-                    ),
-                    None,
-                ),
-                TraceEvent::Transition {
-                    resource,
-                    lifecycle,
-                    from,
-                    to,
-                    rule,
-                    ..
-                } => {
-                    let kind = kind_of(catalog, lifecycle);
-                    let mut text = format!("{kind} {resource} {to}");
-                    let what = changes(catalog, lifecycle, from, to);
-                    if !what.is_empty() {
-                        text.push_str(&format!(", {}", what.join(", ")));
-                    }
-                    text.push_str(&format!(" (was {from})"));
-                    (resource.clone(), text, Some(rule.clone()))
-                }
-                TraceEvent::Notification {
-                    account,
-                    resource,
-                    notification,
-                    rule,
-                    ..
-                } => (
-                    resource.clone().unwrap_or_else(|| account.clone()),
-                    format!("notification {notification} sent to {account}"),
-                    Some(rule.clone()),
-                ),
-                TraceEvent::Operation {
-                    resource,
-                    operation,
-                    allowed,
-                    rule,
-                    reason,
-                    ..
-                } => (
-                    resource.clone(),
-                    if *allowed {
-                        format!("{operation} allowed")
-                    } else {
-                        format!("{operation} denied: {}", reason.clone().unwrap_or_default())
-                    },
-                    rule.clone(),
-                ),
-                TraceEvent::Refund {
-                    resource,
-                    amount,
-                    paid_cash,
-                    ..
-                } => (
-                    resource.clone(),
-                    format!(
-                        "refund of {} (of {} cash paid)",
-                        money(*amount),
-                        money(*paid_cash)
-                    ),
-                    None,
-                ),
-            };
+            let (subject, text, rule) = describe(catalog, e);
             let rule = rule.filter(|r| !r.is_empty()).or_else(|| match e {
                 TraceEvent::Refund { rule, .. } => Some(rule.clone()),
                 _ => None,
@@ -264,6 +117,183 @@ pub fn entries(catalog: &Catalog, start: DateTime<Utc>, trace: &Trace) -> Vec<En
             }
         })
         .collect()
+}
+
+/// An event's subject (its resource, or its account), its line of text,
+/// and the rule it cites. Longer than most functions: one declarative arm
+/// per kind of event.
+fn describe(catalog: &Catalog, e: &TraceEvent) -> (Name, String, Option<Name>) {
+    match e {
+        TraceEvent::Charge {
+            resource,
+            bill,
+            amount,
+            ..
+        } => (
+            resource.clone(),
+            match bill {
+                Some(b) => {
+                    format!("bill {b} of {} issued (settlement date T)", money(*amount))
+                }
+                None => format!("consumption of {} recorded", money(*amount)),
+            },
+            None,
+        ),
+        TraceEvent::ChargeSkipped {
+            resource,
+            amount,
+            rule,
+            ..
+        } => (
+            resource.clone(),
+            format!(
+                "charge of {} not billed: billing has ceased",
+                money(*amount)
+            ),
+            Some(rule.clone()),
+        ),
+        TraceEvent::Deduction {
+            resource,
+            bill,
+            amount,
+            attempt,
+            cause,
+            outcome,
+            rule,
+            ..
+        } => (
+            resource.clone(),
+            deduction_text(bill, *amount, *attempt, *cause, *outcome),
+            Some(rule.clone()),
+        ),
+        TraceEvent::BillSettled { resource, bill, .. } => (
+            resource.clone(),
+            format!("bill {bill} settled, no longer overdue"),
+            None,
+        ),
+        TraceEvent::TopUp {
+            account, amount, ..
+        } => (
+            account.clone(),
+            format!("top-up of {}", money(*amount)),
+            None,
+        ),
+        TraceEvent::VoucherGranted {
+            account, amount, ..
+        } => (
+            account.clone(),
+            format!("voucher of {} granted", money(*amount)),
+            None,
+        ),
+        TraceEvent::Payment {
+            resource,
+            operation,
+            cash,
+            vouchers,
+            ..
+        } => (
+            resource.clone(),
+            format!(
+                "{operation} paid: {} cash, {} vouchers",
+                money(*cash),
+                money(*vouchers)
+            ),
+            None,
+        ),
+        TraceEvent::Transition {
+            resource,
+            lifecycle,
+            from,
+            to,
+            rule,
+            ..
+        } => (
+            resource.clone(),
+            transition_text(catalog, resource, lifecycle, from, to),
+            Some(rule.clone()),
+        ),
+        TraceEvent::Notification {
+            account,
+            resource,
+            notification,
+            rule,
+            ..
+        } => (
+            resource.clone().unwrap_or_else(|| account.clone()),
+            format!("notification {notification} sent to {account}"),
+            Some(rule.clone()),
+        ),
+        TraceEvent::Operation {
+            resource,
+            operation,
+            allowed,
+            rule,
+            reason,
+            ..
+        } => (
+            resource.clone(),
+            if *allowed {
+                format!("{operation} allowed")
+            } else {
+                format!("{operation} denied: {}", reason.clone().unwrap_or_default())
+            },
+            rule.clone(),
+        ),
+        TraceEvent::Refund {
+            resource,
+            amount,
+            paid_cash,
+            ..
+        } => (
+            resource.clone(),
+            format!(
+                "refund of {} (of {} cash paid)",
+                money(*amount),
+                money(*paid_cash)
+            ),
+            None,
+        ),
+    }
+}
+
+/// How a deduction attempt reads: what made it and how it went.
+fn deduction_text(
+    bill: &str,
+    amount: i64,
+    attempt: u32,
+    cause: AttemptCause,
+    outcome: Outcome,
+) -> String {
+    let how = match cause {
+        AttemptCause::Scheduled => format!("deduction attempt {attempt}"),
+        AttemptCause::PayNow => "pay-now".to_string(),
+        AttemptCause::TopUp => "settlement on top-up".to_string(),
+    };
+    let result = match outcome {
+        Outcome::Paid => "paid",
+        Outcome::Failed => "failed: available credit too low",
+        Outcome::Overdrawn => "deducted into a negative balance",
+    };
+    format!("{how} of bill {bill} ({}) {result}", money(amount))
+}
+
+/// How a transition reads: the resource, its new state, what changed and
+/// the state it left.
+fn transition_text(
+    catalog: &Catalog,
+    resource: &str,
+    lifecycle: &str,
+    from: &str,
+    to: &str,
+) -> String {
+    let kind = kind_of(catalog, lifecycle);
+    let mut text = format!("{kind} {resource} {to}");
+    let what = changes(catalog, lifecycle, from, to);
+    if !what.is_empty() {
+        text.push_str(&format!(", {}", what.join(", ")));
+    }
+    text.push_str(&format!(" (was {from})"));
+    text
 }
 
 /// The timeline as text, one line per entry.

@@ -138,6 +138,8 @@ impl<T: Transport> Client<T> {
         self.exchange(request).map_err(|e| self.broke(e))
     }
 
+    /// Sends a request with the next id, waits for its reply until the
+    /// request's deadline, and reads it.
     fn exchange(&mut self, request: Request) -> Result<(Reply, String), ProtocolError> {
         let id = self.next_id;
         self.next_id += 1;
@@ -148,91 +150,75 @@ impl<T: Transport> Client<T> {
         } else {
             self.timeouts.request
         };
-        let ms = timeout.as_millis() as u64;
         let deadline = Instant::now() + timeout;
         let line =
             serde_json::to_string(&RequestEnvelope { id, request }).expect("requests serialize");
-        match self.transport.send(&line, timeout) {
-            Ok(()) => {}
-            Err(SendError::NotRead) => {
-                return Err(ProtocolError::NotRead {
-                    id,
-                    request: describe,
-                    ms,
-                    exit: self.transport.exit_report(),
-                });
-            }
-            Err(SendError::Failed(e)) => {
-                return Err(ProtocolError::Write {
-                    id,
-                    request: describe,
-                    error: e.to_string(),
-                    exit: self.transport.exit_report(),
-                });
-            }
-        }
+        self.send(id, &describe, &line, timeout)?;
         let left = deadline.saturating_duration_since(Instant::now());
-        let reply = match self.transport.receive(left) {
-            Received::Line(l) => l,
-            Received::Timeout => {
-                return Err(ProtocolError::Timeout {
-                    id,
-                    request: describe,
-                    ms,
-                    allowance: if hello {
-                        " (the allowance for starting up and answering hello)".into()
-                    } else {
-                        String::new()
-                    },
-                    exit: self.transport.exit_report(),
-                });
-            }
-            Received::Closed => {
-                return Err(ProtocolError::Exited {
-                    id,
-                    request: describe,
-                    exit: self.transport.exit_report(),
-                });
-            }
-            Received::TooLong => {
-                return Err(ProtocolError::TooLong {
-                    id,
-                    request: describe,
-                    limit: self.transport.max_reply_bytes(),
-                });
-            }
-        };
-        if let Some(envelope) = ReplyEnvelope::parse_common(&reply)
-            && envelope.id == id
-        {
-            return Ok((envelope.reply, describe));
-        }
-        let value: serde_json::Value =
-            serde_json::from_str(&reply).map_err(|e| ProtocolError::NotJson {
+        let reply = self.receive(id, &describe, left, (timeout, hello))?;
+        read_reply(id, describe, &reply)
+    }
+
+    /// Sends request `id`'s line, or says why the implementation did not
+    /// take it within `timeout`.
+    fn send(
+        &mut self,
+        id: u64,
+        describe: &str,
+        line: &str,
+        timeout: Duration,
+    ) -> Result<(), ProtocolError> {
+        match self.transport.send(line, timeout) {
+            Ok(()) => Ok(()),
+            Err(SendError::NotRead) => Err(ProtocolError::NotRead {
                 id,
-                request: describe.clone(),
+                request: describe.to_string(),
+                ms: timeout.as_millis() as u64,
+                exit: self.transport.exit_report(),
+            }),
+            Err(SendError::Failed(e)) => Err(ProtocolError::Write {
+                id,
+                request: describe.to_string(),
                 error: e.to_string(),
-                line: excerpt(&reply),
-            })?;
-        if value.get("id").and_then(serde_json::Value::as_u64) != Some(id) {
-            return Err(ProtocolError::OutOfOrder {
-                id,
-                request: describe,
-                got: value
-                    .get("id")
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|| "none".into()),
-            });
+                exit: self.transport.exit_report(),
+            }),
         }
-        let envelope: ReplyEnvelope =
-            serde_json::from_value(value).map_err(|e| ProtocolError::Unexpected {
+    }
+
+    /// Receives the reply line to request `id` within `left`, or says why
+    /// none came, given the request's whole timeout and whether it
+    /// was hello's.
+    fn receive(
+        &mut self,
+        id: u64,
+        describe: &str,
+        left: Duration,
+        (timeout, hello): (Duration, bool),
+    ) -> Result<String, ProtocolError> {
+        match self.transport.receive(left) {
+            Received::Line(l) => Ok(l),
+            Received::Timeout => Err(ProtocolError::Timeout {
                 id,
-                request: describe.clone(),
-                expected: "protocol".into(),
-                error: e.to_string(),
-                line: excerpt(&reply),
-            })?;
-        Ok((envelope.reply, describe))
+                request: describe.to_string(),
+                ms: timeout.as_millis() as u64,
+                allowance: if hello {
+                    " (the allowance for starting up and answering hello)".into()
+                } else {
+                    String::new()
+                },
+                exit: self.transport.exit_report(),
+            }),
+            Received::Closed => Err(ProtocolError::Exited {
+                id,
+                request: describe.to_string(),
+                exit: self.transport.exit_report(),
+            }),
+            Received::TooLong => Err(ProtocolError::TooLong {
+                id,
+                request: describe.to_string(),
+                limit: self.transport.max_reply_bytes(),
+            }),
+        }
     }
 
     /// A request whose answer is `ok`, `error` or `unsupported`.
@@ -275,6 +261,42 @@ impl<T: Transport> Client<T> {
 
 /// How long **bye** waits to be read, and then answered.
 const BYE_WAIT: Duration = Duration::from_millis(200);
+
+/// Reads the reply line to request `id`: a protocol reply with that id, or
+/// the error saying what is wrong with it.
+fn read_reply(id: u64, describe: String, reply: &str) -> Result<(Reply, String), ProtocolError> {
+    if let Some(envelope) = ReplyEnvelope::parse_common(reply)
+        && envelope.id == id
+    {
+        return Ok((envelope.reply, describe));
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(reply).map_err(|e| ProtocolError::NotJson {
+            id,
+            request: describe.clone(),
+            error: e.to_string(),
+            line: excerpt(reply),
+        })?;
+    if value.get("id").and_then(serde_json::Value::as_u64) != Some(id) {
+        return Err(ProtocolError::OutOfOrder {
+            id,
+            request: describe,
+            got: value
+                .get("id")
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "none".into()),
+        });
+    }
+    let envelope: ReplyEnvelope =
+        serde_json::from_value(value).map_err(|e| ProtocolError::Unexpected {
+            id,
+            request: describe.clone(),
+            expected: "protocol".into(),
+            error: e.to_string(),
+            line: excerpt(reply),
+        })?;
+    Ok((envelope.reply, describe))
+}
 
 impl<T: Transport> Drop for Client<T> {
     /// The end of a conversation that went well: **bye**.

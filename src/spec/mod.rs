@@ -9,24 +9,40 @@
 //! Architecture invariant: the catalog is immutable after compilation. A
 //! different reading of an ambiguous sentence is a *different catalog*
 //! ([`Catalog::with_reading`]), never a flag the engine consults.
+//!
+//! This file holds the [`Catalog`] and how it is queried; the compiled
+//! elements have a file each (`parameters.rs`, `policies.rs`,
+//! `lifecycles.rs`, `rules.rs`, `invariants.rs`, re-exported here), and
+//! `lookups.rs` the tables the model works out once per catalog.
 
 pub mod compile;
 pub mod diagnostic;
 pub mod formula;
+mod invariants;
+mod lifecycles;
+mod lookups;
+mod parameters;
+mod policies;
 pub mod raw;
+mod rules;
 pub mod sources;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::TimeDelta;
-use serde::Serialize;
 
 pub use compile::compile;
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use invariants::*;
+pub use lifecycles::*;
+pub(crate) use lookups::CatalogLookups;
+pub use parameters::*;
+pub use policies::*;
 pub use raw::{
     Anchor, BillingMethod, BillingStatus, Data, DeductionOutcome, Enforcer, Level, OnInsufficient,
     Serving, Signal, Structural,
 };
+pub use rules::*;
 
 /// The JSON Schema of spec files (for editors: see docs/spec-format.md).
 pub fn json_schema() -> schemars::Schema {
@@ -111,45 +127,6 @@ pub struct Catalog {
     lookups: std::sync::OnceLock<CatalogLookups>,
 }
 
-/// Names shared by every observation that lists them.
-pub(crate) type SharedNames = std::sync::Arc<[std::sync::Arc<str>]>;
-
-/// What the model looks up at every step and observation, worked out once
-/// per catalog: shared names (an observation clones a pointer, not a
-/// string), the operations each observation lists, and the transitions
-/// each operation triggers.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct CatalogLookups {
-    /// Per document, its operations in name order, and their names.
-    pub(crate) by_document: Vec<(Vec<OpId>, SharedNames)>,
-    /// Per document, its id.
-    pub(crate) documents: Vec<std::sync::Arc<str>>,
-    /// Per lifecycle, its id and the ids of its states.
-    pub(crate) lifecycles: Vec<(std::sync::Arc<str>, Vec<std::sync::Arc<str>>)>,
-    /// Per lifecycle and state, the transitions an operation triggers from
-    /// that state, as (operation, transition index) in that order: deciding
-    /// an operation looks up its few candidates instead of scanning every
-    /// transition of the lifecycle.
-    pub(crate) operation_triggers: Vec<Vec<Vec<(OpId, usize)>>>,
-    /// Ids the model's log repeats, by index: rules, operations,
-    /// notifications, formulas, and per lifecycle its transitions.
-    pub(crate) rules: Vec<std::sync::Arc<str>>,
-    pub(crate) operations: Vec<std::sync::Arc<str>>,
-    pub(crate) notifications: Vec<std::sync::Arc<str>>,
-    pub(crate) formulas: Vec<std::sync::Arc<str>>,
-    pub(crate) transitions: Vec<Vec<std::sync::Arc<str>>>,
-    /// Per lifecycle and state, whether the verdict on every operation of
-    /// a resource in that state depends on nothing but whether its account
-    /// is overdue: no transition an operation triggers from it has a guard
-    /// on anything else that changes over a history (its own overdue
-    /// bills, expiry, time, parent). The model then works out such a
-    /// state's verdicts once per run instead of at every observation.
-    pub(crate) verdicts_fixed: Vec<Vec<bool>>,
-    /// The documents with fee-incurring operations, each with those
-    /// operations in name order.
-    pub(crate) fee: Vec<(DocId, Vec<OpId>)>,
-}
-
 /// What a catalog-wide id names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Item {
@@ -161,549 +138,6 @@ pub enum Item {
     Rule(RuleId),
     Interpretation(InterpretationId),
     Invariant(InvariantId),
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Document {
-    pub id: String,
-    pub file: String,
-    pub title: String,
-    pub product: String,
-    pub last_updated: Option<String>,
-    pub source: String,
-    pub sections: Vec<String>,
-    /// Operations this document declares, with whether they cost money.
-    #[serde(skip)]
-    pub operations: BTreeMap<OpId, OperationDecl>,
-    #[serde(skip)]
-    pub billing: Option<BillingPolicy>,
-    /// Rule by which fee-incurring operations are refused while overdue.
-    #[serde(skip)]
-    pub deny_fee_operations_while_overdue: Option<RuleId>,
-    /// Where the document is silent: the flag parameter (set by a reading)
-    /// saying whether they are refused all the same.
-    #[serde(skip)]
-    pub refuse_fee_operations_flag: Option<ParamId>,
-}
-
-#[derive(Debug, Clone)]
-pub struct OperationDecl {
-    pub meaning: String,
-    pub fee_incurring: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct BillingPolicy {
-    pub deduction_offsets: Vec<ParamId>,
-    pub on_insufficient: OnInsufficient,
-    /// How often pay-as-you-go usage is billed, if the document says.
-    pub cycle: Option<ParamId>,
-    /// The flag (set by a reading) saying whether a charge in a state
-    /// whose billing is unspecified is billed; billed when absent.
-    pub bill_where_unspecified: Option<ParamId>,
-    pub rule: RuleId,
-}
-
-#[derive(Debug, Clone)]
-pub struct LedgerPolicy {
-    pub doc: DocId,
-    pub vouchers_first: ParamId,
-    pub top_up_settles: ParamId,
-    pub events_before_system_actions: ParamId,
-    /// What a payment settles when the credit covers only some overdue
-    /// bills: `oldest-first` whole bills (also when absent) or
-    /// `all-or-none`.
-    pub settlement: Option<ParamId>,
-    pub rules: Vec<RuleId>,
-}
-
-/// The settlement choices a ledger's `settlement` parameter may take.
-pub const SETTLEMENT_CHOICES: [&str; 2] = ["oldest-first", "all-or-none"];
-
-impl Catalog {
-    /// The tables the model looks up ([`CatalogLookups`]), made on first use.
-    pub(crate) fn lookups(&self) -> &CatalogLookups {
-        self.lookups.get_or_init(|| CatalogLookups {
-            by_document: self
-                .documents
-                .iter()
-                .map(|d| {
-                    let mut ops: Vec<(OpId, std::sync::Arc<str>)> = d
-                        .operations
-                        .keys()
-                        .map(|op| (*op, std::sync::Arc::from(self.op_name(*op))))
-                        .collect();
-                    ops.sort_by(|a, b| a.1.cmp(&b.1));
-                    ops.dedup_by(|a, b| a.1 == b.1);
-                    let (ids, names): (Vec<OpId>, Vec<std::sync::Arc<str>>) =
-                        ops.into_iter().unzip();
-                    (ids, std::sync::Arc::from(names))
-                })
-                .collect(),
-            documents: self
-                .documents
-                .iter()
-                .map(|d| std::sync::Arc::from(d.id.as_str()))
-                .collect(),
-            lifecycles: self
-                .lifecycles
-                .iter()
-                .map(|l| {
-                    let states = l
-                        .states
-                        .iter()
-                        .map(|s| std::sync::Arc::from(s.id.as_str()))
-                        .collect();
-                    (std::sync::Arc::from(l.id.as_str()), states)
-                })
-                .collect(),
-            operation_triggers: self
-                .lifecycles
-                .iter()
-                .map(|l| {
-                    (0..l.states.len())
-                        .map(|s| {
-                            let mut triggers: Vec<(OpId, usize)> = l
-                                .transitions
-                                .iter()
-                                .enumerate()
-                                .filter(|(_, t)| t.from.contains(&StateId(s as u32)))
-                                .filter_map(|(i, t)| match t.trigger {
-                                    Trigger::Operation(op) => Some((op, i)),
-                                    _ => None,
-                                })
-                                .collect();
-                            triggers.sort();
-                            triggers
-                        })
-                        .collect()
-                })
-                .collect(),
-            rules: self.rules.iter().map(|r| r.id.as_str().into()).collect(),
-            operations: self
-                .operation_names
-                .iter()
-                .map(|o| o.as_str().into())
-                .collect(),
-            notifications: self
-                .notifications
-                .iter()
-                .map(|n| n.id.as_str().into())
-                .collect(),
-            formulas: self.formulas.iter().map(|f| f.id.as_str().into()).collect(),
-            transitions: self
-                .lifecycles
-                .iter()
-                .map(|l| l.transitions.iter().map(|t| t.id.as_str().into()).collect())
-                .collect(),
-            verdicts_fixed: self
-                .lifecycles
-                .iter()
-                .map(|l| {
-                    (0..l.states.len())
-                        .map(|s| {
-                            l.transitions
-                                .iter()
-                                .filter(|t| t.from.contains(&StateId(s as u32)))
-                                .filter(|t| matches!(t.trigger, Trigger::Operation(_)))
-                                .flat_map(|t| &t.guards)
-                                .all(|g| {
-                                    matches!(g, Guard::AccountOverdue(_) | Guard::Param { .. })
-                                })
-                        })
-                        .collect()
-                })
-                .collect(),
-            fee: self
-                .documents
-                .iter()
-                .enumerate()
-                .map(|(i, d)| {
-                    let mut ops: Vec<OpId> = d
-                        .operations
-                        .iter()
-                        .filter(|(_, o)| o.fee_incurring)
-                        .map(|(op, _)| *op)
-                        .collect();
-                    ops.sort_by_key(|op| self.op_name(*op));
-                    (DocId(i as u32), ops)
-                })
-                .filter(|(_, ops)| !ops.is_empty())
-                .collect(),
-        })
-    }
-
-    /// Whether a payment settles every overdue bill or none (rather than
-    /// whole bills oldest first until one does not fit).
-    pub fn settles_all_or_none(&self) -> bool {
-        self.ledger
-            .settlement
-            .is_some_and(|p| matches!(self.value(p), ParamValue::Choice(c) if c == "all-or-none"))
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum ParamValue {
-    Duration(#[serde(serialize_with = "crate::duration::serialize_text")] TimeDelta),
-    Count(i64),
-    Flag(bool),
-    Choice(String),
-}
-
-impl std::fmt::Display for ParamValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ParamValue::Duration(d) => f.write_str(&crate::duration::format(*d)),
-            ParamValue::Count(n) => write!(f, "{n}"),
-            ParamValue::Flag(b) => write!(f, "{b}"),
-            ParamValue::Choice(c) => f.write_str(c),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Parameter {
-    pub id: String,
-    #[serde(skip)]
-    pub doc: DocId,
-    pub value: ParamValue,
-    pub unit: String,
-    pub meaning: String,
-    pub section: Option<String>,
-    pub anchor: Option<String>,
-    pub interpretation: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotificationTrigger {
-    BillOverdue,
-    BalanceNegative,
-    CreditBelowThreshold,
-    BeforeExpiry(ParamId),
-    Transition,
-}
-
-#[derive(Debug, Clone)]
-pub struct NotificationDef {
-    pub id: String,
-    pub doc: DocId,
-    pub meaning: String,
-    pub trigger: NotificationTrigger,
-    pub rule: RuleId,
-    /// The flag (set by a reading) under which the notification's instant
-    /// is left open.
-    pub instant_open: Option<ParamId>,
-    /// For `bill_overdue`: the choice (set by a reading) between one notice
-    /// per resource and one per account overdue episode.
-    pub per: Option<ParamId>,
-}
-
-#[derive(Debug, Clone)]
-pub struct FormulaDef {
-    pub id: String,
-    pub doc: DocId,
-    pub meaning: String,
-    pub text: String,
-    pub expression: formula::Expr,
-    pub rounding: ParamId,
-    pub at_least: Option<formula::Expr>,
-    pub at_most: Option<formula::Expr>,
-    pub rule: RuleId,
-}
-
-/// A sum of parameter durations and a literal part.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DurationExpr {
-    pub params: Vec<ParamId>,
-    pub literal: TimeDelta,
-}
-
-#[derive(Debug, Clone)]
-pub struct Lifecycle {
-    pub id: String,
-    pub doc: DocId,
-    pub meaning: String,
-    pub kind: String,
-    pub billing: BillingMethod,
-    pub parent: Option<LifecycleId>,
-    pub initial: StateId,
-    pub states: Vec<State>,
-    pub transitions: Vec<Transition>,
-}
-
-impl Lifecycle {
-    pub fn state(&self, id: StateId) -> &State {
-        &self.states[id.index()]
-    }
-
-    pub fn state_named(&self, name: &str) -> Option<StateId> {
-        self.states
-            .iter()
-            .position(|s| s.id == name)
-            .map(|i| StateId(i as u32))
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct State {
-    pub id: String,
-    pub meaning: String,
-    pub serving: Serving,
-    pub data: Data,
-    pub billing: BillingStatus,
-    /// The billing method in this state (the lifecycle's own unless the
-    /// state says otherwise).
-    pub billing_method: BillingMethod,
-    pub operations: Vec<OperationCapability>,
-    pub terminal: bool,
-    /// Nothing of the resource is decided from its entry into this state,
-    /// so nothing of it is compared from then on.
-    pub undecided: bool,
-    pub rules: Vec<RuleId>,
-}
-
-#[derive(Debug, Clone)]
-pub struct OperationCapability {
-    pub op: OpId,
-    pub allowed: bool,
-    pub rule: RuleId,
-    /// The error the refusal answers with, where the document names one.
-    pub error_code: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Transition {
-    pub id: String,
-    pub from: Vec<StateId>,
-    pub to: StateId,
-    pub trigger: Trigger,
-    pub guards: Vec<Guard>,
-    pub effects: Vec<Effect>,
-    /// Where the document leaves the instant to the system (an `after`
-    /// trigger only): the earliest the transition may come, after the
-    /// same anchor. The model takes it at the trigger's instant, the latest.
-    pub open_from: Option<DurationExpr>,
-    pub rule: RuleId,
-}
-
-#[derive(Debug, Clone)]
-pub enum Trigger {
-    Signal(Signal),
-    Operation(OpId),
-    /// `at: anchor` compiles to an `After` with a zero duration.
-    After {
-        duration: DurationExpr,
-        since: Anchor,
-    },
-    /// States of the parent's lifecycle.
-    ParentEntered(Vec<StateId>),
-}
-
-#[derive(Debug, Clone)]
-pub enum Guard {
-    AccountOverdue(bool),
-    Overdue(bool),
-    Expired(bool),
-    Within {
-        duration: DurationExpr,
-        since: Anchor,
-    },
-    /// States of the parent's lifecycle.
-    ParentState(Vec<StateId>),
-    /// The parent entered its current state by a transition under one of
-    /// these rules.
-    ParentEnteredUnder(Vec<RuleId>),
-    Param {
-        param: ParamId,
-        equals: ParamValue,
-    },
-}
-
-#[derive(Debug, Clone, Copy)]
-pub enum Effect {
-    Refund(FormulaId),
-    Notify(NotificationId),
-}
-
-/// What, in the specs, carries out a rule.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Enforcement {
-    Transition {
-        lifecycle: LifecycleId,
-        transition: usize,
-    },
-    Capability {
-        lifecycle: LifecycleId,
-        state: StateId,
-    },
-    Billing(DocId),
-    Ledger,
-    Account(DocId),
-    Notification(NotificationId),
-    Formula(FormulaId),
-    Invariant(InvariantId),
-}
-
-impl Enforcement {
-    pub fn kind(&self) -> Enforcer {
-        match self {
-            Enforcement::Transition { .. } => Enforcer::Transition,
-            Enforcement::Capability { .. } => Enforcer::Capability,
-            Enforcement::Billing(_) | Enforcement::Ledger => Enforcer::Billing,
-            Enforcement::Account(_) => Enforcer::Account,
-            Enforcement::Notification(_) => Enforcer::Notification,
-            Enforcement::Formula(_) => Enforcer::Formula,
-            Enforcement::Invariant(_) => Enforcer::Invariant,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Rule {
-    pub id: String,
-    pub doc: DocId,
-    pub section: String,
-    pub anchor: String,
-    pub statement: String,
-    pub level: Level,
-    /// The kinds of element the spec author declared.
-    pub enforced_by: Vec<Enforcer>,
-    pub not_modelled: Option<String>,
-    /// The elements that actually cite the rule, found at compile time.
-    pub enforcements: Vec<Enforcement>,
-    /// Interpretations that settle an ambiguity of this rule.
-    pub interpretations: Vec<InterpretationId>,
-}
-
-impl Rule {
-    /// Whether the model carries out the rule (as opposed to only an
-    /// invariant checking it, or not modelling it at all).
-    pub fn is_executed(&self) -> bool {
-        self.enforcements
-            .iter()
-            .any(|e| !matches!(e, Enforcement::Invariant(_)))
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct InterpretationDef {
-    pub id: String,
-    pub doc: DocId,
-    pub section: String,
-    pub anchor: String,
-    pub question: String,
-    pub chosen: String,
-    pub rationale: String,
-    pub window: String,
-    pub readings: Vec<ReadingDef>,
-    pub rules: Vec<RuleId>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ReadingDef {
-    pub id: String,
-    pub meaning: String,
-    pub overrides: Vec<(ParamId, ParamValue)>,
-}
-
-#[derive(Debug, Clone)]
-pub struct InvariantDef {
-    pub id: String,
-    pub doc: DocId,
-    pub statement: String,
-    pub subjects: Vec<LifecycleId>,
-    pub checks: Vec<RuleId>,
-    pub pattern: Pattern,
-}
-
-#[derive(Debug, Clone)]
-pub enum Pattern {
-    Absence {
-        never: Predicate,
-        scope: Option<Predicate>,
-    },
-    Universality {
-        always: Predicate,
-        scope: Option<Predicate>,
-    },
-    Existence {
-        after: EventPredicate,
-        eventually: Predicate,
-        within: Option<DurationExpr>,
-        unless: Vec<EventPredicate>,
-    },
-    Response {
-        trigger: EventPredicate,
-        given: Option<Predicate>,
-        expect: Predicate,
-        within: Option<DurationExpr>,
-        unless: Vec<EventPredicate>,
-    },
-    Precedence {
-        effect: EventPredicate,
-        cause: EventPredicate,
-    },
-    Structural(Structural),
-}
-
-impl Pattern {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Pattern::Absence { .. } => "absence",
-            Pattern::Universality { .. } => "universality",
-            Pattern::Existence { .. } => "existence",
-            Pattern::Response { .. } => "response",
-            Pattern::Precedence { .. } => "precedence",
-            Pattern::Structural(_) => "structural",
-        }
-    }
-}
-
-/// A condition on one resource at one instant. State and operation names
-/// stay names: an invariant may span lifecycles that share a state name.
-#[derive(Debug, Clone)]
-pub enum Predicate {
-    State(Vec<String>),
-    Entered(Vec<String>),
-    Serving(Serving),
-    Data(Data),
-    Billing(BillingStatus),
-    Operation {
-        op: OpId,
-        allowed: bool,
-    },
-    Overdue(bool),
-    AccountOverdue(bool),
-    Elapsed {
-        since: Anchor,
-        at_least: Option<DurationExpr>,
-        less_than: Option<DurationExpr>,
-    },
-    Parent(Box<Predicate>),
-    Happened(Box<EventPredicate>),
-    Not(Box<Predicate>),
-    All(Vec<Predicate>),
-    Any(Vec<Predicate>),
-    /// The reading the invariant is read with gives this parameter this
-    /// value.
-    Param {
-        param: ParamId,
-        equals: ParamValue,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub enum EventPredicate {
-    Deduction(DeductionOutcome),
-    Transition { from: Vec<String>, to: Vec<String> },
-    Notification(NotificationId),
-    Denial(OpId),
-    Refund { positive: Option<bool> },
-    Settled,
-    BecameOverdue,
-    Operation(OpId),
-    Parent(Box<EventPredicate>),
 }
 
 impl Catalog {
@@ -906,5 +340,13 @@ impl Catalog {
             .map(|(i, r)| format!("{}={}", self.interpretations[i.index()].id, r))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// Whether a payment settles every overdue bill or none (rather than
+    /// whole bills oldest first until one does not fit).
+    pub fn settles_all_or_none(&self) -> bool {
+        self.ledger
+            .settlement
+            .is_some_and(|p| matches!(self.value(p), ParamValue::Choice(c) if c == "all-or-none"))
     }
 }

@@ -29,33 +29,7 @@ impl<'a> Compiler<'a> {
                 if !is_chosen && r.overrides.is_empty() {
                     self.error_at(at, &r.id, &element, format!("reading `{}` changes no parameter, so the checks cannot accept it; describe it in `window` instead", r.id.value));
                 }
-                let mut overrides = Vec::new();
-                for o in &r.overrides {
-                    // Overrides do not count as uses of the parameter.
-                    let Some(Item::Parameter(p)) = self.ids.get(&o.param.value).copied() else {
-                        self.error_at(
-                            at,
-                            &o.param,
-                            &element,
-                            format!("unknown parameter `{}`", o.param.value),
-                        );
-                        continue;
-                    };
-                    match parse_value(
-                        self.param_units[p.index()],
-                        &self.param_options[p.index()],
-                        &o.value.value,
-                    ) {
-                        Ok(v) if v == self.parameters[p.index()].value => self.error_at(
-                            at,
-                            &o.value,
-                            &element,
-                            "the override repeats the parameter's own value",
-                        ),
-                        Ok(v) => overrides.push((p, v)),
-                        Err(msg) => self.error_at(at, &o.value, &element, msg),
-                    }
-                }
+                let overrides = self.compile_overrides(at, r, &element);
                 readings.push(ReadingDef {
                     id: r.id.value.clone(),
                     meaning: r.meaning.value.clone(),
@@ -94,6 +68,44 @@ impl<'a> Compiler<'a> {
                 rules,
             });
         }
+    }
+
+    /// A reading's parameter overrides, each a value the parameter could
+    /// take and not its own. Overrides do not count as uses of the
+    /// parameter.
+    fn compile_overrides(
+        &mut self,
+        at: At,
+        r: &raw::Reading,
+        element: &str,
+    ) -> Vec<(ParamId, ParamValue)> {
+        let mut overrides = Vec::new();
+        for o in &r.overrides {
+            let Some(Item::Parameter(p)) = self.ids.get(&o.param.value).copied() else {
+                self.error_at(
+                    at,
+                    &o.param,
+                    element,
+                    format!("unknown parameter `{}`", o.param.value),
+                );
+                continue;
+            };
+            match parse_value(
+                self.param_units[p.index()],
+                &self.param_options[p.index()],
+                &o.value.value,
+            ) {
+                Ok(v) if v == self.parameters[p.index()].value => self.error_at(
+                    at,
+                    &o.value,
+                    element,
+                    "the override repeats the parameter's own value",
+                ),
+                Ok(v) => overrides.push((p, v)),
+                Err(msg) => self.error_at(at, &o.value, element, msg),
+            }
+        }
+        overrides
     }
 
     /// Runs every value check again under each reading that overrides one

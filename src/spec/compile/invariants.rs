@@ -36,99 +36,15 @@ impl<'a> Compiler<'a> {
                     "an invariant must cite the rules it checks",
                 );
             }
-            let given = [
-                inv.absence.is_some(),
-                inv.universality.is_some(),
-                inv.existence.is_some(),
-                inv.response.is_some(),
-                inv.precedence.is_some(),
-                inv.structural.is_some(),
-            ]
-            .iter()
-            .filter(|b| **b)
-            .count();
-            if given != 1 {
-                self.error_at(at, &inv.id, &element, format!("an invariant has exactly one pattern (absence, universality, existence, response, precedence or structural); this one has {given}"));
-            }
+            self.check_one_pattern(at, inv, &element);
             let scope = Scope {
                 at,
                 doc,
                 subjects: subjects.clone(),
                 element: element.clone(),
             };
-            let pattern = if let Some(p) = &inv.absence {
-                Some(Pattern::Absence {
-                    never: self.predicate(&scope, &p.value.never),
-                    scope: p.value.scope.as_ref().map(|s| self.predicate(&scope, s)),
-                })
-            } else if let Some(p) = &inv.universality {
-                Some(Pattern::Universality {
-                    always: self.predicate(&scope, &p.value.always),
-                    scope: p.value.scope.as_ref().map(|s| self.predicate(&scope, s)),
-                })
-            } else if let Some(p) = &inv.existence {
-                Some(Pattern::Existence {
-                    after: self.event_predicate(&scope, &p.value.after),
-                    eventually: self.predicate(&scope, &p.value.eventually),
-                    within: p
-                        .value
-                        .within
-                        .as_ref()
-                        .and_then(|w| self.duration_expr(at, w, &element)),
-                    unless: p
-                        .value
-                        .unless
-                        .iter()
-                        .map(|u| self.event_predicate(&scope, u))
-                        .collect(),
-                })
-            } else if let Some(p) = &inv.response {
-                Some(Pattern::Response {
-                    trigger: self.event_predicate(&scope, &p.value.trigger),
-                    given: p.value.given.as_ref().map(|g| self.predicate(&scope, g)),
-                    expect: self.predicate(&scope, &p.value.expect),
-                    within: p
-                        .value
-                        .within
-                        .as_ref()
-                        .and_then(|w| self.duration_expr(at, w, &element)),
-                    unless: p
-                        .value
-                        .unless
-                        .iter()
-                        .map(|u| self.event_predicate(&scope, u))
-                        .collect(),
-                })
-            } else if let Some(p) = &inv.precedence {
-                Some(Pattern::Precedence {
-                    effect: self.event_predicate(&scope, &p.value.effect),
-                    cause: self.event_predicate(&scope, &p.value.cause),
-                })
-            } else {
-                inv.structural
-                    .as_ref()
-                    .map(|s| Pattern::Structural(s.value))
-            };
-            if let Some(s) = &inv.structural {
-                let needs_billing = s.value == Structural::DeductionSchedule;
-                if needs_billing && file.billing.is_none() {
-                    self.error_at(
-                        at,
-                        s,
-                        &element,
-                        "deduction-schedule needs a billing section in this document",
-                    );
-                }
-                let needs_formula = s.value == Structural::RefundFormula;
-                if needs_formula && file.formulas.is_empty() {
-                    self.error_at(
-                        at,
-                        s,
-                        &element,
-                        "refund-formula needs a formula in this document",
-                    );
-                }
-            }
+            let pattern = self.pattern(&scope, inv);
+            self.check_structural(at, inv, file, &element);
             self.invariants.push(InvariantDef {
                 id: inv.id.value.clone(),
                 doc,
@@ -137,6 +53,112 @@ impl<'a> Compiler<'a> {
                 checks,
                 pattern: pattern.unwrap_or(Pattern::Structural(Structural::LifecycleConformance)),
             });
+        }
+    }
+
+    /// An invariant gives exactly one pattern.
+    fn check_one_pattern(&mut self, at: At, inv: &raw::Invariant, element: &str) {
+        let given = [
+            inv.absence.is_some(),
+            inv.universality.is_some(),
+            inv.existence.is_some(),
+            inv.response.is_some(),
+            inv.precedence.is_some(),
+            inv.structural.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if given != 1 {
+            self.error_at(at, &inv.id, element, format!("an invariant has exactly one pattern (absence, universality, existence, response, precedence or structural); this one has {given}"));
+        }
+    }
+
+    /// The invariant's pattern, its predicates resolved in `scope`.
+    fn pattern(&mut self, scope: &Scope<'a>, inv: &raw::Invariant) -> Option<Pattern> {
+        if let Some(p) = &inv.absence {
+            Some(Pattern::Absence {
+                never: self.predicate(scope, &p.value.never),
+                scope: p.value.scope.as_ref().map(|s| self.predicate(scope, s)),
+            })
+        } else if let Some(p) = &inv.universality {
+            Some(Pattern::Universality {
+                always: self.predicate(scope, &p.value.always),
+                scope: p.value.scope.as_ref().map(|s| self.predicate(scope, s)),
+            })
+        } else if let Some(p) = &inv.existence {
+            Some(Pattern::Existence {
+                after: self.event_predicate(scope, &p.value.after),
+                eventually: self.predicate(scope, &p.value.eventually),
+                within: p
+                    .value
+                    .within
+                    .as_ref()
+                    .and_then(|w| self.duration_expr(scope.at, w, &scope.element)),
+                unless: p
+                    .value
+                    .unless
+                    .iter()
+                    .map(|u| self.event_predicate(scope, u))
+                    .collect(),
+            })
+        } else if let Some(p) = &inv.response {
+            Some(Pattern::Response {
+                trigger: self.event_predicate(scope, &p.value.trigger),
+                given: p.value.given.as_ref().map(|g| self.predicate(scope, g)),
+                expect: self.predicate(scope, &p.value.expect),
+                within: p
+                    .value
+                    .within
+                    .as_ref()
+                    .and_then(|w| self.duration_expr(scope.at, w, &scope.element)),
+                unless: p
+                    .value
+                    .unless
+                    .iter()
+                    .map(|u| self.event_predicate(scope, u))
+                    .collect(),
+            })
+        } else if let Some(p) = &inv.precedence {
+            Some(Pattern::Precedence {
+                effect: self.event_predicate(scope, &p.value.effect),
+                cause: self.event_predicate(scope, &p.value.cause),
+            })
+        } else {
+            inv.structural
+                .as_ref()
+                .map(|s| Pattern::Structural(s.value))
+        }
+    }
+
+    /// A structural check needs what it checks in the document: a billing
+    /// section, a formula.
+    fn check_structural(
+        &mut self,
+        at: At,
+        inv: &raw::Invariant,
+        file: &raw::SpecFile,
+        element: &str,
+    ) {
+        if let Some(s) = &inv.structural {
+            let needs_billing = s.value == Structural::DeductionSchedule;
+            if needs_billing && file.billing.is_none() {
+                self.error_at(
+                    at,
+                    s,
+                    element,
+                    "deduction-schedule needs a billing section in this document",
+                );
+            }
+            let needs_formula = s.value == Structural::RefundFormula;
+            if needs_formula && file.formulas.is_empty() {
+                self.error_at(
+                    at,
+                    s,
+                    element,
+                    "refund-formula needs a formula in this document",
+                );
+            }
         }
     }
 

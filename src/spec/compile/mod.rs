@@ -41,6 +41,7 @@ mod parameters;
 mod policies;
 mod resolve;
 mod rules;
+mod transitions;
 
 pub use rules::enforcer_name;
 

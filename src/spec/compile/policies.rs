@@ -6,187 +6,217 @@ use super::*;
 impl<'a> Compiler<'a> {
     pub(super) fn compile_policies(&mut self, at: At, doc: DocId, file: &raw::SpecFile) {
         if let Some(l) = &file.ledger {
-            let element = "ledger";
-            let flags: Vec<Option<ParamId>> = [
-                &l.vouchers_first,
-                &l.top_up_settles,
-                &l.events_before_system_actions,
-            ]
-            .into_iter()
-            .map(|id| self.resolve_flag(at, id, element))
-            .collect();
-            let settlement = l.settlement.as_ref().and_then(|id| {
-                let p = self.resolve_param(at, id, element)?;
-                let bad = self.param_units[p.index()] != raw::Unit::Choice
-                    || self.param_options[p.index()]
-                        .iter()
-                        .any(|o| !crate::spec::SETTLEMENT_CHOICES.contains(&o.as_str()));
-                if bad {
-                    self.error_at(
-                        at,
-                        id,
-                        element,
-                        format!(
-                            "settlement parameter `{}` must be a choice among {}",
-                            id.value,
-                            crate::spec::SETTLEMENT_CHOICES.join(", ")
-                        ),
-                    );
-                }
-                Some(p)
-            });
-            let rules = l
-                .rules
-                .iter()
-                .filter_map(|r| self.resolve_rule(at, r, element, Some(Enforcement::Ledger)))
-                .collect();
-            if let [Some(v), Some(t), Some(e)] = flags[..] {
-                if self.ledger.is_some() {
-                    let pos = position_of(&l.vouchers_first);
-                    self.error(
-                        at,
-                        pos,
-                        element,
-                        "the ledger is defined in more than one spec file; keep exactly one",
-                    );
-                } else {
-                    self.ledger = Some(LedgerPolicy {
-                        doc,
-                        vouchers_first: v,
-                        top_up_settles: t,
-                        events_before_system_actions: e,
-                        settlement,
-                        rules,
-                    });
-                }
-            }
+            self.compile_ledger(at, doc, l);
         }
         if let Some(b) = &file.billing {
-            let element = "billing";
-            let mut offsets = Vec::new();
-            let mut last: Option<TimeDelta> = None;
-            for o in &b.deduction_offsets {
-                let Some(p) = self.resolve_param(at, o, element) else {
-                    continue;
-                };
-                if !self.param_units[p.index()].is_duration() {
-                    self.error_at(
-                        at,
-                        o,
-                        element,
-                        format!("deduction offset `{}` must be a duration", o.value),
-                    );
-                    continue;
-                }
-                let d = duration_value(&self.parameters[p.index()].value);
-                if last.is_some_and(|l| d <= l) {
-                    self.error_at(at, o, element, "deduction offsets must increase");
-                }
-                last = Some(d);
-                offsets.push(p);
-            }
-            self.value_checks.push(ValueCheck::Increasing {
-                offsets: offsets.clone(),
-                used: Use {
-                    element: element.to_string(),
-                    file: at.file,
-                    position: b
-                        .deduction_offsets
-                        .first()
-                        .map_or_else(|| position_of(&b.on_insufficient), position_of),
-                },
-            });
-            if b.deduction_offsets.is_empty() {
+            self.compile_billing(at, doc, b);
+        }
+        if let Some(a) = &file.account {
+            self.compile_account(at, doc, a);
+        }
+    }
+
+    /// The account-wide ledger: its flags, its settlement choice, its rules
+    /// (in exactly one file of a set).
+    fn compile_ledger(&mut self, at: At, doc: DocId, l: &raw::Ledger) {
+        let element = "ledger";
+        let flags: Vec<Option<ParamId>> = [
+            &l.vouchers_first,
+            &l.top_up_settles,
+            &l.events_before_system_actions,
+        ]
+        .into_iter()
+        .map(|id| self.resolve_flag(at, id, element))
+        .collect();
+        let settlement = l.settlement.as_ref().and_then(|id| {
+            let p = self.resolve_param(at, id, element)?;
+            let bad = self.param_units[p.index()] != raw::Unit::Choice
+                || self.param_options[p.index()]
+                    .iter()
+                    .any(|o| !crate::spec::SETTLEMENT_CHOICES.contains(&o.as_str()));
+            if bad {
                 self.error_at(
                     at,
-                    &b.on_insufficient,
+                    id,
                     element,
-                    "billing needs at least one deduction offset",
+                    format!(
+                        "settlement parameter `{}` must be a choice among {}",
+                        id.value,
+                        crate::spec::SETTLEMENT_CHOICES.join(", ")
+                    ),
                 );
             }
-            if b.rules.is_empty() {
-                self.error_at(
+            Some(p)
+        });
+        let rules = l
+            .rules
+            .iter()
+            .filter_map(|r| self.resolve_rule(at, r, element, Some(Enforcement::Ledger)))
+            .collect();
+        if let [Some(v), Some(t), Some(e)] = flags[..] {
+            if self.ledger.is_some() {
+                let pos = position_of(&l.vouchers_first);
+                self.error(
                     at,
-                    &b.on_insufficient,
+                    pos,
                     element,
-                    "billing must cite the rules that set its schedule",
+                    "the ledger is defined in more than one spec file; keep exactly one",
                 );
-            }
-            let rules: Vec<RuleId> = b
-                .rules
-                .iter()
-                .filter_map(|r| self.resolve_rule(at, r, element, Some(Enforcement::Billing(doc))))
-                .collect();
-            let cycle = b.cycle.as_ref().and_then(|c| {
-                let p = self.resolve_param(at, c, element)?;
-                if !self.param_units[p.index()].is_duration()
-                    || duration_value(&self.parameters[p.index()].value) <= TimeDelta::zero()
-                {
-                    self.error_at(
-                        at,
-                        c,
-                        element,
-                        "the billing cycle must be a positive duration",
-                    );
-                }
-                self.value_checks.push(ValueCheck::Positive {
-                    expr: DurationExpr {
-                        params: vec![p],
-                        literal: TimeDelta::zero(),
-                    },
-                    text: c.value.clone(),
-                    what: "the billing cycle",
-                    used: Use {
-                        element: element.to_string(),
-                        file: at.file,
-                        position: position_of(c),
-                    },
-                });
-                Some(p)
-            });
-            let bill_where_unspecified = b
-                .bill_where_unspecified
-                .as_ref()
-                .and_then(|id| self.resolve_flag(at, id, element));
-            if let Some(&rule) = rules.first() {
-                self.documents[doc.index()].billing = Some(BillingPolicy {
-                    deduction_offsets: offsets,
-                    on_insufficient: b.on_insufficient.value,
-                    cycle,
-                    bill_where_unspecified,
-                    rule,
+            } else {
+                self.ledger = Some(LedgerPolicy {
+                    doc,
+                    vouchers_first: v,
+                    top_up_settles: t,
+                    events_before_system_actions: e,
+                    settlement,
+                    rules,
                 });
             }
         }
-        if let Some(a) = &file.account {
-            if let Some(r) = &a.deny_fee_operations_while_overdue {
-                let rule = self.resolve_rule(at, r, "account", Some(Enforcement::Account(doc)));
-                let has_fee_ops = self.documents[doc.index()]
-                    .operations
-                    .values()
-                    .any(|o| o.fee_incurring);
-                if !has_fee_ops {
-                    self.error_at(
-                        at,
-                        r,
-                        "account",
-                        "no operation of this document is fee_incurring, so nothing can be refused",
-                    );
-                }
-                self.documents[doc.index()].deny_fee_operations_while_overdue = rule;
+    }
+
+    /// How a document's pay-as-you-go bills are deducted: the schedule, the
+    /// billing cycle, what a state with unspecified billing does.
+    fn compile_billing(&mut self, at: At, doc: DocId, b: &raw::Billing) {
+        let element = "billing";
+        let offsets = self.deduction_offsets(at, b, element);
+        self.value_checks.push(ValueCheck::Increasing {
+            offsets: offsets.clone(),
+            used: Use {
+                element: element.to_string(),
+                file: at.file,
+                position: b
+                    .deduction_offsets
+                    .first()
+                    .map_or_else(|| position_of(&b.on_insufficient), position_of),
+            },
+        });
+        if b.deduction_offsets.is_empty() {
+            self.error_at(
+                at,
+                &b.on_insufficient,
+                element,
+                "billing needs at least one deduction offset",
+            );
+        }
+        if b.rules.is_empty() {
+            self.error_at(
+                at,
+                &b.on_insufficient,
+                element,
+                "billing must cite the rules that set its schedule",
+            );
+        }
+        let rules: Vec<RuleId> = b
+            .rules
+            .iter()
+            .filter_map(|r| self.resolve_rule(at, r, element, Some(Enforcement::Billing(doc))))
+            .collect();
+        let cycle = b
+            .cycle
+            .as_ref()
+            .and_then(|c| self.billing_cycle(at, c, element));
+        let bill_where_unspecified = b
+            .bill_where_unspecified
+            .as_ref()
+            .and_then(|id| self.resolve_flag(at, id, element));
+        if let Some(&rule) = rules.first() {
+            self.documents[doc.index()].billing = Some(BillingPolicy {
+                deduction_offsets: offsets,
+                on_insufficient: b.on_insufficient.value,
+                cycle,
+                bill_where_unspecified,
+                rule,
+            });
+        }
+    }
+
+    /// The deduction offsets: durations, each later than the one before.
+    fn deduction_offsets(&mut self, at: At, b: &raw::Billing, element: &str) -> Vec<ParamId> {
+        let mut offsets = Vec::new();
+        let mut last: Option<TimeDelta> = None;
+        for o in &b.deduction_offsets {
+            let Some(p) = self.resolve_param(at, o, element) else {
+                continue;
+            };
+            if !self.param_units[p.index()].is_duration() {
+                self.error_at(
+                    at,
+                    o,
+                    element,
+                    format!("deduction offset `{}` must be a duration", o.value),
+                );
+                continue;
             }
-            if let Some(id) = &a.refuse_fee_operations_while_overdue {
-                if a.deny_fee_operations_while_overdue.is_some() {
-                    self.error_at(
-                        at,
-                        id,
-                        "account",
-                        "a document with deny_fee_operations_while_overdue decides the refusal by its rule; a reading cannot also decide it",
-                    );
-                }
-                if let Some(p) = self.resolve_flag(at, id, "account") {
-                    self.documents[doc.index()].refuse_fee_operations_flag = Some(p);
-                }
+            let d = duration_value(&self.parameters[p.index()].value);
+            if last.is_some_and(|l| d <= l) {
+                self.error_at(at, o, element, "deduction offsets must increase");
+            }
+            last = Some(d);
+            offsets.push(p);
+        }
+        offsets
+    }
+
+    /// The billing cycle: a positive duration parameter.
+    fn billing_cycle(&mut self, at: At, c: &Id, element: &str) -> Option<ParamId> {
+        let p = self.resolve_param(at, c, element)?;
+        if !self.param_units[p.index()].is_duration()
+            || duration_value(&self.parameters[p.index()].value) <= TimeDelta::zero()
+        {
+            self.error_at(
+                at,
+                c,
+                element,
+                "the billing cycle must be a positive duration",
+            );
+        }
+        self.value_checks.push(ValueCheck::Positive {
+            expr: DurationExpr {
+                params: vec![p],
+                literal: TimeDelta::zero(),
+            },
+            text: c.value.clone(),
+            what: "the billing cycle",
+            used: Use {
+                element: element.to_string(),
+                file: at.file,
+                position: position_of(c),
+            },
+        });
+        Some(p)
+    }
+
+    /// What an overdue account does to the document's fee-incurring
+    /// operations: refused by a rule, or as a reading decides.
+    fn compile_account(&mut self, at: At, doc: DocId, a: &raw::AccountPolicy) {
+        if let Some(r) = &a.deny_fee_operations_while_overdue {
+            let rule = self.resolve_rule(at, r, "account", Some(Enforcement::Account(doc)));
+            let has_fee_ops = self.documents[doc.index()]
+                .operations
+                .values()
+                .any(|o| o.fee_incurring);
+            if !has_fee_ops {
+                self.error_at(
+                    at,
+                    r,
+                    "account",
+                    "no operation of this document is fee_incurring, so nothing can be refused",
+                );
+            }
+            self.documents[doc.index()].deny_fee_operations_while_overdue = rule;
+        }
+        if let Some(id) = &a.refuse_fee_operations_while_overdue {
+            if a.deny_fee_operations_while_overdue.is_some() {
+                self.error_at(
+                    at,
+                    id,
+                    "account",
+                    "a document with deny_fee_operations_while_overdue decides the refusal by its rule; a reading cannot also decide it",
+                );
+            }
+            if let Some(p) = self.resolve_flag(at, id, "account") {
+                self.documents[doc.index()].refuse_fee_operations_flag = Some(p);
             }
         }
     }
@@ -195,31 +225,7 @@ impl<'a> Compiler<'a> {
         for n in &file.notifications {
             let element = format!("notification {}", n.id.value);
             let id = NotificationId(self.notifications.len() as u32);
-            let trigger = match &n.on.value {
-                raw::NotificationTrigger::BillOverdue => NotificationTrigger::BillOverdue,
-                raw::NotificationTrigger::BalanceNegative => NotificationTrigger::BalanceNegative,
-                raw::NotificationTrigger::CreditBelowThreshold => {
-                    NotificationTrigger::CreditBelowThreshold
-                }
-                raw::NotificationTrigger::Transition => NotificationTrigger::Transition,
-                raw::NotificationTrigger::BeforeExpiry { lead } => {
-                    let p = self.resolve_param(at, lead, &element);
-                    match p {
-                        Some(p) if self.param_units[p.index()].is_duration() => {
-                            NotificationTrigger::BeforeExpiry(p)
-                        }
-                        _ => {
-                            self.error_at(
-                                at,
-                                lead,
-                                &element,
-                                "before_expiry needs a duration parameter as its lead",
-                            );
-                            NotificationTrigger::Transition
-                        }
-                    }
-                }
-            };
+            let trigger = self.notification_trigger(at, n, &element);
             let needs_billing = matches!(
                 trigger,
                 NotificationTrigger::BillOverdue | NotificationTrigger::BalanceNegative
@@ -238,31 +244,10 @@ impl<'a> Compiler<'a> {
                 .instant_open
                 .as_ref()
                 .and_then(|id| self.resolve_flag(at, id, &element));
-            let per = n.per.as_ref().and_then(|id| {
-                let p = self.resolve_param(at, id, &element)?;
-                let options = &self.param_options[p.index()];
-                let choices_fit = self.param_units[p.index()] == raw::Unit::Choice
-                    && options.iter().all(|o| o == "resource" || o == "account");
-                if !choices_fit {
-                    self.error_at(
-                        at,
-                        id,
-                        &element,
-                        "per needs a choice parameter among `resource` and `account`",
-                    );
-                    return None;
-                }
-                if trigger != NotificationTrigger::BillOverdue {
-                    self.error_at(
-                        at,
-                        id,
-                        &element,
-                        "per applies only to bill_overdue notifications",
-                    );
-                    return None;
-                }
-                Some(p)
-            });
+            let per = n
+                .per
+                .as_ref()
+                .and_then(|id| self.notification_per(at, id, trigger, &element));
             self.notifications.push(NotificationDef {
                 id: n.id.value.clone(),
                 doc,
@@ -275,6 +260,74 @@ impl<'a> Compiler<'a> {
             self.notification_used
                 .push(!matches!(trigger, NotificationTrigger::Transition));
         }
+    }
+
+    /// When a notification is sent; a lead before expiry must be a duration.
+    fn notification_trigger(
+        &mut self,
+        at: At,
+        n: &raw::Notification,
+        element: &str,
+    ) -> NotificationTrigger {
+        match &n.on.value {
+            raw::NotificationTrigger::BillOverdue => NotificationTrigger::BillOverdue,
+            raw::NotificationTrigger::BalanceNegative => NotificationTrigger::BalanceNegative,
+            raw::NotificationTrigger::CreditBelowThreshold => {
+                NotificationTrigger::CreditBelowThreshold
+            }
+            raw::NotificationTrigger::Transition => NotificationTrigger::Transition,
+            raw::NotificationTrigger::BeforeExpiry { lead } => {
+                let p = self.resolve_param(at, lead, element);
+                match p {
+                    Some(p) if self.param_units[p.index()].is_duration() => {
+                        NotificationTrigger::BeforeExpiry(p)
+                    }
+                    _ => {
+                        self.error_at(
+                            at,
+                            lead,
+                            element,
+                            "before_expiry needs a duration parameter as its lead",
+                        );
+                        NotificationTrigger::Transition
+                    }
+                }
+            }
+        }
+    }
+
+    /// The choice parameter saying whether a bill-overdue notification is
+    /// sent per resource or per account.
+    fn notification_per(
+        &mut self,
+        at: At,
+        id: &Id,
+        trigger: NotificationTrigger,
+        element: &str,
+    ) -> Option<ParamId> {
+        let p = self.resolve_param(at, id, element)?;
+        let options = &self.param_options[p.index()];
+        let choices_fit = self.param_units[p.index()] == raw::Unit::Choice
+            && options.iter().all(|o| o == "resource" || o == "account");
+        if !choices_fit {
+            self.error_at(
+                at,
+                id,
+                element,
+                "per needs a choice parameter among `resource` and `account`",
+            );
+            return None;
+        }
+        if trigger != NotificationTrigger::BillOverdue {
+            self.error_at(
+                at,
+                id,
+                element,
+                "per applies only to bill_overdue notifications",
+            );
+            return None;
+        }
+        Some(p)
     }
 
     pub(super) fn compile_formulas(&mut self, at: At, doc: DocId, file: &raw::SpecFile) {

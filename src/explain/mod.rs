@@ -7,8 +7,17 @@
 //! The JSON shapes here ([`RuleSummary`], [`RuleExplanation`],
 //! [`InterpretationExplanation`], [`LifecycleExplanation`]) are part of
 //! the stable machine-readable output; add fields, never rename them.
+//!
+//! This file explains rules; `interpretation.rs` and `lifecycle.rs` explain
+//! the other two kinds of id.
 
 use serde::Serialize;
+
+mod interpretation;
+mod lifecycle;
+
+pub use interpretation::*;
+pub use lifecycle::*;
 
 use crate::spec::{
     Catalog, DurationExpr, Effect, Enforcement, Guard, InvariantDef, Pattern, Rule, RuleId,
@@ -410,22 +419,6 @@ pub fn rules_table(rules: &[RuleSummary]) -> String {
     out
 }
 
-/// Everything `arrears explain` says about one interpretation: the
-/// question, the specs' choice, and every accepted reading with what it
-/// changes.
-#[derive(Debug, Clone, Serialize)]
-pub struct InterpretationExplanation {
-    #[serde(flatten)]
-    pub summary: InterpretationSummary,
-    pub product: String,
-    pub section: String,
-    pub anchor: String,
-    /// The rules whose reading it settles.
-    pub rules: Vec<String>,
-    /// Per reading, the parameters it sets (`param = value`).
-    pub overrides: Vec<(String, Vec<String>)>,
-}
-
 fn interpretation_summary(catalog: &Catalog, i: usize) -> InterpretationSummary {
     let interp = &catalog.interpretations[i];
     InterpretationSummary {
@@ -440,224 +433,4 @@ fn interpretation_summary(catalog: &Catalog, i: usize) -> InterpretationSummary 
             .map(|r| format!("{}: {}", r.id, r.meaning))
             .collect(),
     }
-}
-
-/// The interpretation named `id`, if there is one.
-pub fn interpretation(catalog: &Catalog, id: &str) -> Option<InterpretationExplanation> {
-    let i = catalog.interpretations.iter().position(|x| x.id == id)?;
-    let interp = &catalog.interpretations[i];
-    Some(InterpretationExplanation {
-        summary: interpretation_summary(catalog, i),
-        product: catalog.document(interp.doc).id.clone(),
-        section: interp.section.clone(),
-        anchor: interp.anchor.clone(),
-        rules: interp
-            .rules
-            .iter()
-            .map(|r| catalog.rule(*r).id.clone())
-            .collect(),
-        overrides: interp
-            .readings
-            .iter()
-            .map(|r| {
-                (
-                    r.id.clone(),
-                    r.overrides
-                        .iter()
-                        .map(|(p, v)| format!("{} = {v}", catalog.parameter(*p).id))
-                        .collect(),
-                )
-            })
-            .collect(),
-    })
-}
-
-pub fn interpretation_text(x: &InterpretationExplanation) -> String {
-    let s = &x.summary;
-    let mut out = format!("{} (interpretation, {})\n", s.id, x.product);
-    out.push_str(&format!("  section:   {}\n", x.section));
-    out.push_str(&format!("  anchor:    \"{}\"\n", x.anchor));
-    out.push_str(&format!("  question:  {}\n", s.question));
-    out.push_str(&format!("  chosen:    {} ({})\n", s.chosen, s.rationale));
-    out.push_str(&format!("  accepted:  {}\n", s.window));
-    out.push_str("  readings:\n");
-    for (reading, (_, overrides)) in s.readings.iter().zip(&x.overrides) {
-        out.push_str(&format!("    {reading}\n"));
-        if !overrides.is_empty() {
-            out.push_str(&format!("      sets {}\n", overrides.join(", ")));
-        }
-    }
-    out.push_str(&format!("  rules:     {}\n", x.rules.join(", ")));
-    out
-}
-
-/// What the specs decide about one field of a resource in one state, and
-/// by which rules; `value` is `unspecified` and `rules` empty where nothing
-/// decides, and then the comparison with the model leaves the field alone.
-#[derive(Debug, Clone, Serialize)]
-pub struct FieldDecision {
-    pub field: String,
-    pub value: String,
-    pub rules: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct StateDecisions {
-    pub state: String,
-    pub meaning: String,
-    pub terminal: bool,
-    /// Nothing of the resource is compared from its entry into this state.
-    pub undecided: bool,
-    pub fields: Vec<FieldDecision>,
-}
-
-/// `arrears explain LIFECYCLE`: per state, which observation fields the
-/// documents decide and by which rule.
-#[derive(Debug, Clone, Serialize)]
-pub struct LifecycleExplanation {
-    pub id: String,
-    pub product: String,
-    pub meaning: String,
-    pub billing: String,
-    pub states: Vec<StateDecisions>,
-}
-
-/// The lifecycle named `id`, with what each of its states decides.
-pub fn lifecycle(catalog: &Catalog, id: &str) -> Option<LifecycleExplanation> {
-    let lid = catalog.lifecycle_named(id)?;
-    let lc = catalog.lifecycle(lid);
-    let doc = catalog.document(lc.doc);
-    let ids = |rules: &[RuleId]| -> Vec<String> {
-        let mut out: Vec<String> = rules.iter().map(|r| catalog.rule(*r).id.clone()).collect();
-        out.dedup();
-        out
-    };
-    let mut ops: Vec<_> = doc.operations.iter().collect();
-    ops.sort_by_key(|(op, _)| catalog.op_name(**op));
-    let states = lc
-        .states
-        .iter()
-        .enumerate()
-        .map(|(i, st)| {
-            let sid = crate::spec::StateId(i as u32);
-            let mut fields = Vec::new();
-            for (field, value) in [
-                ("serving", kebab(&st.serving)),
-                ("data", kebab(&st.data)),
-                ("billing", kebab(&st.billing)),
-            ] {
-                let rules = if value == "unspecified" {
-                    Vec::new()
-                } else {
-                    ids(&st.rules)
-                };
-                fields.push(FieldDecision {
-                    field: field.to_string(),
-                    value,
-                    rules,
-                });
-            }
-            for (op, decl) in &ops {
-                let name = format!("operation {}", catalog.op_name(**op));
-                let triggered: Vec<RuleId> = lc
-                    .transitions
-                    .iter()
-                    .filter(|t| {
-                        t.from.contains(&sid)
-                            && matches!(t.trigger, Trigger::Operation(o) if o == **op)
-                    })
-                    .map(|t| t.rule)
-                    .collect();
-                let (value, rules) = if st.undecided {
-                    ("unspecified".to_string(), Vec::new())
-                } else if st.terminal {
-                    ("refused".to_string(), ids(&st.rules))
-                } else if let Some(cap) = st.operations.iter().find(|c| c.op == **op) {
-                    let verdict = if cap.allowed { "allowed" } else { "refused" };
-                    (verdict.to_string(), ids(&[cap.rule]))
-                } else if !triggered.is_empty() {
-                    (
-                        "allowed when a transition's conditions hold".to_string(),
-                        ids(&triggered),
-                    )
-                } else {
-                    ("unspecified".to_string(), Vec::new())
-                };
-                let (value, rules) = if decl.fee_incurring
-                    && !st.terminal
-                    && catalog.refuses_fee_operations_while_overdue(lc.doc)
-                {
-                    let mut all = rules;
-                    all.extend(ids(&catalog.fee_refusal_rules(lc.doc)));
-                    (
-                        format!("{value}; refused while the account is overdue"),
-                        all,
-                    )
-                } else if let Some(flag) = doc
-                    .refuse_fee_operations_flag
-                    .filter(|_| decl.fee_incurring && !st.terminal)
-                {
-                    let by = catalog
-                        .parameter(flag)
-                        .interpretation
-                        .clone()
-                        .unwrap_or_else(|| catalog.parameter(flag).id.clone());
-                    (
-                        format!("{value}; while the account is overdue, as {by} is read"),
-                        rules,
-                    )
-                } else {
-                    (value, rules)
-                };
-                fields.push(FieldDecision {
-                    field: name,
-                    value,
-                    rules,
-                });
-            }
-            StateDecisions {
-                state: st.id.clone(),
-                meaning: st.meaning.clone(),
-                terminal: st.terminal,
-                undecided: st.undecided,
-                fields,
-            }
-        })
-        .collect();
-    Some(LifecycleExplanation {
-        id: lc.id.clone(),
-        product: doc.id.clone(),
-        meaning: lc.meaning.clone(),
-        billing: kebab(&lc.billing),
-        states,
-    })
-}
-
-pub fn lifecycle_text(x: &LifecycleExplanation) -> String {
-    let mut out = format!(
-        "{} (lifecycle, {}, {})\n  {}\n",
-        x.id, x.product, x.billing, x.meaning
-    );
-    let width = x
-        .states
-        .iter()
-        .flat_map(|s| s.fields.iter().map(|f| f.field.len()))
-        .max()
-        .unwrap_or(0);
-    for s in &x.states {
-        let terminal = if s.terminal { ", terminal" } else { "" };
-        out.push_str(&format!("\n  state {}{terminal}: {}\n", s.state, s.meaning));
-        if s.undecided {
-            out.push_str("    undecided: nothing of the resource is compared from its entry\n");
-        }
-        for f in &s.fields {
-            let by = if f.rules.is_empty() {
-                "not decided: not compared".to_string()
-            } else {
-                format!("by {}", f.rules.join(", "))
-            };
-            out.push_str(&format!("    {:width$}  {}  ({by})\n", f.field, f.value));
-        }
-    }
-    out
 }

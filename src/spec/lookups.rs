@@ -1,0 +1,159 @@
+//! The tables the model looks up at every step and observation, worked
+//! out once per catalog on first use ([`Catalog::lookups`]).
+
+use std::sync::Arc;
+
+use super::{Catalog, DocId, Document, Guard, Lifecycle, OpId, StateId, Trigger};
+
+/// Names shared by every observation that lists them.
+pub(crate) type SharedNames = std::sync::Arc<[std::sync::Arc<str>]>;
+
+/// What the model looks up at every step and observation, worked out once
+/// per catalog: shared names (an observation clones a pointer, not a
+/// string), the operations each observation lists, and the transitions
+/// each operation triggers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CatalogLookups {
+    /// Per document, its operations in name order, and their names.
+    pub(crate) by_document: Vec<(Vec<OpId>, SharedNames)>,
+    /// Per document, its id.
+    pub(crate) documents: Vec<std::sync::Arc<str>>,
+    /// Per lifecycle, its id and the ids of its states.
+    pub(crate) lifecycles: Vec<(std::sync::Arc<str>, Vec<std::sync::Arc<str>>)>,
+    /// Per lifecycle and state, the transitions an operation triggers from
+    /// that state, as (operation, transition index) in that order: deciding
+    /// an operation looks up its few candidates instead of scanning every
+    /// transition of the lifecycle.
+    pub(crate) operation_triggers: Vec<Vec<Vec<(OpId, usize)>>>,
+    /// Ids the model's log repeats, by index: rules, operations,
+    /// notifications, formulas, and per lifecycle its transitions.
+    pub(crate) rules: Vec<std::sync::Arc<str>>,
+    pub(crate) operations: Vec<std::sync::Arc<str>>,
+    pub(crate) notifications: Vec<std::sync::Arc<str>>,
+    pub(crate) formulas: Vec<std::sync::Arc<str>>,
+    pub(crate) transitions: Vec<Vec<std::sync::Arc<str>>>,
+    /// Per lifecycle and state, whether the verdict on every operation of
+    /// a resource in that state depends on nothing but whether its account
+    /// is overdue: no transition an operation triggers from it has a guard
+    /// on anything else that changes over a history (its own overdue
+    /// bills, expiry, time, parent). The model then works out such a
+    /// state's verdicts once per run instead of at every observation.
+    pub(crate) verdicts_fixed: Vec<Vec<bool>>,
+    /// The documents with fee-incurring operations, each with those
+    /// operations in name order.
+    pub(crate) fee: Vec<(DocId, Vec<OpId>)>,
+}
+
+impl Catalog {
+    /// The tables the model looks up ([`CatalogLookups`]), made on first use.
+    pub(crate) fn lookups(&self) -> &CatalogLookups {
+        self.lookups.get_or_init(|| CatalogLookups {
+            by_document: self
+                .documents
+                .iter()
+                .map(|d| self.operations_of(d))
+                .collect(),
+            documents: self
+                .documents
+                .iter()
+                .map(|d| Arc::from(d.id.as_str()))
+                .collect(),
+            lifecycles: self.lifecycles.iter().map(lifecycle_names).collect(),
+            operation_triggers: self.lifecycles.iter().map(operation_triggers).collect(),
+            rules: self.rules.iter().map(|r| r.id.as_str().into()).collect(),
+            operations: self
+                .operation_names
+                .iter()
+                .map(|o| o.as_str().into())
+                .collect(),
+            notifications: self
+                .notifications
+                .iter()
+                .map(|n| n.id.as_str().into())
+                .collect(),
+            formulas: self.formulas.iter().map(|f| f.id.as_str().into()).collect(),
+            transitions: self
+                .lifecycles
+                .iter()
+                .map(|l| l.transitions.iter().map(|t| t.id.as_str().into()).collect())
+                .collect(),
+            verdicts_fixed: self.lifecycles.iter().map(verdicts_fixed).collect(),
+            fee: self.fee_operations(),
+        })
+    }
+
+    /// A document's operations in name order, and their names.
+    fn operations_of(&self, d: &Document) -> (Vec<OpId>, SharedNames) {
+        let mut ops: Vec<(OpId, Arc<str>)> = d
+            .operations
+            .keys()
+            .map(|op| (*op, Arc::from(self.op_name(*op))))
+            .collect();
+        ops.sort_by(|a, b| a.1.cmp(&b.1));
+        ops.dedup_by(|a, b| a.1 == b.1);
+        let (ids, names): (Vec<OpId>, Vec<Arc<str>>) = ops.into_iter().unzip();
+        (ids, Arc::from(names))
+    }
+
+    /// The documents with fee-incurring operations, each with those
+    /// operations in name order.
+    fn fee_operations(&self) -> Vec<(DocId, Vec<OpId>)> {
+        self.documents
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let mut ops: Vec<OpId> = d
+                    .operations
+                    .iter()
+                    .filter(|(_, o)| o.fee_incurring)
+                    .map(|(op, _)| *op)
+                    .collect();
+                ops.sort_by_key(|op| self.op_name(*op));
+                (DocId(i as u32), ops)
+            })
+            .filter(|(_, ops)| !ops.is_empty())
+            .collect()
+    }
+}
+
+/// A lifecycle's id and the ids of its states.
+fn lifecycle_names(l: &Lifecycle) -> (Arc<str>, Vec<Arc<str>>) {
+    let states = l.states.iter().map(|s| Arc::from(s.id.as_str())).collect();
+    (Arc::from(l.id.as_str()), states)
+}
+
+/// Per state of a lifecycle, the transitions an operation triggers from
+/// it, as (operation, transition index) in that order.
+fn operation_triggers(l: &Lifecycle) -> Vec<Vec<(OpId, usize)>> {
+    (0..l.states.len())
+        .map(|s| {
+            let mut triggers: Vec<(OpId, usize)> = l
+                .transitions
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.from.contains(&StateId(s as u32)))
+                .filter_map(|(i, t)| match t.trigger {
+                    Trigger::Operation(op) => Some((op, i)),
+                    _ => None,
+                })
+                .collect();
+            triggers.sort();
+            triggers
+        })
+        .collect()
+}
+
+/// Per state of a lifecycle, whether its operation verdicts depend only
+/// on the account's standing ([`CatalogLookups::verdicts_fixed`]).
+fn verdicts_fixed(l: &Lifecycle) -> Vec<bool> {
+    (0..l.states.len())
+        .map(|s| {
+            l.transitions
+                .iter()
+                .filter(|t| t.from.contains(&StateId(s as u32)))
+                .filter(|t| matches!(t.trigger, Trigger::Operation(_)))
+                .flat_map(|t| &t.guards)
+                .all(|g| matches!(g, Guard::AccountOverdue(_) | Guard::Param { .. }))
+        })
+        .collect()
+}
