@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::Fact;
 use crate::history::{Event, History};
+use crate::idmap::{IdMap, id_map};
 use crate::observation::{AccountObservation, Outcome, ResourceObservation, Trace, TraceEvent};
 use crate::spec::{Catalog, LifecycleId};
 
@@ -36,7 +37,7 @@ pub struct TraceIndex<'t> {
     pub history: &'t History,
     pub trace: &'t Trace,
     subjects: Vec<Subject<'t>>,
-    by_id: HashMap<String, usize>,
+    by_id: IdMap<String, usize>,
     /// Runs of the history restricted to one account, shared by the checks
     /// (and the reading variants) that need them.
     reruns: RefCell<HashMap<String, Option<Trace>>>,
@@ -70,7 +71,7 @@ impl<'t> TraceIndex<'t> {
             history,
             trace,
             subjects: Vec::new(),
-            by_id: HashMap::new(),
+            by_id: id_map(),
             reruns: RefCell::new(HashMap::new()),
         };
         // Resources, in the history's order (start, then purchases).
