@@ -479,14 +479,17 @@ impl<'c> Model<'c> {
                     message: format!("unknown account `{}`", r.account),
                 })?;
             let purchased = r.purchased_at.unwrap_or_default().at(history.start);
-            model.create(
-                account,
-                r,
-                purchased,
-                r.paid_cash,
-                r.paid_voucher,
-                &format!("resources[{i}] ({})", r.id),
-            )?;
+            // The place is written only for an error: a history lists its
+            // resources once per run, and verify starts many runs.
+            model
+                .create(account, r, purchased, r.paid_cash, r.paid_voucher, "")
+                .map_err(|error| match error {
+                    ModelError::History(mut e) if e.place.is_empty() => {
+                        e.place = format!("resources[{i}] ({})", r.id);
+                        ModelError::History(e)
+                    }
+                    other => other,
+                })?;
         }
         for a in 0..model.accounts.len() {
             model.check_credit_alert(a);
