@@ -17,7 +17,7 @@
 //! the error.
 
 use super::{Agendum, Bill, Model, ModelError, Stimulus};
-use crate::observation::{AttemptCause, BillStatus, Name, Outcome, TraceEvent};
+use crate::observation::{AttemptCause, BillStatus, Outcome, TraceEvent};
 use crate::spec::formula::{Expr, Inputs, Rounding};
 use crate::spec::{FormulaId, NotificationTrigger, OnInsufficient, ParamValue, Signal};
 
@@ -173,7 +173,7 @@ impl Model<'_> {
         let first = self.now + self.catalog.duration_param(billing.deduction_offsets[0]);
         let res = &mut self.resources[r];
         res.bill_count += 1;
-        let bill_id = bill_name(&res.id, res.bill_count);
+        let bill_id = super::ids::bill_name(&res.id, res.bill_count);
         let bill = self.bills.len();
         self.bills.push(Bill {
             index: bill,
@@ -550,63 +550,10 @@ impl Model<'_> {
     }
 }
 
-/// `<resource>/<n>`, the id of a resource's n-th bill. A charge is
-/// frequent, and `format!` into a `String` that the shared string then
-/// copies costs a second allocation: an id of usual length is written on
-/// the stack and copied once.
-fn bill_name(resource: &str, n: u32) -> Name {
-    let mut buf = [0u8; 96];
-    // The number's digits, right-aligned in the last ten bytes.
-    let mut start = buf.len();
-    let mut rest = n;
-    loop {
-        start -= 1;
-        buf[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let digits = buf.len() - start;
-    let len = resource.len() + 1 + digits;
-    if len <= buf.len() - 10 {
-        buf.copy_within(start.., resource.len() + 1);
-        buf[..resource.len()].copy_from_slice(resource.as_bytes());
-        buf[resource.len()] = b'/';
-        if let Ok(id) = std::str::from_utf8(&buf[..len]) {
-            return Name::from(id);
-        }
-    }
-    Name::from(format!("{resource}/{n}"))
-}
-
 /// A formula's inputs as a person reads them, for error messages.
 fn inputs_text(inputs: &Inputs) -> String {
     format!(
         "paid_cash {}, paid_voucher {}, used {}s, term {}s",
         inputs.paid_cash, inputs.paid_voucher, inputs.used_seconds, inputs.term_seconds
     )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_bill_is_named_as_format_would_name_it() {
-        let long = "r".repeat(84);
-        let longer = "r".repeat(200);
-        for resource in [
-            "",
-            "ecs-1",
-            "acct-7/flink-2",
-            long.as_str(),
-            longer.as_str(),
-        ] {
-            for n in [0, 1, 9, 10, 12_345, u32::MAX] {
-                assert_eq!(
-                    super::bill_name(resource, n).as_str(),
-                    format!("{resource}/{n}")
-                );
-            }
-        }
-    }
 }

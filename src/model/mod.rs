@@ -25,11 +25,12 @@
 //! `agenda.rs` the scheduled actions and timers, `events.rs` a history's
 //! events applied, `stepping.rs` guards, transitions and notifications,
 //! `operations.rs` an owner's operations and their verdicts, `ledger.rs`
-//! money (bills, deductions, settlement, refunds), `observe.rs` the
-//! observations.
+//! money (bills, deductions, settlement, refunds), `ids.rs` the ids the
+//! model makes (a bill's), `observe.rs` the observations.
 
 mod agenda;
 mod events;
+mod ids;
 mod ledger;
 mod observe;
 mod operations;
