@@ -18,6 +18,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::idmap::{IdMap, id_map};
 use crate::spec::{BillingMethod, Catalog, DocId, LifecycleId};
 
 /// An instant written as an offset from the history's start: `+15d`,
@@ -663,12 +664,12 @@ pub struct Validator<'c> {
     catalog: &'c Catalog,
     start: DateTime<Utc>,
     /// Accounts by id, and each one's id and totals by index.
-    accounts: HashMap<String, usize>,
+    accounts: IdMap<String, usize>,
     account_ids: Vec<String>,
     totals: Vec<Totals>,
     /// Resources by id, and what validation learned about each by index
     /// (one lookup per event rather than one per fact).
-    resource_index: HashMap<String, usize>,
+    resource_index: IdMap<String, usize>,
     resources: Vec<KnownResource>,
     last: Option<Offset>,
     /// Events checked so far: the index of the next one.
@@ -686,10 +687,10 @@ impl<'c> Validator<'c> {
         let mut v = Validator {
             catalog,
             start,
-            accounts: HashMap::new(),
+            accounts: id_map(),
             account_ids: Vec::new(),
             totals: Vec::new(),
-            resource_index: HashMap::new(),
+            resource_index: id_map(),
             resources: Vec::new(),
             last: None,
             count: 0,

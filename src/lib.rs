@@ -105,6 +105,7 @@ pub mod files;
 pub mod fleet;
 #[doc(hidden)]
 pub mod generate;
+mod idmap;
 #[doc(hidden)]
 pub mod model;
 #[doc(hidden)]

@@ -21,6 +21,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Rerun, TraceIndex, Violation, violation};
 use crate::history::{Event, History};
+use crate::idmap::IdMap;
 use crate::observation::{AttemptCause, Outcome, Trace, TraceEvent};
 use crate::spec::formula::{Inputs, Rounding};
 use crate::spec::{BillingStatus, Catalog, Data, InvariantDef, ParamValue, Serving, Structural};
@@ -62,7 +63,7 @@ type BillRecord = (
 #[derive(Default)]
 struct Bills<'t> {
     records: Vec<(&'t str, BillRecord)>,
-    by_id: HashMap<&'t str, usize>,
+    by_id: IdMap<&'t str, usize>,
 }
 
 /// How many of the latest bills [`Bills::entry`] looks at by address

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::Fact;
 use crate::history::{Event, History};
+use crate::idmap::{IdMap, id_map};
 use crate::observation::{AccountObservation, Outcome, ResourceObservation, Trace, TraceEvent};
 use crate::spec::{Catalog, LifecycleId};
 
@@ -36,7 +37,7 @@ pub struct TraceIndex<'t> {
     pub history: &'t History,
     pub trace: &'t Trace,
     subjects: Vec<Subject<'t>>,
-    by_id: HashMap<String, usize>,
+    by_id: IdMap<String, usize>,
     /// Runs of the history restricted to one account, shared by the checks
     /// (and the reading variants) that need them.
     reruns: RefCell<HashMap<String, Option<Trace>>>,
@@ -51,6 +52,28 @@ const SEEN_IDS: usize = 32;
 /// same text.
 fn same(a: &str, b: &str) -> bool {
     std::ptr::eq(a, b) || a == b
+}
+
+/// Two lists of facts, each in time order, as one in time order; at one
+/// instant `own` comes first, as a stable sort of `own` then `parent`
+/// would put them (in linear time, where the sort was not).
+fn merge_by_instant<'t>(
+    own: Vec<(DateTime<Utc>, Fact<'t>)>,
+    parent: Vec<(DateTime<Utc>, Fact<'t>)>,
+) -> Vec<(DateTime<Utc>, Fact<'t>)> {
+    let mut merged = Vec::with_capacity(own.len() + parent.len());
+    let mut own = own.into_iter().peekable();
+    let mut parent = parent.into_iter().peekable();
+    loop {
+        let from_own = match (own.peek(), parent.peek()) {
+            (Some((a, _)), Some((b, _))) => a <= b,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return merged,
+        };
+        let next = if from_own { own.next() } else { parent.next() };
+        merged.extend(next);
+    }
 }
 
 impl<'t> TraceIndex<'t> {
@@ -70,7 +93,7 @@ impl<'t> TraceIndex<'t> {
             history,
             trace,
             subjects: Vec::new(),
-            by_id: HashMap::new(),
+            by_id: id_map(),
             reruns: RefCell::new(HashMap::new()),
         };
         // Resources, in the history's order (start, then purchases).
@@ -99,7 +122,9 @@ impl<'t> TraceIndex<'t> {
                 account: account.to_string(),
                 lifecycle: lifecycles.get(id).copied(),
                 parent,
-                snapshots: Vec::new(),
+                // A model lists every resource at every instant it is
+                // observed: one allocation rather than a dozen regrowths.
+                snapshots: Vec::with_capacity(trace.observations.len()),
                 facts: Vec::new(),
             });
         }
@@ -239,11 +264,9 @@ impl<'t> TraceIndex<'t> {
             })
             .collect();
         for (s, extra) in index.subjects.iter_mut().zip(parent_facts) {
-            if extra.is_empty() {
-                continue;
+            if !extra.is_empty() {
+                s.facts = merge_by_instant(std::mem::take(&mut s.facts), extra);
             }
-            s.facts.extend(extra);
-            s.facts.sort_by_key(|(at, _)| *at);
         }
         index
     }
@@ -337,5 +360,37 @@ impl<'t> TraceIndex<'t> {
 
     pub fn is_empty(&self) -> bool {
         self.subjects.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_facts_are_in_time_order_with_own_facts_first_at_one_instant() {
+        let t = |h: i64| DateTime::<Utc>::UNIX_EPOCH + chrono::TimeDelta::hours(h);
+        let own = vec![
+            (t(1), Fact::Asked("a")),
+            (t(2), Fact::Asked("b")),
+            (t(2), Fact::Asked("c")),
+            (t(5), Fact::Asked("d")),
+        ];
+        let parent = vec![
+            (t(0), Fact::Asked("p")),
+            (t(2), Fact::Asked("q")),
+            (t(6), Fact::Asked("r")),
+        ];
+        let mut sorted: Vec<_> = own.iter().chain(&parent).cloned().collect();
+        sorted.sort_by_key(|(at, _)| *at);
+        let name = |(at, f): &(DateTime<Utc>, Fact<'_>)| match f {
+            Fact::Asked(op) => (*at, op.to_string()),
+            _ => (*at, String::new()),
+        };
+        let merged: Vec<_> = merge_by_instant(own, parent).iter().map(name).collect();
+        let expected: Vec<_> = sorted.iter().map(name).collect();
+        assert_eq!(merged, expected);
+        assert_eq!(merged[2].1, "b");
+        assert_eq!(merged[4].1, "q");
     }
 }

@@ -67,10 +67,19 @@ impl<'c> Model<'c> {
                 }
                 self.deliver(r, stimulus)?;
             }
-            let dirty = std::mem::take(&mut self.dirty);
-            for r in dirty {
+            // In resource order, each once, as the timers have always been
+            // planned (the agenda's tie-break is the order of planning).
+            // Planning marks nothing dirty, so the list's buffer is reused.
+            let mut dirty = std::mem::take(&mut self.dirty);
+            dirty.sort_unstable();
+            dirty.dedup();
+            for &r in &dirty {
                 self.plan_timer(r);
                 self.plan_reminder(r);
+            }
+            dirty.clear();
+            if self.dirty.is_empty() {
+                self.dirty = dirty;
             }
             if self.stimuli.is_empty() {
                 return Ok(());
@@ -157,7 +166,7 @@ impl<'c> Model<'c> {
         match best {
             Some((_, t)) => self.fire(r, t)?,
             None => {
-                self.dirty.insert(r);
+                self.dirty.push(r);
             }
         }
         Ok(())
@@ -171,26 +180,14 @@ impl<'c> Model<'c> {
         if res.reminded_for == Some(expiry) || self.is_terminal(r) || self.now >= expiry {
             return;
         }
-        let doc = res.doc;
-        let reminders: Vec<(u32, TimeDelta)> = self
-            .catalog
-            .notifications
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.doc == doc)
-            .filter_map(|(i, n)| match n.trigger {
-                NotificationTrigger::BeforeExpiry(lead) => {
-                    Some((i as u32, self.catalog.duration_param(lead)))
-                }
-                _ => None,
-            })
-            .collect();
-        if reminders.is_empty() {
+        let doc = res.doc.index();
+        if self.reminders()[doc].is_empty() {
             return;
         }
         self.resources[r].reminder_generation += 1;
         let generation = self.resources[r].reminder_generation;
-        for (notification, lead) in reminders {
+        for i in 0..self.reminders()[doc].len() {
+            let (notification, lead) = self.reminders()[doc][i];
             let due = (expiry - lead).max(self.now);
             self.schedule(
                 due,
@@ -201,6 +198,22 @@ impl<'c> Model<'c> {
                 },
             );
         }
+    }
+
+    /// Per document, its reminders before an expiry: each notification's
+    /// index and lead time. Worked out once per run rather than from the
+    /// catalog's whole list every time a subscription is re-planned.
+    fn reminders(&self) -> &[Vec<(u32, TimeDelta)>] {
+        self.reminders.get_or_init(|| {
+            let catalog = self.catalog;
+            let mut by_doc = vec![Vec::new(); catalog.documents.len()];
+            for (i, n) in catalog.notifications.iter().enumerate() {
+                if let NotificationTrigger::BeforeExpiry(lead) = n.trigger {
+                    by_doc[n.doc.index()].push((i as u32, catalog.duration_param(lead)));
+                }
+            }
+            by_doc
+        })
     }
 
     pub(super) fn reminder(&mut self, r: usize, generation: u64, n: NotificationId) {

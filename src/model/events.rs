@@ -140,7 +140,7 @@ impl<'c> Model<'c> {
                 self.log_operation(r, op, &decision);
                 if decision.allowed {
                     self.resources[r].auto_release_at = Some(release_at.at(self.start));
-                    self.dirty.insert(r);
+                    self.dirty.push(r);
                 }
             }
             Event::Operate {
@@ -286,7 +286,7 @@ impl<'c> Model<'c> {
             self.stimuli
                 .push_back((index, Stimulus::Signal(Signal::AccountOverdue)));
         }
-        self.dirty.insert(index);
+        self.dirty.push(index);
         Ok(index)
     }
 }

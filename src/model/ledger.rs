@@ -17,7 +17,7 @@
 //! the error.
 
 use super::{Agendum, Bill, Model, ModelError, Stimulus};
-use crate::observation::{AttemptCause, BillStatus, Name, Outcome, TraceEvent};
+use crate::observation::{AttemptCause, BillStatus, Outcome, TraceEvent};
 use crate::spec::formula::{Expr, Inputs, Rounding};
 use crate::spec::{FormulaId, NotificationTrigger, OnInsufficient, ParamValue, Signal};
 
@@ -173,7 +173,7 @@ impl Model<'_> {
         let first = self.now + self.catalog.duration_param(billing.deduction_offsets[0]);
         let res = &mut self.resources[r];
         res.bill_count += 1;
-        let bill_id = Name::from(format!("{}/{}", res.id, res.bill_count));
+        let bill_id = super::ids::bill_name(&res.id, res.bill_count);
         let bill = self.bills.len();
         self.bills.push(Bill {
             index: bill,
@@ -526,7 +526,7 @@ impl Model<'_> {
                 self.stimuli
                     .push_back((r, Stimulus::Signal(Signal::Settled)));
             }
-            self.dirty.insert(r);
+            self.dirty.push(r);
         }
         let a = &mut self.accounts[account];
         let overdue = a.overdue_bills > 0;

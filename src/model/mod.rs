@@ -25,11 +25,12 @@
 //! `agenda.rs` the scheduled actions and timers, `events.rs` a history's
 //! events applied, `stepping.rs` guards, transitions and notifications,
 //! `operations.rs` an owner's operations and their verdicts, `ledger.rs`
-//! money (bills, deductions, settlement, refunds), `observe.rs` the
-//! observations.
+//! money (bills, deductions, settlement, refunds), `ids.rs` the ids the
+//! model makes (a bill's), `observe.rs` the observations.
 
 mod agenda;
 mod events;
+mod ids;
 mod ledger;
 mod observe;
 mod operations;
@@ -38,12 +39,13 @@ mod stepping;
 use ledger::Movement;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::history::{Event, History, HistoryError, Offset, ResourceDef};
+use crate::idmap::{IdMap, id_map};
 use crate::observation::{
     AccountObservation, BillObservation, BillStatus, FeeOperation, Name, Observation, OperationMap,
     ResourceObservation, Trace, TraceEvent,
@@ -367,15 +369,18 @@ pub struct Model<'c> {
     catalog: &'c Catalog,
     now: DateTime<Utc>,
     accounts: Vec<Account>,
-    account_index: HashMap<String, usize>,
+    account_index: IdMap<String, usize>,
     resources: Vec<Resource>,
-    resource_index: HashMap<String, usize>,
+    resource_index: IdMap<String, usize>,
     bills: Vec<Bill>,
     agenda: BinaryHeap<Reverse<(DateTime<Utc>, u64, Agendum)>>,
     sequence: u64,
     log: Vec<TraceEvent>,
     stimuli: VecDeque<(usize, Stimulus)>,
-    dirty: BTreeSet<usize>,
+    /// Resources to re-plan when the instant settles, in any order and
+    /// with repeats: a list costs no allocation per entry, as a set would,
+    /// and it is sorted once when it is taken.
+    dirty: Vec<usize>,
     steps_this_instant: usize,
     /// Steps of work so far, against the budget.
     work: u64,
@@ -385,9 +390,11 @@ pub struct Model<'c> {
     start: DateTime<Utc>,
     /// Resources whose purchase was refused, with the refusing rule: later
     /// events about them are refused too, not errors of the history.
-    refused: HashMap<String, (usize, Option<RuleId>)>,
+    refused: IdMap<String, (usize, Option<RuleId>)>,
     /// See [`Model::fee_operations`].
     fee_operations: std::cell::OnceCell<[Arc<[FeeOperation]>; 2]>,
+    /// See [`Model::reminders`].
+    reminders: std::cell::OnceCell<Vec<Vec<(u32, TimeDelta)>>>,
     /// The verdicts on every operation of a state whose verdicts only
     /// its account's standing decides (`CatalogLookups::verdicts_fixed`),
     /// per (lifecycle, state, account overdue), worked out the first time
@@ -407,15 +414,15 @@ impl<'c> Model<'c> {
             catalog,
             now: history.start,
             accounts: Vec::new(),
-            account_index: HashMap::new(),
+            account_index: id_map(),
             resources: Vec::new(),
-            resource_index: HashMap::new(),
+            resource_index: id_map(),
             bills: Vec::new(),
             agenda: BinaryHeap::new(),
             sequence: 0,
             log: Vec::new(),
             stimuli: VecDeque::new(),
-            dirty: BTreeSet::new(),
+            dirty: Vec::new(),
             steps_this_instant: 0,
             fixed_verdicts: std::cell::RefCell::default(),
             work: 0,
@@ -427,8 +434,9 @@ impl<'c> Model<'c> {
             // touch a few of the catalog's lifecycles.
             fired: vec![Vec::new(); catalog.lifecycles.len()],
             start: history.start,
-            refused: HashMap::new(),
+            refused: id_map(),
             fee_operations: std::cell::OnceCell::new(),
+            reminders: std::cell::OnceCell::new(),
         };
         for a in &history.accounts {
             if model.account_index.contains_key(&a.id) {
@@ -472,14 +480,17 @@ impl<'c> Model<'c> {
                     message: format!("unknown account `{}`", r.account),
                 })?;
             let purchased = r.purchased_at.unwrap_or_default().at(history.start);
-            model.create(
-                account,
-                r,
-                purchased,
-                r.paid_cash,
-                r.paid_voucher,
-                &format!("resources[{i}] ({})", r.id),
-            )?;
+            // The place is written only for an error: a history lists its
+            // resources once per run, and verify starts many runs.
+            model
+                .create(account, r, purchased, r.paid_cash, r.paid_voucher, "")
+                .map_err(|error| match error {
+                    ModelError::History(mut e) if e.place.is_empty() => {
+                        e.place = format!("resources[{i}] ({})", r.id);
+                        ModelError::History(e)
+                    }
+                    other => other,
+                })?;
         }
         for a in 0..model.accounts.len() {
             model.check_credit_alert(a);

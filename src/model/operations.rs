@@ -161,7 +161,7 @@ impl<'c> Model<'c> {
                 res.term += renewed - old;
                 res.expires_at = Some(renewed);
             }
-            model.dirty.insert(r);
+            model.dirty.push(r);
             // A renewal too short to reach the present leaves the resource
             // expired (ecs.interp.renewal-term): its transition back to
             // service does not fire, rather than firing and expiring again
@@ -235,7 +235,7 @@ impl<'c> Model<'c> {
             vouchers,
         });
         self.after_ledger_change(account);
-        self.dirty.insert(r);
+        self.dirty.push(r);
         Ok(())
     }
 

@@ -105,9 +105,9 @@ impl<'c> Model<'c> {
         for child in self.resources[r].children.clone() {
             self.stimuli
                 .push_back((child, Stimulus::ParentEntered(transition.to)));
-            self.dirty.insert(child);
+            self.dirty.push(child);
         }
-        self.dirty.insert(r);
+        self.dirty.push(r);
         Ok(())
     }
 
