@@ -17,6 +17,7 @@
 
 pub mod account;
 pub mod chart;
+mod fold;
 pub mod mix;
 pub mod report;
 pub mod rows;
