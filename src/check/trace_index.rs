@@ -96,6 +96,18 @@ impl<'t> TraceIndex<'t> {
             by_id: id_map(),
             reruns: RefCell::new(HashMap::new()),
         };
+        index.add_subjects(lifecycles);
+        index.add_snapshots();
+        index.add_requests();
+        index.add_log();
+        index.add_parent_facts();
+        index
+    }
+
+    /// One subject per resource of the history, in its order (start, then
+    /// purchases), with its lifecycle and its parent.
+    fn add_subjects(&mut self, lifecycles: &HashMap<String, LifecycleId>) {
+        let (history, trace) = (self.history, self.trace);
         // Resources, in the history's order (start, then purchases).
         let purchased = history.events.iter().filter_map(|e| match e {
             Event::Purchase {
@@ -112,12 +124,12 @@ impl<'t> TraceIndex<'t> {
             .iter()
             .map(|r| (r.id.as_str(), r.account.as_str(), r.parent.as_deref()));
         for (id, account, parent) in listed.chain(purchased) {
-            if index.by_id.contains_key(id) {
+            if self.by_id.contains_key(id) {
                 continue;
             }
-            let parent = parent.and_then(|p| index.by_id.get(p).copied());
-            index.by_id.insert(id.to_string(), index.subjects.len());
-            index.subjects.push(Subject {
+            let parent = parent.and_then(|p| self.by_id.get(p).copied());
+            self.by_id.insert(id.to_string(), self.subjects.len());
+            self.subjects.push(Subject {
                 id: id.to_string(),
                 account: account.to_string(),
                 lifecycle: lifecycles.get(id).copied(),
@@ -128,12 +140,18 @@ impl<'t> TraceIndex<'t> {
                 facts: Vec::new(),
             });
         }
+    }
+
+    /// Each subject's snapshots, in time order, with its account's and its
+    /// parent's observation at the same instant.
+    fn add_snapshots(&mut self) {
+        let trace = self.trace;
         // Observations. A system lists its resources in the same order at
         // every instant (the model does), so the subject at each position
         // is looked up once and afterwards only checked by its id.
         let mut at_position: Vec<(&'t str, Option<usize>)> = Vec::new();
         let mut subjects_here: Vec<(usize, &'t ResourceObservation)> = Vec::new();
-        let mut first_position: Vec<Option<usize>> = vec![None; index.subjects.len()];
+        let mut first_position: Vec<Option<usize>> = vec![None; self.subjects.len()];
         for obs in &trace.observations {
             subjects_here.clear();
             for (position, r) in obs.resources.iter().enumerate() {
@@ -141,7 +159,7 @@ impl<'t> TraceIndex<'t> {
                 let subject = match at_position.get(position) {
                     Some(&(known, subject)) if same(known, id) => subject,
                     _ => {
-                        let subject = index.by_id.get(id).copied();
+                        let subject = self.by_id.get(id).copied();
                         at_position.truncate(position);
                         at_position.push((id, subject));
                         subject
@@ -153,12 +171,12 @@ impl<'t> TraceIndex<'t> {
                 }
             }
             for &(s, r) in &subjects_here {
-                let account = obs.account(&index.subjects[s].account);
-                let parent = index.subjects[s]
+                let account = obs.account(&self.subjects[s].account);
+                let parent = self.subjects[s]
                     .parent
                     .and_then(|p| first_position[p])
                     .map(|position| &obs.resources[position]);
-                index.subjects[s].snapshots.push(Snapshot {
+                self.subjects[s].snapshots.push(Snapshot {
                     at: obs.at,
                     resource: r,
                     account,
@@ -171,11 +189,17 @@ impl<'t> TraceIndex<'t> {
         }
         // Observations come in time order from the model: sorting is
         // only needed for a system that reports them otherwise.
-        for s in &mut index.subjects {
+        for s in &mut self.subjects {
             if !s.snapshots.is_sorted_by_key(|snap| snap.at) {
                 s.snapshots.sort_by_key(|snap| snap.at);
             }
         }
+    }
+
+    /// The user's requests from the history, as facts of the resource
+    /// asked about.
+    fn add_requests(&mut self) {
+        let history = self.history;
         // Requests from the history.
         for e in &history.events {
             let at = e.at().at(history.start);
@@ -191,10 +215,17 @@ impl<'t> TraceIndex<'t> {
                 Event::Purchase { resource, .. } => (&resource.id, "purchase"),
                 _ => continue,
             };
-            if let Some(&s) = index.by_id.get(resource) {
-                index.subjects[s].facts.push((at, Fact::Asked(op)));
+            if let Some(&s) = self.by_id.get(resource) {
+                self.subjects[s].facts.push((at, Fact::Asked(op)));
             }
         }
+    }
+
+    /// The log's events as facts of their resource, with the overdue
+    /// periods they imply (overdue from the first unpaid bill, settled when
+    /// the last is), each subject's facts in time order.
+    fn add_log(&mut self) {
+        let trace = self.trace;
         // The log, with the overdue periods it implies.
         let mut overdue_bills: HashMap<&str, BTreeSet<&str>> = HashMap::new();
         // The model shares one string per resource id between its events:
@@ -206,7 +237,7 @@ impl<'t> TraceIndex<'t> {
             let subject = match seen.iter().find(|(known, _)| std::ptr::eq(*known, id)) {
                 Some(&(_, subject)) => subject,
                 None => {
-                    let subject = index.by_id.get(id).copied();
+                    let subject = self.by_id.get(id).copied();
                     if seen.len() < SEEN_IDS {
                         seen.push((id, subject));
                     }
@@ -217,7 +248,7 @@ impl<'t> TraceIndex<'t> {
                 continue;
             };
             let at = e.at();
-            index.subjects[s].facts.push((at, Fact::Logged(e)));
+            self.subjects[s].facts.push((at, Fact::Logged(e)));
             match e {
                 TraceEvent::Deduction {
                     resource,
@@ -228,32 +259,35 @@ impl<'t> TraceIndex<'t> {
                     let set = overdue_bills.entry(resource).or_default();
                     let was_empty = set.is_empty();
                     if set.insert(bill) && was_empty {
-                        index.subjects[s].facts.push((at, Fact::BecameOverdue));
+                        self.subjects[s].facts.push((at, Fact::BecameOverdue));
                     }
                 }
                 TraceEvent::BillSettled { resource, bill, .. } => {
                     let set = overdue_bills.entry(resource).or_default();
                     if set.remove(bill.as_str()) && set.is_empty() {
-                        index.subjects[s].facts.push((at, Fact::Settled));
+                        self.subjects[s].facts.push((at, Fact::Settled));
                     }
                 }
                 _ => {}
             }
         }
         // Stable sort keeps the log's order within an instant.
-        for s in &mut index.subjects {
+        for s in &mut self.subjects {
             if !s.facts.is_sorted_by_key(|(at, _)| *at) {
                 s.facts.sort_by_key(|(at, _)| *at);
             }
         }
-        // Each resource also sees what happened to its parent.
-        let parent_facts: Vec<Vec<(DateTime<Utc>, Fact<'t>)>> = index
+    }
+
+    /// Each resource also sees what happened to its parent.
+    fn add_parent_facts(&mut self) {
+        let parent_facts: Vec<Vec<(DateTime<Utc>, Fact<'t>)>> = self
             .subjects
             .iter()
             .map(|s| {
                 s.parent
                     .map(|p| {
-                        index.subjects[p]
+                        self.subjects[p]
                             .facts
                             .iter()
                             .filter(|(_, f)| !matches!(f, Fact::OfParent(_)))
@@ -263,12 +297,11 @@ impl<'t> TraceIndex<'t> {
                     .unwrap_or_default()
             })
             .collect();
-        for (s, extra) in index.subjects.iter_mut().zip(parent_facts) {
+        for (s, extra) in self.subjects.iter_mut().zip(parent_facts) {
             if !extra.is_empty() {
                 s.facts = merge_by_instant(std::mem::take(&mut s.facts), extra);
             }
         }
-        index
     }
 
     /// Resources following one of these lifecycles.
