@@ -124,3 +124,11 @@ impl InvariantCounts {
         )
     }
 }
+
+/// ` (shard K/N)` when the report holds one shard of a run, else nothing.
+pub(super) fn shard_label(report: &VerifyReport) -> String {
+    report
+        .shard
+        .map(|(k, n)| format!(" (shard {k}/{n})"))
+        .unwrap_or_default()
+}

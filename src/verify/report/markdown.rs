@@ -46,10 +46,7 @@ fn headline(out: &mut String, judge: &Catalog, report: &VerifyReport) {
         escape(&report.system),
         report.seed,
         report.cases,
-        report
-            .shard
-            .map(|(k, n)| format!(" (shard {k}/{n})"))
-            .unwrap_or_default(),
+        super::shard_label(report),
         report
             .products
             .iter()

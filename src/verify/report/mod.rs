@@ -9,7 +9,7 @@ mod junit;
 mod markdown;
 mod text;
 
-use counts::{InvariantCounts, RuleCoverage};
+use counts::{InvariantCounts, RuleCoverage, shard_label};
 pub use json::{coverage_json_schema, json_schema};
 pub use junit::junit;
 pub use markdown::markdown;

@@ -81,10 +81,7 @@ pub fn report_text(judge: &Catalog, report: &VerifyReport, options: TextOptions)
         "seed {}, {} cases{}, products: {}\n",
         report.seed,
         report.cases,
-        report
-            .shard
-            .map(|(k, n)| format!(" (shard {k}/{n})"))
-            .unwrap_or_default(),
+        super::shard_label(report),
         report.products.join(", ")
     ));
     if let Some(e) = &report.protocol_error {
