@@ -328,27 +328,7 @@ fn add_account(tally: &mut Tally, context: &AccountContext<'_>, index: u64) -> A
     );
     let indexed = crate::check::TraceIndex::with_lifecycles(history, &trace, &lifecycles);
     let evaluations = crate::check::check_index(catalog, references, &indexed, None);
-    for e in &evaluations {
-        let inv = tally::counter(
-            &mut tally.invariants,
-            &catalog.invariants[e.invariant.index()].id,
-        );
-        inv.applicable += u64::from(e.applicable);
-        inv.exercised += u64::from(e.exercised);
-        if let Some(v) = &e.violation {
-            inv.violated += 1;
-            row.violations += 1;
-            tally.violations.push(FleetViolation {
-                account: index,
-                seed: options.seed,
-                invariant: v.invariant.clone(),
-                rules: v.rules.clone(),
-                resource: v.resource.clone(),
-                at: v.at,
-                message: v.message.clone(),
-            });
-        }
-    }
+    record_evaluations(tally, catalog, &evaluations, index, options.seed, &mut row);
     tally.accounts_violating += u64::from(row.violations > 0);
     if tally.violations.len() > 4 * tally::VIOLATION_SAMPLE {
         tally
@@ -363,6 +343,39 @@ fn add_account(tally: &mut Tally, context: &AccountContext<'_>, index: u64) -> A
         compare_with_sut(tally, catalog, sut, options, history, index);
     }
     row
+}
+
+/// Counts each invariant's verdict on one account, and keeps its
+/// violations with the account's index and seed.
+fn record_evaluations(
+    tally: &mut Tally,
+    catalog: &Catalog,
+    evaluations: &[crate::check::Evaluation],
+    index: u64,
+    seed: u64,
+    row: &mut AccountRow,
+) {
+    for e in evaluations {
+        let inv = tally::counter(
+            &mut tally.invariants,
+            &catalog.invariants[e.invariant.index()].id,
+        );
+        inv.applicable += u64::from(e.applicable);
+        inv.exercised += u64::from(e.exercised);
+        if let Some(v) = &e.violation {
+            inv.violated += 1;
+            row.violations += 1;
+            tally.violations.push(FleetViolation {
+                account: index,
+                seed,
+                invariant: v.invariant.clone(),
+                rules: v.rules.clone(),
+                resource: v.resource.clone(),
+                at: v.at,
+                message: v.message.clone(),
+            });
+        }
+    }
 }
 
 /// Runs account `index` through the implementation under test, observing
@@ -423,26 +436,7 @@ fn compare_with_sut(
         }
     };
     record.accounts += 1;
-    // The model under another reading only when the ones before it do not
-    // explain the trace, as verify does.
-    let mut first = None;
-    let mut explained = false;
-    for reference in &sut.references {
-        let Ok(expected) = crate::model::run(reference, history, &instants) else {
-            continue;
-        };
-        let expected = crate::compare::Reference::new(reference, expected);
-        match crate::compare::compare(judge, std::slice::from_ref(&expected), &trace) {
-            None => {
-                explained = true;
-                break;
-            }
-            Some(d) => {
-                first.get_or_insert(d);
-            }
-        }
-    }
-    if let (false, Some(d)) = (explained, first) {
+    if let Some(d) = unexplained_divergence(judge, sut, history, &instants, &trace) {
         record.diverging += 1;
         record
             .disagreements
@@ -452,6 +446,33 @@ fn compare_with_sut(
         record.disagreements.sort_by_key(|d| d.account);
         record.disagreements.truncate(tally::VIOLATION_SAMPLE);
     }
+}
+
+/// How the implementation's trace departs from the model's, unless the
+/// model under some accepted reading explains it. The model under another
+/// reading runs only when the ones before it do not explain the trace, as
+/// verify does; the first reading's divergence is the one reported.
+fn unexplained_divergence(
+    judge: &Catalog,
+    sut: &FleetSut<'_>,
+    history: &History,
+    instants: &[crate::history::Offset],
+    trace: &Trace,
+) -> Option<crate::compare::Divergence> {
+    let mut first = None;
+    for reference in &sut.references {
+        let Ok(expected) = crate::model::run(reference, history, instants) else {
+            continue;
+        };
+        let expected = crate::compare::Reference::new(reference, expected);
+        match crate::compare::compare(judge, std::slice::from_ref(&expected), trace) {
+            None => return None,
+            Some(d) => {
+                first.get_or_insert(d);
+            }
+        }
+    }
+    first
 }
 
 /// How a payment behaviour is named in results.

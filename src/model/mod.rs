@@ -438,8 +438,19 @@ impl<'c> Model<'c> {
             fee_operations: std::cell::OnceCell::new(),
             reminders: std::cell::OnceCell::new(),
         };
+        model.open_accounts(history)?;
+        model.create_listed_resources(history)?;
+        for a in 0..model.accounts.len() {
+            model.check_credit_alert(a);
+        }
+        model.settle_instant()?;
+        Ok(model)
+    }
+
+    /// The history's accounts, each with its starting balance.
+    fn open_accounts(&mut self, history: &History) -> Result<(), ModelError> {
         for a in &history.accounts {
-            if model.account_index.contains_key(&a.id) {
+            if self.account_index.contains_key(&a.id) {
                 return Err(HistoryError {
                     place: place("accounts"),
                     message: format!("account `{}` is listed twice", a.id),
@@ -456,10 +467,8 @@ impl<'c> Model<'c> {
                     ),
                 });
             }
-            model
-                .account_index
-                .insert(a.id.clone(), model.accounts.len());
-            model.accounts.push(Account {
+            self.account_index.insert(a.id.clone(), self.accounts.len());
+            self.accounts.push(Account {
                 id: Name::from(a.id.as_str()),
                 cash: a.cash,
                 vouchers: a.vouchers,
@@ -471,8 +480,13 @@ impl<'c> Model<'c> {
                 unpaid: Vec::new(),
             });
         }
+        Ok(())
+    }
+
+    /// The resources the history lists as existing at its start.
+    fn create_listed_resources(&mut self, history: &History) -> Result<(), ModelError> {
         for (i, r) in history.resources.iter().enumerate() {
-            let account = *model
+            let account = *self
                 .account_index
                 .get(&r.account)
                 .ok_or_else(|| HistoryError {
@@ -482,8 +496,7 @@ impl<'c> Model<'c> {
             let purchased = r.purchased_at.unwrap_or_default().at(history.start);
             // The place is written only for an error: a history lists its
             // resources once per run, and verify starts many runs.
-            model
-                .create(account, r, purchased, r.paid_cash, r.paid_voucher, "")
+            self.create(account, r, purchased, r.paid_cash, r.paid_voucher, "")
                 .map_err(|error| match error {
                     ModelError::History(mut e) if e.place.is_empty() => {
                         e.place = format!("resources[{i}] ({})", r.id);
@@ -492,11 +505,7 @@ impl<'c> Model<'c> {
                     other => other,
                 })?;
         }
-        for a in 0..model.accounts.len() {
-            model.check_credit_alert(a);
-        }
-        model.settle_instant()?;
-        Ok(model)
+        Ok(())
     }
 
     /// The model's clock.
