@@ -90,34 +90,16 @@ impl<'a> Compiler<'a> {
             Some(Pattern::Existence {
                 after: self.event_predicate(scope, &p.value.after),
                 eventually: self.predicate(scope, &p.value.eventually),
-                within: p
-                    .value
-                    .within
-                    .as_ref()
-                    .and_then(|w| self.duration_expr(scope.at, w, &scope.element)),
-                unless: p
-                    .value
-                    .unless
-                    .iter()
-                    .map(|u| self.event_predicate(scope, u))
-                    .collect(),
+                within: self.within(scope, p.value.within.as_ref()),
+                unless: self.unless(scope, &p.value.unless),
             })
         } else if let Some(p) = &inv.response {
             Some(Pattern::Response {
                 trigger: self.event_predicate(scope, &p.value.trigger),
                 given: p.value.given.as_ref().map(|g| self.predicate(scope, g)),
                 expect: self.predicate(scope, &p.value.expect),
-                within: p
-                    .value
-                    .within
-                    .as_ref()
-                    .and_then(|w| self.duration_expr(scope.at, w, &scope.element)),
-                unless: p
-                    .value
-                    .unless
-                    .iter()
-                    .map(|u| self.event_predicate(scope, u))
-                    .collect(),
+                within: self.within(scope, p.value.within.as_ref()),
+                unless: self.unless(scope, &p.value.unless),
             })
         } else if let Some(p) = &inv.precedence {
             Some(Pattern::Precedence {
@@ -160,6 +142,20 @@ impl<'a> Compiler<'a> {
                 );
             }
         }
+    }
+
+    /// A response's or existence's deadline, if it names one.
+    fn within(&mut self, scope: &Scope<'a>, within: Option<&raw::Text>) -> Option<DurationExpr> {
+        within.and_then(|w| self.duration_expr(scope.at, w, &scope.element))
+    }
+
+    /// The events that excuse a response or existence.
+    fn unless(
+        &mut self,
+        scope: &Scope<'a>,
+        unless: &[yaml::Spanned<raw::EventPredicate>],
+    ) -> Vec<EventPredicate> {
+        unless.iter().map(|u| self.event_predicate(scope, u)).collect()
     }
 
     pub(super) fn predicate(
