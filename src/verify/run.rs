@@ -150,19 +150,28 @@ pub(super) fn run_generated(ctx: &Context<'_>, options: &VerifyOptions, report: 
         .collect();
     let watch = &options.watch;
     watch.phase("verifying", mine.len() as u64, "cases");
-    let results: Vec<(usize, CaseOutcome)> = mine
-        .par_iter()
-        .map(|i| {
-            let outcome = ctx.case(&cases.tree(*i).current());
-            watch.advance(1);
-            if let Some(failed) = outcome.failed_checks(judge) {
-                watch.event(|| format!("case {i}: {failed}"));
-            }
-            (*i, outcome)
-        })
-        .collect();
-    report.cases = results.len() as u32;
-    let first_failure = tally(judge, &results, report);
+    report.cases = mine.len() as u32;
+    let mut tally = Tally::new(judge, report);
+    // Run in parallel a slice at a time and added up in case order as each
+    // slice ends, so a run holds one slice's outcomes at a time, not every
+    // case's: memory stays flat however many cases are asked for.
+    for slice in mine.chunks(CASES_PER_SLICE) {
+        let results: Vec<(usize, CaseOutcome)> = slice
+            .par_iter()
+            .map(|i| {
+                let outcome = ctx.case(&cases.tree(*i).current());
+                watch.advance(1);
+                if let Some(failed) = outcome.failed_checks(judge) {
+                    watch.event(|| format!("case {i}: {failed}"));
+                }
+                (*i, outcome)
+            })
+            .collect();
+        for (case, outcome) in &results {
+            tally.add(report, *case, outcome);
+        }
+    }
+    let first_failure = tally.finish(judge, report);
     // Every failed check gets its own shrunk counterexample, even when
     // several first fail on the same case: each shrinks a fresh tree of
     // that case, keeping what makes *its* check fail.
@@ -208,23 +217,38 @@ pub(super) fn run_generated(ctx: &Context<'_>, options: &VerifyOptions, report: 
     coverage_verdict(ctx, options, &cases.targets, report);
 }
 
-/// Adds each case's outcome to the report; returns, per failed check (an
-/// invariant, or the comparison as `None`), the first case it failed on.
-pub(super) fn tally(
-    judge: &Catalog,
-    results: &[(usize, CaseOutcome)],
-    report: &mut VerifyReport,
-) -> BTreeMap<Option<InvariantId>, usize> {
-    let mut first_failure: BTreeMap<Option<InvariantId>, usize> = BTreeMap::new();
-    // Where each invariant's summary is, found once rather than per case.
-    let summaries: Vec<Option<usize>> = judge
-        .invariants
-        .iter()
-        .map(|inv| report.invariants.iter().position(|s| s.invariant == inv.id))
-        .collect();
-    // Counted by catalog index; the names are looked up once, after.
-    let mut coverage = coverage::Tally::new(judge);
-    for (case, outcome) in results {
+/// How many generated cases run between two additions to the report: enough
+/// that the threads rarely wait for each other at a slice's end, few enough
+/// that the outcomes held at once stay a few megabytes.
+const CASES_PER_SLICE: usize = 2048;
+
+/// The cases' outcomes added to the report in case order; remembers, per
+/// failed check (an invariant, or the comparison as `None`), the first case
+/// it failed on.
+pub(super) struct Tally {
+    first_failure: BTreeMap<Option<InvariantId>, usize>,
+    /// Where each invariant's summary is in the report, found once rather
+    /// than per case.
+    summaries: Vec<Option<usize>>,
+    /// Counted by catalog index; the names are looked up once, at the end.
+    coverage: coverage::Tally,
+}
+
+impl Tally {
+    pub(super) fn new(judge: &Catalog, report: &VerifyReport) -> Tally {
+        Tally {
+            first_failure: BTreeMap::new(),
+            summaries: judge
+                .invariants
+                .iter()
+                .map(|inv| report.invariants.iter().position(|s| s.invariant == inv.id))
+                .collect(),
+            coverage: coverage::Tally::new(judge),
+        }
+    }
+
+    /// Adds one case's outcome; cases come in their order.
+    pub(super) fn add(&mut self, report: &mut VerifyReport, case: usize, outcome: &CaseOutcome) {
         match outcome {
             CaseOutcome::Failed(e) => {
                 record_failure(report, &format!("case {case}"), e.clone());
@@ -235,9 +259,9 @@ pub(super) fn tally(
                 labels,
             } => {
                 report.executed += 1;
-                coverage.add(labels);
+                self.coverage.add(labels);
                 for e in evaluations {
-                    let Some(summary) = summaries[e.invariant.index()]
+                    let Some(summary) = self.summaries[e.invariant.index()]
                         .and_then(|position| report.invariants.get_mut(position))
                     else {
                         continue;
@@ -249,21 +273,30 @@ pub(super) fn tally(
                     summary.exercised += usize::from(e.exercised);
                     if e.violation.is_some() {
                         summary.violations += 1;
-                        first_failure.entry(Some(e.invariant)).or_insert(*case);
+                        self.first_failure.entry(Some(e.invariant)).or_insert(case);
                     }
                 }
                 if let Some(d) = &mut report.differential {
                     d.cases += 1;
                     if divergence.is_some() {
                         d.divergences += 1;
-                        first_failure.entry(None).or_insert(*case);
+                        self.first_failure.entry(None).or_insert(case);
                     }
                 }
             }
         }
     }
-    coverage.add_to(judge, &mut report.coverage);
-    first_failure
+
+    /// Adds the coverage counted to the report; the first failing case of
+    /// each failed check.
+    pub(super) fn finish(
+        self,
+        judge: &Catalog,
+        report: &mut VerifyReport,
+    ) -> BTreeMap<Option<InvariantId>, usize> {
+        self.coverage.add_to(judge, &mut report.coverage);
+        self.first_failure
+    }
 }
 
 /// Files a system's failure to run a case; returns whether it counts as a
