@@ -158,6 +158,24 @@ fn replay(
     let expectations =
         arrears::examples::check_on(&catalog, system, &file.display().to_string(), &example)
             .map_err(Failure::protocol)?;
+    out.push_str(&findings(&report, &expectations));
+    if report.passed() && expectations.passed() {
+        out.push_str("passes: the failure no longer reproduces\n");
+        Ok(Done::new(exit::OK, out))
+    } else {
+        out.push_str("reproduced\n");
+        Ok(Done::new(exit::FAILURE, out))
+    }
+}
+
+/// What the replay found: each counterexample (a violation, or a divergence
+/// from the model) with its rules, each worked-example expectation not met,
+/// and each history the system refused.
+fn findings(
+    report: &arrears::verify::VerifyReport,
+    expectations: &arrears::examples::Outcome,
+) -> String {
+    let mut out = String::new();
     for c in &report.counterexamples {
         out.push_str(&format!(
             "  {} {}: {}\n",
@@ -182,11 +200,5 @@ fn replay(
     for r in &report.refused {
         out.push_str(&format!("  REFUSED {r}\n"));
     }
-    if report.passed() && expectations.passed() {
-        out.push_str("passes: the failure no longer reproduces\n");
-        Ok(Done::new(exit::OK, out))
-    } else {
-        out.push_str("reproduced\n");
-        Ok(Done::new(exit::FAILURE, out))
-    }
+    out
 }

@@ -73,34 +73,7 @@ impl Menu {
         };
         let builder = Builder::new(catalog, &config);
         let infos = builder.lifecycles();
-        let products = mix
-            .products
-            .iter()
-            .filter_map(|(name, p)| {
-                let doc = catalog.document_named(name)?;
-                let methods = p
-                    .billing
-                    .iter()
-                    .map(|(method, share)| {
-                        let roots = (0..infos.len())
-                            .filter(|i| {
-                                let l = &infos[*i];
-                                l.doc == doc && l.parent.is_none() && l.billing == *method
-                            })
-                            .collect::<Vec<usize>>();
-                        (if roots.is_empty() { 0 } else { *share }, roots)
-                    })
-                    .collect::<Methods>();
-                // A product none of whose billing methods can be drawn
-                // (not implemented) is left out, not drawn empty.
-                let share = if methods.iter().all(|m| m.0 == 0) {
-                    0
-                } else {
-                    p.share
-                };
-                Some((share, methods))
-            })
-            .collect();
+        let products = product_shares(catalog, mix, infos);
         let children = infos
             .iter()
             .map(|parent| {
@@ -109,25 +82,7 @@ impl Menu {
                     .collect()
             })
             .collect();
-        let operations = infos
-            .iter()
-            .map(|info| {
-                let lifecycle = catalog.lifecycle(info.id);
-                let mut ops: Vec<(String, bool)> = Vec::new();
-                for name in &info.operations {
-                    if ops.iter().any(|(n, _)| n == name) {
-                        continue;
-                    }
-                    let ends = lifecycle.transitions.iter().any(|t| {
-                        matches!(t.trigger, crate::spec::Trigger::Operation(op)
-                            if catalog.op_name(op) == name)
-                            && lifecycle.state(t.to).terminal
-                    });
-                    ops.push((name.clone(), ends));
-                }
-                ops
-            })
-            .collect();
+        let operations = owner_operations(catalog, infos);
         Menu {
             builder,
             products,
@@ -150,17 +105,51 @@ impl Menu {
         self.products.iter().any(|p| p.0 > 0)
     }
 
-    /// Draws account `index` of a fleet over `days` days.
+    /// Draws account `index` of a fleet over `days` days. The draws come
+    /// from the account's own random stream in a fixed order (payer,
+    /// resources, balances, operations, usage, payments, renewals): the
+    /// pinned fleet reports depend on that order.
     pub fn account(&self, seed: u64, index: u64, days: u32) -> Account {
         let mut rng = crate::verify::case_rng(seed, index);
         let payer = weighted(&mut rng, &self.payers.map(|(p, w)| (w, p)))
             .copied()
             .unwrap_or(Payer::OnTime);
         let id = format!("acct-{index}");
+        let (resources, made) = self.draw_resources(&mut rng, id.clone());
+        let daily: i64 = resources.iter().filter_map(|r| r.hourly_price).sum::<i64>() * 24;
+        let horizon = TimeDelta::days(i64::from(days));
+        let account = account_def(&mut rng, id.clone(), payer, daily);
+        let mut events: Vec<Event> = Vec::new();
+        let mut ends = self.operations(&mut rng, &resources, &made, horizon, &mut events);
+        end_attachments_with_parents(&resources, &mut ends);
+        daily_usage(&mut rng, &resources, &ends, days, &mut events);
+        let renewals = self.renewal_prices(&resources, &made);
+        events.extend(self.payments(&mut rng, payer, &id, daily, renewals, horizon));
+        self.renewals(&mut rng, payer, &resources, &made, &ends, &mut events);
+        // Stable: events at one instant keep the order they were made in
+        // (operations, charges, payments, renewals).
+        events.sort_by_key(Event::at);
+        Account {
+            history: History {
+                start: self.builder.start(),
+                until: Some(Offset(horizon)),
+                accounts: vec![account],
+                resources,
+                events,
+                observe: Vec::new(),
+            },
+            payer,
+        }
+    }
+
+    /// The account's resources (with the builder's lifecycle index of
+    /// each): its root resources drawn by product and billing method, each
+    /// with the attachments the mix's chance gives it.
+    fn draw_resources(&self, rng: &mut TestRng, account: String) -> (Vec<ResourceDef>, Vec<usize>) {
         let mut draw = Draw {
             menu: self,
-            rng: &mut rng,
-            account: id.clone(),
+            rng,
+            account,
             resources: Vec::new(),
             made: Vec::new(),
         };
@@ -182,27 +171,20 @@ impl Menu {
         let Draw {
             resources, made, ..
         } = draw;
-        let daily: i64 = resources.iter().filter_map(|r| r.hourly_price).sum::<i64>() * 24;
-        let horizon = TimeDelta::days(i64::from(days));
-        let cash = match payer {
-            Payer::OnTime => daily * 14 + rng.random_range(0..=10_000),
-            Payer::Late => daily * rng.random_range(0..=10),
-            Payer::Never => daily * rng.random_range(0..=5),
-        };
-        let account = AccountDef {
-            id: id.clone(),
-            cash,
-            vouchers: if rng.random_bool(0.3) {
-                rng.random_range(0..=daily * 3 + 100)
-            } else {
-                0
-            },
-            credit_alert: rng.random_bool(0.3).then(|| daily * 3),
-        };
-        let mut events: Vec<Event> = Vec::new();
-        let infos = self.builder.lifecycles();
-        // Now and then an operation; one that ends a resource (a release,
-        // an unsubscription) ends its use, and its attachments' too.
+        (resources, made)
+    }
+
+    /// Now and then an operation; one that ends a resource (a release,
+    /// an unsubscription) ends its use. Returns when each resource's use
+    /// ends (the horizon, or the operation that ended it).
+    fn operations(
+        &self,
+        rng: &mut TestRng,
+        resources: &[ResourceDef],
+        made: &[usize],
+        horizon: TimeDelta,
+        events: &mut Vec<Event>,
+    ) -> Vec<TimeDelta> {
         let mut ends: Vec<TimeDelta> = vec![horizon; resources.len()];
         for (i, li) in made.iter().enumerate() {
             let operations = &self.operations[*li];
@@ -235,54 +217,47 @@ impl Menu {
                 week += 1;
             }
         }
-        // Resources come after their parents: an attachment's use ends
-        // with its parent's.
-        for i in 0..resources.len() {
-            if let Some(p) = &resources[i].parent
-                && let Some(pi) = resources.iter().position(|r| &r.id == p)
-            {
-                ends[i] = ends[i].min(ends[pi]);
-            }
-        }
+        ends
+    }
 
-        // Usage, billed daily at an hour of the account's own.
-        let billing_hour = TimeDelta::hours(rng.random_range(0..24));
-        for day in 0..i64::from(days) {
-            let at = Offset(TimeDelta::days(day) + billing_hour);
-            for (r, _) in resources
-                .iter()
-                .zip(&ends)
-                .filter(|(r, end)| r.hourly_price.is_some() && at.0 < **end)
-            {
-                events.push(Event::Charge {
-                    at,
-                    resource: r.id.clone(),
-                    amount: None,
-                    hours: Some(24),
-                });
-            }
-        }
-        // Payments on the payer's rhythm.
+    /// What renewing every renewable resource once costs.
+    fn renewal_prices(&self, resources: &[ResourceDef], made: &[usize]) -> i64 {
+        let infos = self.builder.lifecycles();
+        resources
+            .iter()
+            .zip(made)
+            .filter(|(_, li)| infos[**li].renewable)
+            .map(|(r, _)| r.paid_cash.max(100))
+            .sum()
+    }
+
+    /// Payments on the payer's rhythm: top-ups (each followed by Pay Now
+    /// when a top-up does not settle by itself) sized to the account's
+    /// daily usage and its renewals.
+    fn payments(
+        &self,
+        rng: &mut TestRng,
+        payer: Payer,
+        id: &str,
+        daily: i64,
+        renewals: i64,
+        horizon: TimeDelta,
+    ) -> Vec<Event> {
+        let mut events: Vec<Event> = Vec::new();
         let pays_now = !self.builder.top_up_settles();
         let pay = |events: &mut Vec<Event>, at: TimeDelta, amount: i64| {
             events.push(Event::TopUp {
                 at: Offset(at),
-                account: id.clone(),
+                account: id.to_string(),
                 amount,
             });
             if pays_now {
                 events.push(Event::PayNow {
                     at: Offset(at),
-                    account: id.clone(),
+                    account: id.to_string(),
                 });
             }
         };
-        let renewals: i64 = resources
-            .iter()
-            .zip(&made)
-            .filter(|(_, li)| infos[**li].renewable)
-            .map(|(r, _)| r.paid_cash.max(100))
-            .sum();
         match payer {
             Payer::OnTime => {
                 let hour = TimeDelta::hours(rng.random_range(0..24));
@@ -305,8 +280,22 @@ impl Menu {
             }
             Payer::Never => {}
         }
-        // Renewals around expiry.
-        for ((r, li), end) in resources.iter().zip(&made).zip(&ends) {
+        events
+    }
+
+    /// Renewals around expiry: an on-time payer renews a few days before,
+    /// a late one up to 20 days after, one that never pays not at all.
+    fn renewals(
+        &self,
+        rng: &mut TestRng,
+        payer: Payer,
+        resources: &[ResourceDef],
+        made: &[usize],
+        ends: &[TimeDelta],
+        events: &mut Vec<Event>,
+    ) {
+        let infos = self.builder.lifecycles();
+        for ((r, li), end) in resources.iter().zip(made).zip(ends) {
             if !infos[*li].renewable || payer == Payer::Never {
                 continue;
             }
@@ -328,19 +317,64 @@ impl Menu {
                 expiry += TimeDelta::days(TERM_DAYS);
             }
         }
-        // Stable: events at one instant keep the order they were made in
-        // (operations, charges, payments, renewals).
-        events.sort_by_key(Event::at);
-        Account {
-            history: History {
-                start: self.builder.start(),
-                until: Some(Offset(horizon)),
-                accounts: vec![account],
-                resources,
-                events,
-                observe: Vec::new(),
-            },
-            payer,
+    }
+}
+
+/// The account's opening cash balance (by how its payer pays, against its
+/// daily usage), vouchers and credit alert.
+fn account_def(rng: &mut TestRng, id: String, payer: Payer, daily: i64) -> AccountDef {
+    let cash = match payer {
+        Payer::OnTime => daily * 14 + rng.random_range(0..=10_000),
+        Payer::Late => daily * rng.random_range(0..=10),
+        Payer::Never => daily * rng.random_range(0..=5),
+    };
+    AccountDef {
+        id,
+        cash,
+        vouchers: if rng.random_bool(0.3) {
+            rng.random_range(0..=daily * 3 + 100)
+        } else {
+            0
+        },
+        credit_alert: rng.random_bool(0.3).then(|| daily * 3),
+    }
+}
+
+/// Resources come after their parents: an attachment's use ends with its
+/// parent's.
+fn end_attachments_with_parents(resources: &[ResourceDef], ends: &mut [TimeDelta]) {
+    for i in 0..resources.len() {
+        if let Some(p) = &resources[i].parent
+            && let Some(pi) = resources.iter().position(|r| &r.id == p)
+        {
+            ends[i] = ends[i].min(ends[pi]);
+        }
+    }
+}
+
+/// Usage, billed daily at an hour of the account's own, while each
+/// resource is in use.
+fn daily_usage(
+    rng: &mut TestRng,
+    resources: &[ResourceDef],
+    ends: &[TimeDelta],
+    days: u32,
+    events: &mut Vec<Event>,
+) {
+    let billing_hour = TimeDelta::hours(rng.random_range(0..24));
+    for day in 0..i64::from(days) {
+        let at = Offset(TimeDelta::days(day) + billing_hour);
+        for (r, _) in resources
+            .iter()
+            .zip(ends)
+            .filter(|(r, end)| r.hourly_price.is_some() && at.0 < **end)
+        {
+            events.push(Event::Charge {
+                at,
+                resource: r.id.clone(),
+                amount: None,
+                hours: Some(24),
+            });
         }
     }
 }
@@ -391,6 +425,62 @@ impl Draw<'_> {
             }
         }
     }
+}
+
+/// Per product of the mix: its share, and per billing method its share and
+/// the root lifecycles (indexes into `infos`) it draws from.
+fn product_shares(catalog: &Catalog, mix: &Mix, infos: &[LifecycleInfo]) -> Vec<(u32, Methods)> {
+    mix.products
+        .iter()
+        .filter_map(|(name, p)| {
+            let doc = catalog.document_named(name)?;
+            let methods = p
+                .billing
+                .iter()
+                .map(|(method, share)| {
+                    let roots = (0..infos.len())
+                        .filter(|i| {
+                            let l = &infos[*i];
+                            l.doc == doc && l.parent.is_none() && l.billing == *method
+                        })
+                        .collect::<Vec<usize>>();
+                    (if roots.is_empty() { 0 } else { *share }, roots)
+                })
+                .collect::<Methods>();
+            // A product none of whose billing methods can be drawn
+            // (not implemented) is left out, not drawn empty.
+            let share = if methods.iter().all(|m| m.0 == 0) {
+                0
+            } else {
+                p.share
+            };
+            Some((share, methods))
+        })
+        .collect()
+}
+
+/// Per lifecycle, the operations an owner may ask for (each once), and
+/// whether each ends the resource (moves it to a final state).
+fn owner_operations(catalog: &Catalog, infos: &[LifecycleInfo]) -> Vec<Vec<(String, bool)>> {
+    infos
+        .iter()
+        .map(|info| {
+            let lifecycle = catalog.lifecycle(info.id);
+            let mut ops: Vec<(String, bool)> = Vec::new();
+            for name in &info.operations {
+                if ops.iter().any(|(n, _)| n == name) {
+                    continue;
+                }
+                let ends = lifecycle.transitions.iter().any(|t| {
+                    matches!(t.trigger, crate::spec::Trigger::Operation(op)
+                        if catalog.op_name(op) == name)
+                        && lifecycle.state(t.to).terminal
+                });
+                ops.push((name.clone(), ends));
+            }
+            ops
+        })
+        .collect()
 }
 
 /// Draws one of `choices` by weight; `None` when every weight is 0.

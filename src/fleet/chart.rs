@@ -8,6 +8,7 @@
 //! deterministic: it reads only the result (its per-day counts) and the
 //! specs (what each state means).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::FleetResult;
@@ -82,108 +83,137 @@ pub fn render(catalog: &Catalog, result: &FleetResult) -> String {
         num(LEFT),
         escape(&title)
     );
-    let x = |d: usize| LEFT + PLOT_WIDTH * d as f64 / (days.max(2) - 1) as f64;
     for (p, (product, states)) in products.iter().enumerate() {
-        let top = TOP + p as f64 * (PANEL_HEIGHT + PANEL_GAP);
-        let bottom = top + PANEL_HEIGHT;
-        // States in the order of their meaning, then by name.
-        let mut order: Vec<(Meaning, &String, &Vec<u64>)> = states
-            .iter()
-            .map(|(s, series)| (meaning(catalog, product, s), s, series))
-            .collect();
-        order.sort_by_key(|(m, s, _)| (Meaning::ALL.iter().position(|x| x == m).unwrap_or(0), *s));
-        let at = |series: &Vec<u64>, d: usize| series.get(d).copied().unwrap_or(0);
-        let peak = (0..days)
-            .map(|d| order.iter().map(|(_, _, s)| at(s, d)).sum::<u64>())
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let y = |n: u64| bottom - PANEL_HEIGHT * n as f64 / peak as f64;
-        let _ = writeln!(
-            out,
-            r#"<g class="product" data-product="{}">"#,
-            escape(product)
-        );
-        let _ = writeln!(
-            out,
-            r#"<text x="{}" y="{}" font-size="13" font-weight="bold">{}</text>"#,
-            num(LEFT),
-            num(top - 8.0),
-            escape(product)
-        );
-        let mut below = vec![0u64; days];
-        let mut shades_used = [0usize; 4];
-        for (i, (m, state, series)) in order.iter().enumerate() {
-            let k = Meaning::ALL.iter().position(|x| x == m).unwrap_or(0);
-            let fill = shade(*m, shades_used[k]);
-            shades_used[k] += 1;
-            let above: Vec<u64> = (0..days).map(|d| below[d] + at(series, d)).collect();
-            let mut points: Vec<String> = (0..days)
-                .map(|d| format!("{},{}", num(x(d)), num(y(above[d]))))
-                .collect();
-            points.extend(
-                (0..days)
-                    .rev()
-                    .map(|d| format!("{},{}", num(x(d)), num(y(below[d])))),
-            );
-            let _ = writeln!(
-                out,
-                r#"<polygon class="band" data-state="{}" points="{}" fill="{fill}" stroke="white" stroke-width="0.5"><title>{} {} ({}): up to {} at a day's end</title></polygon>"#,
-                escape(state),
-                points.join(" "),
-                escape(product),
-                escape(state),
-                m.words(),
-                grouped(i128::from(
-                    (0..days).map(|d| at(series, d)).max().unwrap_or(0)
-                ))
-            );
-            // The legend: columns of LEGEND_ROWS beside the panel.
-            let (column, row) = (i / LEGEND_ROWS, i % LEGEND_ROWS);
-            let ly = top + 12.0 + row as f64 * 13.0;
-            if column < 2 {
-                let lx = LEFT + PLOT_WIDTH + 16.0 + column as f64 * LEGEND_WIDTH / 2.0;
-                let _ = writeln!(
-                    out,
-                    r#"<rect x="{}" y="{}" width="10" height="10" fill="{fill}"/><text x="{}" y="{}" font-size="11">{}</text>"#,
-                    num(lx),
-                    num(ly - 9.0),
-                    num(lx + 14.0),
-                    num(ly),
-                    escape(state)
-                );
-            }
-            below = above;
-        }
-        // Axes: the peak on the left, day ticks below.
-        let _ = writeln!(
-            out,
-            r##"<line x1="{l}" y1="{b}" x2="{r}" y2="{b}" stroke="#333"/><line x1="{l}" y1="{t}" x2="{l}" y2="{b}" stroke="#333"/>"##,
-            l = num(LEFT),
-            r = num(LEFT + PLOT_WIDTH),
-            t = num(top),
-            b = num(bottom)
-        );
-        let _ = writeln!(
-            out,
-            r#"<text x="{}" y="{}" font-size="11" text-anchor="end">{}</text><text x="{}" y="{}" font-size="11" text-anchor="end">0</text>"#,
-            num(LEFT - 6.0),
-            num(top + 10.0),
-            grouped(i128::from(peak)),
-            num(LEFT - 6.0),
-            num(bottom)
-        );
-        let step = days.div_ceil(MAX_TICKS).max(1);
-        for d in (0..days).step_by(step) {
-            let _ = writeln!(
-                out,
-                r#"<text x="{}" y="{}" font-size="11" text-anchor="middle">day {d}</text>"#,
-                num(x(d)),
-                num(bottom + 16.0)
-            );
-        }
-        out.push_str("</g>\n");
+        panel(&mut out, catalog, p, product, states, days);
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// Where day `d` of `days` falls on the horizontal axis.
+fn day_x(days: usize, d: usize) -> f64 {
+    LEFT + PLOT_WIDTH * d as f64 / (days.max(2) - 1) as f64
+}
+
+/// The `p`th product's panel: a band per state, stacked, with its legend
+/// beside it and its axes.
+fn panel(
+    out: &mut String,
+    catalog: &Catalog,
+    p: usize,
+    product: &str,
+    states: &BTreeMap<String, Vec<u64>>,
+    days: usize,
+) {
+    let x = |d: usize| day_x(days, d);
+    let top = TOP + p as f64 * (PANEL_HEIGHT + PANEL_GAP);
+    let bottom = top + PANEL_HEIGHT;
+    // States in the order of their meaning, then by name.
+    let mut order: Vec<(Meaning, &String, &Vec<u64>)> = states
+        .iter()
+        .map(|(s, series)| (meaning(catalog, product, s), s, series))
+        .collect();
+    order.sort_by_key(|(m, s, _)| (Meaning::ALL.iter().position(|x| x == m).unwrap_or(0), *s));
+    let at = |series: &Vec<u64>, d: usize| series.get(d).copied().unwrap_or(0);
+    let peak = (0..days)
+        .map(|d| order.iter().map(|(_, _, s)| at(s, d)).sum::<u64>())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let y = |n: u64| bottom - PANEL_HEIGHT * n as f64 / peak as f64;
+    let _ = writeln!(
+        out,
+        r#"<g class="product" data-product="{}">"#,
+        escape(product)
+    );
+    let _ = writeln!(
+        out,
+        r#"<text x="{}" y="{}" font-size="13" font-weight="bold">{}</text>"#,
+        num(LEFT),
+        num(top - 8.0),
+        escape(product)
+    );
+    let mut below = vec![0u64; days];
+    let mut shades_used = [0usize; 4];
+    for (i, (m, state, series)) in order.iter().enumerate() {
+        let k = Meaning::ALL.iter().position(|x| x == m).unwrap_or(0);
+        let fill = shade(*m, shades_used[k]);
+        shades_used[k] += 1;
+        let above: Vec<u64> = (0..days).map(|d| below[d] + at(series, d)).collect();
+        let mut points: Vec<String> = (0..days)
+            .map(|d| format!("{},{}", num(x(d)), num(y(above[d]))))
+            .collect();
+        points.extend(
+            (0..days)
+                .rev()
+                .map(|d| format!("{},{}", num(x(d)), num(y(below[d])))),
+        );
+        let _ = writeln!(
+            out,
+            r#"<polygon class="band" data-state="{}" points="{}" fill="{fill}" stroke="white" stroke-width="0.5"><title>{} {} ({}): up to {} at a day's end</title></polygon>"#,
+            escape(state),
+            points.join(" "),
+            escape(product),
+            escape(state),
+            m.words(),
+            grouped(i128::from(
+                (0..days).map(|d| at(series, d)).max().unwrap_or(0)
+            ))
+        );
+        legend_entry(out, i, top, fill, state);
+        below = above;
+    }
+    // Axes: the peak on the left, day ticks below.
+    axes(out, top, bottom, peak, days);
+    out.push_str("</g>\n");
+}
+
+/// The legend entry of a panel's `i`th state: columns of LEGEND_ROWS
+/// beside the panel (states past two columns go unlisted).
+fn legend_entry(out: &mut String, i: usize, top: f64, fill: &str, state: &str) {
+    let (column, row) = (i / LEGEND_ROWS, i % LEGEND_ROWS);
+    let ly = top + 12.0 + row as f64 * 13.0;
+    if column < 2 {
+        let lx = LEFT + PLOT_WIDTH + 16.0 + column as f64 * LEGEND_WIDTH / 2.0;
+        let _ = writeln!(
+            out,
+            r#"<rect x="{}" y="{}" width="10" height="10" fill="{fill}"/><text x="{}" y="{}" font-size="11">{}</text>"#,
+            num(lx),
+            num(ly - 9.0),
+            num(lx + 14.0),
+            num(ly),
+            escape(state)
+        );
+    }
+}
+
+/// A panel's axes: the peak on the left, day ticks below.
+fn axes(out: &mut String, top: f64, bottom: f64, peak: u64, days: usize) {
+    let x = |d: usize| day_x(days, d);
+    let _ = writeln!(
+        out,
+        r##"<line x1="{l}" y1="{b}" x2="{r}" y2="{b}" stroke="#333"/><line x1="{l}" y1="{t}" x2="{l}" y2="{b}" stroke="#333"/>"##,
+        l = num(LEFT),
+        r = num(LEFT + PLOT_WIDTH),
+        t = num(top),
+        b = num(bottom)
+    );
+    let _ = writeln!(
+        out,
+        r#"<text x="{}" y="{}" font-size="11" text-anchor="end">{}</text><text x="{}" y="{}" font-size="11" text-anchor="end">0</text>"#,
+        num(LEFT - 6.0),
+        num(top + 10.0),
+        grouped(i128::from(peak)),
+        num(LEFT - 6.0),
+        num(bottom)
+    );
+    let step = days.div_ceil(MAX_TICKS).max(1);
+    for d in (0..days).step_by(step) {
+        let _ = writeln!(
+            out,
+            r#"<text x="{}" y="{}" font-size="11" text-anchor="middle">day {d}</text>"#,
+            num(x(d)),
+            num(bottom + 16.0)
+        );
+    }
 }

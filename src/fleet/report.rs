@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::FleetResult;
-use super::tally::Histogram;
+use super::tally::{Daily, Histogram, Tally};
 
 /// Thousands separated by commas: `1,234,567`.
 pub fn grouped(n: i128) -> String {
@@ -78,10 +78,38 @@ pub struct Timing {
 
 /// The summary table; `timing` adds the timing line.
 pub fn summary(result: &FleetResult, timing: Option<Timing>) -> String {
+    let t = &result.tally;
+    let mut out = String::new();
+    header(&mut out, result);
+    let mut rows = size_rows(t);
+    rows.extend(outcome_rows(&t.daily));
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    out.push('\n');
+    for (k, v) in rows {
+        let _ = writeln!(out, "  {k:<width$}  {v}");
+    }
+    overdue_durations(&mut out, t);
+    resources_table(&mut out, result);
+    invariants(&mut out, t);
+    first_violations(&mut out, result);
+    model_errors(&mut out, result);
+    sut_comparison(&mut out, result);
+    let verdict = verdict(t);
+    let timing = timing_line(t, timing);
+    let _ = writeln!(
+        out,
+        "\narrears fleet: {} accounts × {} days, {verdict}{timing}",
+        grouped(i128::from(t.accounts)),
+        result.days
+    );
+    out
+}
+
+/// The first lines: what was simulated (accounts, days, start, seed, shard,
+/// mix) and how the accounts pay.
+fn header(out: &mut String, result: &FleetResult) {
     let mix_name = &result.mix_name;
     let t = &result.tally;
-    let d = &t.daily;
-    let mut out = String::new();
     let shards = if result.shard_count > 1 {
         let list: Vec<String> = result.shards.iter().map(u32::to_string).collect();
         format!(", shard {} of {}", list.join("+"), result.shard_count)
@@ -102,6 +130,11 @@ pub fn summary(result: &FleetResult, timing: Option<Timing>) -> String {
         .map(|(p, n)| format!("{p} {}", grouped(i128::from(*n))))
         .collect();
     let _ = writeln!(out, "payers: {}", payers.join(", "));
+}
+
+/// The table's rows on the fleet's size: resources and events, each also
+/// per account.
+fn size_rows(t: &Tally) -> Vec<(&'static str, String)> {
     let per_account = |n: u64| {
         if t.accounts == 0 {
             String::new()
@@ -109,12 +142,7 @@ pub fn summary(result: &FleetResult, timing: Option<Timing>) -> String {
             format!(" ({:.1} per account)", n as f64 / t.accounts as f64)
         }
     };
-    let peak = d
-        .accounts_overdue_at_day_end
-        .iter()
-        .enumerate()
-        .max_by_key(|(i, n)| (**n, std::cmp::Reverse(*i)));
-    let rows: Vec<(&str, String)> = vec![
+    vec![
         (
             "resources",
             format!(
@@ -139,6 +167,19 @@ pub fn summary(result: &FleetResult, timing: Option<Timing>) -> String {
                 per_account(t.trace_events)
             ),
         ),
+    ]
+}
+
+/// The table's rows on what happened: fees, deductions, settlements, the
+/// peak of overdue accounts, stops, releases, refunds, notifications and
+/// operations.
+fn outcome_rows(d: &Daily) -> Vec<(&'static str, String)> {
+    let peak = d
+        .accounts_overdue_at_day_end
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, n)| (**n, std::cmp::Reverse(*i)));
+    vec![
         (
             "fees charged",
             format!("{} minor units", grouped(sum(&d.fees_charged))),
@@ -192,12 +233,12 @@ pub fn summary(result: &FleetResult, timing: Option<Timing>) -> String {
                 grouped(sum(&d.operations_refused))
             ),
         ),
-    ];
-    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    out.push('\n');
-    for (k, v) in rows {
-        let _ = writeln!(out, "  {k:<width$}  {v}");
-    }
+    ]
+}
+
+/// Days from a resource's first overdue bill to its stop, its release and
+/// its settlement: median, 90th percentile and count.
+fn overdue_durations(out: &mut String, t: &Tally) {
     out.push_str(
         "\ndays from a resource's first overdue bill (median, 90th percentile, resources):\n",
     );
@@ -219,7 +260,12 @@ pub fn summary(result: &FleetResult, timing: Option<Timing>) -> String {
             }
         }
     }
-    resources_table(&mut out, result);
+}
+
+/// The invariants: how many were checked and exercised, which were broken
+/// and on how many accounts, and which these accounts never put to the
+/// test.
+fn invariants(out: &mut String, t: &Tally) {
     let exercised = t.invariants.values().filter(|i| i.exercised > 0).count();
     let broken: Vec<(&String, u64)> = t
         .invariants
@@ -253,6 +299,12 @@ pub fn summary(result: &FleetResult, timing: Option<Timing>) -> String {
             idle.join(", ")
         );
     }
+}
+
+/// The first violations, grouped by account, each account with the command
+/// that replays it.
+fn first_violations(out: &mut String, result: &FleetResult) {
+    let t = &result.tally;
     if !t.violations.is_empty() {
         let _ = writeln!(
             out,
@@ -284,6 +336,11 @@ pub fn summary(result: &FleetResult, timing: Option<Timing>) -> String {
             let _ = writeln!(out, "    replay: {}", replay_command(result, previous));
         }
     }
+}
+
+/// The accounts the model could not run, each with its replay command.
+fn model_errors(out: &mut String, result: &FleetResult) {
+    let t = &result.tally;
     if !t.model_errors.is_empty() {
         let _ = writeln!(out, "\naccounts the model could not run:");
         for e in &t.model_errors {
@@ -296,6 +353,13 @@ pub fn summary(result: &FleetResult, timing: Option<Timing>) -> String {
             );
         }
     }
+}
+
+/// With an implementation under test: how many accounts it ran, diverged
+/// on and refused, a broken protocol, and each disagreement with its replay
+/// command.
+fn sut_comparison(out: &mut String, result: &FleetResult) {
+    let t = &result.tally;
     if let Some(sut) = &t.sut {
         let _ = writeln!(
             out,
@@ -329,7 +393,12 @@ pub fn summary(result: &FleetResult, timing: Option<Timing>) -> String {
             );
         }
     }
-    let verdict = if t.accounts == 0 {
+}
+
+/// The last line's verdict: nothing simulated, invariants broken, an
+/// implementation that diverges, or all holding.
+fn verdict(t: &Tally) -> String {
+    if t.accounts == 0 {
         "nothing simulated".to_string()
     } else if t.accounts_violating > 0 || !t.model_errors.is_empty() {
         format!(
@@ -360,9 +429,14 @@ pub fn summary(result: &FleetResult, timing: Option<Timing>) -> String {
         )
     } else {
         format!("{} invariants hold on every account", t.invariants.len())
-    };
+    }
+}
+
+/// The last line's timing, when given: wall-clock seconds and accounts per
+/// second, and per thread for the model and the implementation.
+fn timing_line(t: &Tally, timing: Option<Timing>) -> String {
     let per_second = |n: u64, s: f64| grouped(if s > 0.0 { (n as f64 / s) as i128 } else { 0 });
-    let timing = timing
+    timing
         .map(|timing| {
             let s = timing.elapsed;
             let mut line = format!(", {s:.1} s ({} accounts/s)", per_second(t.accounts, s));
@@ -375,14 +449,7 @@ pub fn summary(result: &FleetResult, timing: Option<Timing>) -> String {
             }
             line
         })
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "\narrears fleet: {} accounts × {} days, {verdict}{timing}",
-        grouped(i128::from(t.accounts)),
-        result.days
-    );
-    out
+        .unwrap_or_default()
 }
 
 /// Resources by product and state at the end of a few days.

@@ -1,18 +1,16 @@
 //! Building a blueprint into a valid history, deterministically: which
-//! lifecycles a case draws from and what a generator may do with each, the
-//! resources (a child bringing the parent it needs), each step's instant
+//! lifecycles a case draws from (what a generator may do with each is
+//! [`LifecycleInfo`]), the resources (a child bringing the parent it needs), each step's instant
 //! and event, and the observation instants.
-
-use std::collections::BTreeSet;
 
 use chrono::TimeDelta;
 
 use super::{
-    Blueprint, DELTAS, GenConfig, Payer, ResourceBlueprint, Scenario, Step, StepKind, TimeSpec,
-    boundaries, horizon, usable_lifecycles,
+    Blueprint, DELTAS, GenConfig, LifecycleInfo, Payer, ResourceBlueprint, Scenario, Step,
+    StepKind, TimeSpec, boundaries, horizon, usable_lifecycles,
 };
 use crate::history::{AccountDef, Event, History, Offset, ResourceDef, Term};
-use crate::spec::{BillingMethod, Catalog, DocId, Lifecycle, LifecycleId, OpId, Trigger};
+use crate::spec::{BillingMethod, Catalog, DocId, LifecycleId};
 
 /// Builds blueprints into histories for one catalog and configuration.
 #[derive(Debug, Clone)]
@@ -26,26 +24,6 @@ pub struct Builder {
     /// Whether a top-up settles overdue bills by itself, under the
     /// readings generation follows.
     top_up_settles: bool,
-}
-
-/// What a generator may do with resources of one lifecycle (shared with
-/// the fleet's account generator, [`crate::fleet`]).
-#[derive(Debug, Clone)]
-pub(crate) struct LifecycleInfo {
-    pub(crate) id: LifecycleId,
-    pub(crate) doc: DocId,
-    pub(crate) product: String,
-    pub(crate) kind: String,
-    pub(crate) billing: BillingMethod,
-    pub(crate) parent: Option<LifecycleId>,
-    /// Resources of this lifecycle can be charged.
-    pub(crate) chargeable: bool,
-    /// Operations a history may ask for with `operate` (those that move
-    /// the lifecycle listed three times).
-    pub(crate) operations: Vec<String>,
-    pub(crate) renewable: bool,
-    pub(crate) upgradable: bool,
-    pub(crate) auto_releasable: bool,
 }
 
 /// What one case draws its targets from: the resources made (lifecycle
@@ -62,9 +40,6 @@ struct Draw<'a> {
 /// [`strategies`](super::strategies)), so that paying late does
 /// settle and what settlement undoes gets exercised.
 const LATE_TOP_UP: i64 = 20_000;
-
-/// Operations that carry amounts and have events of their own.
-const MECHANISM_OPERATIONS: [&str; 4] = ["purchase", "renew", "upgrade", "set-auto-release"];
 
 impl Builder {
     pub fn new(catalog: &Catalog, config: &GenConfig) -> Builder {
@@ -414,12 +389,7 @@ impl Builder {
                 price,
             } => self.renew(made, *target, *term_days, *price, at_offset)?,
             StepKind::Upgrade { target, price } => {
-                let (_, id, _) = self.pick(made, *target, |l| l.upgradable)?;
-                Event::Upgrade {
-                    at: at_offset,
-                    resource: id.clone(),
-                    price: *price,
-                }
+                self.upgrade(made, *target, *price, at_offset)?
             }
             StepKind::AutoRelease { target, after } => {
                 self.auto_release(made, *target, after, at)?
@@ -430,10 +400,7 @@ impl Builder {
                 price,
                 term_days,
             } => {
-                if draw.roots.is_empty() {
-                    return None;
-                }
-                let info = &self.lifecycles[draw.roots[lifecycle % draw.roots.len()]];
+                let info = self.purchasable(draw, *lifecycle)?;
                 *purchases += 1;
                 Event::Purchase {
                     at: at_offset,
@@ -443,6 +410,15 @@ impl Builder {
                 }
             }
         })
+    }
+
+    /// The lifecycle a purchase buys, among those the case may create (none
+    /// when it may create none).
+    fn purchasable(&self, draw: &Draw<'_>, lifecycle: usize) -> Option<&LifecycleInfo> {
+        if draw.roots.is_empty() {
+            return None;
+        }
+        Some(&self.lifecycles[draw.roots[lifecycle % draw.roots.len()]])
     }
 
     /// A charge, of an amount or of hours, to a resource that can be charged.
@@ -494,6 +470,22 @@ impl Builder {
             at,
             resource: id.clone(),
             term: Term::Fixed(TimeDelta::days(term_days)),
+            price,
+        })
+    }
+
+    /// An upgrade of a resource that can be upgraded.
+    fn upgrade(
+        &self,
+        made: &[(usize, String, usize)],
+        target: usize,
+        price: i64,
+        at: Offset,
+    ) -> Option<Event> {
+        let (_, id, _) = self.pick(made, target, |l| l.upgradable)?;
+        Some(Event::Upgrade {
+            at,
+            resource: id.clone(),
             price,
         })
     }
@@ -550,73 +542,4 @@ fn purchased_resource(info: &LifecycleInfo, n: usize, term_days: i64) -> Resourc
         auto_release_at: None,
         associated_with: None,
     }
-}
-
-impl LifecycleInfo {
-    /// What a generator may do with resources of lifecycle `l`.
-    fn of(catalog: &Catalog, id: LifecycleId, l: &Lifecycle) -> LifecycleInfo {
-        let doc = catalog.document(l.doc);
-        let declares = |name: &str| {
-            catalog
-                .op_named(name)
-                .is_some_and(|op| doc.operations.contains_key(&op))
-        };
-        let has_term = matches!(
-            l.billing,
-            BillingMethod::Subscription | BillingMethod::Hybrid
-        );
-        LifecycleInfo {
-            id,
-            doc: l.doc,
-            product: doc.id.clone(),
-            kind: l.kind.clone(),
-            billing: l.billing,
-            parent: l.parent,
-            chargeable: matches!(l.billing, BillingMethod::PayAsYouGo | BillingMethod::Hybrid)
-                || (doc.billing.is_none() && l.billing != BillingMethod::NotBilled),
-            operations: operations_drawn(catalog, l),
-            renewable: has_term && declares("renew"),
-            upgradable: declares("upgrade"),
-            auto_releasable: declares("set-auto-release"),
-        }
-    }
-}
-
-/// The operations a history may ask for with `operate` on a resource of
-/// lifecycle `l`, those that move it listed three times.
-fn operations_drawn(catalog: &Catalog, l: &Lifecycle) -> Vec<String> {
-    let doc = catalog.document(l.doc);
-    // Operations that move this lifecycle (start, release,
-    // unsubscribe...) are listed three times, so they are drawn
-    // more often than those that only succeed or fail.
-    let moves: BTreeSet<OpId> = l
-        .transitions
-        .iter()
-        .filter_map(|t| match t.trigger {
-            Trigger::Operation(op) => Some(op),
-            _ => None,
-        })
-        .collect();
-    // An operation no rule of this lifecycle speaks of (no
-    // transition, no state's capability, no refusal while
-    // overdue) is left out: whatever an implementation does with
-    // it — releasing by hand a resource the documents give no
-    // release, say — is its own choice, and its consequences
-    // would be judged against the model's.
-    let decided = |op: &OpId| {
-        moves.contains(op)
-            || l.states
-                .iter()
-                .any(|s| s.operations.iter().any(|c| c.op == *op))
-            || doc.operations.get(op).is_some_and(|o| o.fee_incurring)
-    };
-    doc.operations
-        .keys()
-        .filter(|op| !MECHANISM_OPERATIONS.contains(&catalog.op_name(**op)))
-        .filter(|op| decided(op))
-        .flat_map(|op| {
-            let times = if moves.contains(op) { 3 } else { 1 };
-            std::iter::repeat_n(catalog.op_name(*op).to_string(), times)
-        })
-        .collect()
 }

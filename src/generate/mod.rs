@@ -25,12 +25,13 @@
 //! count from earlier charges so that they fall inside overdue episodes.
 
 mod build;
+mod lifecycle_info;
 mod strategies;
 
 use crate::history::{History, Offset};
 use crate::spec::{Catalog, DocId, LifecycleId};
 pub use build::Builder;
-pub(crate) use build::LifecycleInfo;
+pub(crate) use lifecycle_info::LifecycleInfo;
 pub use strategies::{blueprints, boundaries, horizon, scenarios, usable_lifecycles};
 
 /// What a generated history may contain.

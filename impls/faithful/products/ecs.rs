@@ -5,7 +5,7 @@
 //! pay-by-traffic bandwidth. Source: ecs-overdue-payments.txt.
 
 use arrears::observation::{BillingStatus as B, Data as D, Serving as S};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::faults::{Fault, Faults};
 use crate::policy;
@@ -28,6 +28,7 @@ pub fn initial(lc: Lc) -> St {
     }
 }
 
+// A declarative table over every (lifecycle, state) pair: one arm per row, so it stays whole.
 /// `entered_by` is the rule of the transition that brought the resource
 /// into its state.
 pub fn traits_of(
@@ -157,6 +158,7 @@ pub fn refusal(lc: Lc, st: St, op: &str) -> Option<&'static str> {
 /// The rule of the release 15 days after an overdue stop.
 const RELEASE_AFTER_STOP: &str = "ecs.payg.release-after-stopped-15-days";
 
+// A declarative table over every (lifecycle, state, signal)) pair: one arm per row, so it stays whole.
 /// `entered_by` is the rule of the transition that brought the resource
 /// into its state.
 pub fn on_signal(lc: Lc, st: St, entered_by: &str, signal: Signal, faults: &Faults) -> Option<Tr> {
@@ -385,56 +387,7 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx, faults: &Faults) -> Vec<(DateTime<Utc>,
     let stop_after = policy::ecs_stop_after_overdue(faults);
     let release_after = policy::ecs_release_after_stop(faults);
     match (lc, st) {
-        (Lc::EcsPaygInstance, _) => {
-            // "the instance is stopped and billing ceases on T+15", T of the
-            // oldest bill still overdue.
-            if matches!(st, Overdue | EconomicalStoppedOverdue)
-                && let Some(t) = ctx.oldest_overdue_bill
-            {
-                out.push((
-                    t + stop_after,
-                    Timed::Transition(tr(Stopped, "stop-at-t15", "ecs.payg.stop-at-t15")),
-                ));
-            }
-            // 15 days into the stop the pay-as-you-go resources start being
-            // released (ecs.payg.release-after-stopped-15-days), with an
-            // email about the computing resources.
-            if st == Stopped {
-                out.push((
-                    ctx.since + release_after,
-                    Timed::Transition(Tr {
-                        to: Released,
-                        id: "release-after-stop",
-                        rule: RELEASE_AFTER_STOP,
-                        effect: Effect::Notify(
-                            "ecs.notify.compute-released",
-                            "ecs.released.email-notification",
-                        ),
-                    }),
-                ));
-            }
-            // "Enable the automatic release feature for pay-as-you-go
-            // instances".
-            if matches!(
-                st,
-                Running
-                    | Overdue
-                    | EconomicalStopped
-                    | EconomicalStoppedOverdue
-                    | Stopped
-                    | StoppedSettled
-            ) && let Some(at) = ctx.auto_release_at
-            {
-                out.push((
-                    at,
-                    Timed::Transition(tr(
-                        Released,
-                        "auto-release",
-                        "ecs.prevent.auto-release-time",
-                    )),
-                ));
-            }
-        }
+        (Lc::EcsPaygInstance, _) => out = payg_instance_timers(st, ctx, stop_after, release_after),
         // A standalone disk, or a pay-as-you-go disk of a subscription
         // instance, stops on its own bills and is released 15 days later
         // (ecs.interp.standalone-disks).
@@ -484,6 +437,62 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx, faults: &Faults) -> Vec<(DateTime<Utc>,
             }
         }
         _ => {}
+    }
+    out
+}
+
+/// The timed transitions of a pay-as-you-go instance: the stop at T+15, the
+/// release 15 days into the stop, and its automatic release time.
+fn payg_instance_timers(
+    st: St,
+    ctx: &Ctx,
+    stop_after: TimeDelta,
+    release_after: TimeDelta,
+) -> Vec<(DateTime<Utc>, Timed)> {
+    use St::*;
+    let mut out = Vec::new();
+    // "the instance is stopped and billing ceases on T+15", T of the
+    // oldest bill still overdue.
+    if matches!(st, Overdue | EconomicalStoppedOverdue)
+        && let Some(t) = ctx.oldest_overdue_bill
+    {
+        out.push((
+            t + stop_after,
+            Timed::Transition(tr(Stopped, "stop-at-t15", "ecs.payg.stop-at-t15")),
+        ));
+    }
+    // 15 days into the stop the pay-as-you-go resources start being
+    // released (ecs.payg.release-after-stopped-15-days), with an
+    // email about the computing resources.
+    if st == Stopped {
+        out.push((
+            ctx.since + release_after,
+            Timed::Transition(Tr {
+                to: Released,
+                id: "release-after-stop",
+                rule: RELEASE_AFTER_STOP,
+                effect: Effect::Notify(
+                    "ecs.notify.compute-released",
+                    "ecs.released.email-notification",
+                ),
+            }),
+        ));
+    }
+    // "Enable the automatic release feature for pay-as-you-go
+    // instances".
+    if matches!(
+        st,
+        Running | Overdue | EconomicalStopped | EconomicalStoppedOverdue | Stopped | StoppedSettled
+    ) && let Some(at) = ctx.auto_release_at
+    {
+        out.push((
+            at,
+            Timed::Transition(tr(
+                Released,
+                "auto-release",
+                "ecs.prevent.auto-release-time",
+            )),
+        ));
     }
     out
 }

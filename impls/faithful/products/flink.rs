@@ -25,6 +25,7 @@ pub fn initial(lc: Lc) -> St {
     }
 }
 
+// A declarative table over every (lifecycle, state) pair: one arm per row, so it stays whole.
 pub fn traits_of(lc: Lc, st: St, faults: &Faults) -> Traits {
     use St::*;
     match (lc, st) {
@@ -206,6 +207,7 @@ pub fn on_signal(lc: Lc, st: St, signal: Signal) -> Option<Tr> {
     }
 }
 
+// A declarative table over every (lifecycle, state, parent state)) pair: one arm per row, so it stays whole.
 pub fn on_parent(lc: Lc, st: St, parent: St, faults: &Faults, readings: &Readings) -> Option<Tr> {
     use St::*;
     match (lc, st, parent) {
@@ -397,6 +399,7 @@ pub fn on_operation(lc: Lc, st: St, op: &str, ctx: &Ctx) -> OpAnswer {
     }
 }
 
+// A declarative table over every (lifecycle, state) pair with a timed transition: one arm per row.
 pub fn timers(lc: Lc, st: St, ctx: &Ctx) -> Vec<(DateTime<Utc>, Timed)> {
     use St::*;
     let mut out = Vec::new();
@@ -502,16 +505,21 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx) -> Vec<(DateTime<Utc>, Timed)> {
         ),
         _ => {}
     }
-    // "Before expiration": the owner gets a reminder by email or text
-    // (flink.expiry.reminders), seven days before (the specs' reading), once
-    // per expiry and only while the workspace has not expired yet.
+    out.extend(expiry_reminder(lc, st, ctx));
+    out
+}
+
+/// "Before expiration": the owner gets a reminder by email or text
+/// (flink.expiry.reminders), seven days before (the specs' reading), once
+/// per expiry and only while the workspace has not expired yet.
+fn expiry_reminder(lc: Lc, st: St, ctx: &Ctx) -> Option<(DateTime<Utc>, Timed)> {
     if lc.reminds_before_expiry()
         && !ctx.reminded
         && let Some(e) = ctx.expires_at
         && ctx.now < e
-        && !matches!(st, Released)
+        && !matches!(st, St::Released)
     {
-        out.push((e - ctx.reminder_lead, Timed::ExpiryReminder));
+        return Some((e - ctx.reminder_lead, Timed::ExpiryReminder));
     }
-    out
+    None
 }

@@ -178,16 +178,21 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx, faults: &Faults) -> Vec<(DateTime<Utc>,
         }
         _ => {}
     }
-    // "Your instances may be released at a system-selected time after the
-    // payment due date" (maxcompute.overdue.release-at-system-selected-time),
-    // read so: released at a time of this implementation's choosing.
+    out.extend(system_selected_release(lc, st, ctx));
+    out
+}
+
+/// "Your instances may be released at a system-selected time after the
+/// payment due date" (maxcompute.overdue.release-at-system-selected-time),
+/// read so: released at a time of this implementation's choosing.
+fn system_selected_release(lc: Lc, st: St, ctx: &Ctx) -> Option<(DateTime<Utc>, Timed)> {
     if let (Lc::McPaygInstance, St::Overdue | St::Locked, Some(after), Some(due)) = (
         lc,
         st,
         ctx.maxcompute_release_after,
         ctx.oldest_overdue_bill,
     ) {
-        out.push((
+        return Some((
             due + after,
             Timed::Transition(tr(
                 St::Released,
@@ -196,5 +201,5 @@ pub fn timers(lc: Lc, st: St, ctx: &Ctx, faults: &Faults) -> Vec<(DateTime<Utc>,
             )),
         ));
     }
-    out
+    None
 }

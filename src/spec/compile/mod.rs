@@ -318,47 +318,8 @@ impl<'a> Compiler<'a> {
                     format!("document id `{id}` is also used by {}", self.files[other].0),
                 );
             }
-            if let Some(date) = &d.last_updated
-                && chrono::NaiveDate::parse_from_str(&date.value, "%Y-%m-%d").is_err()
-            {
-                self.error_at(
-                    at,
-                    date,
-                    &element,
-                    format!(
-                        "last_updated `{}` is not a date of the form YYYY-MM-DD",
-                        date.value
-                    ),
-                );
-            }
-            for (field, value) in [
-                ("title", &d.title),
-                ("product", &d.product),
-                ("source", &d.source),
-            ] {
-                if value.value.trim().is_empty() {
-                    self.error_at(at, value, &element, format!("{field} must not be empty"));
-                }
-            }
-            let mut sections = BTreeSet::new();
-            if d.sections.is_empty() {
-                self.error_at(
-                    at,
-                    &d.id,
-                    &element,
-                    "sections must list the source's section headings",
-                );
-            }
-            for s in &d.sections {
-                if !sections.insert(s.value.clone()) {
-                    self.error_at(
-                        at,
-                        s,
-                        &element,
-                        format!("section `{}` is listed twice", s.value),
-                    );
-                }
-            }
+            self.check_document_fields(at, d, &element);
+            self.check_sections(at, d, &element);
             self.ids
                 .insert(id.clone(), Item::Document(DocId(index as u32)));
             self.documents.push(Document {
@@ -374,6 +335,56 @@ impl<'a> Compiler<'a> {
                 deny_fee_operations_while_overdue: None,
                 refuse_fee_operations_flag: None,
             });
+        }
+    }
+
+    /// A document's date is a date, and its title, product and source are
+    /// not empty.
+    fn check_document_fields(&mut self, at: At, d: &raw::Document, element: &str) {
+        if let Some(date) = &d.last_updated
+            && chrono::NaiveDate::parse_from_str(&date.value, "%Y-%m-%d").is_err()
+        {
+            self.error_at(
+                at,
+                date,
+                element,
+                format!(
+                    "last_updated `{}` is not a date of the form YYYY-MM-DD",
+                    date.value
+                ),
+            );
+        }
+        for (field, value) in [
+            ("title", &d.title),
+            ("product", &d.product),
+            ("source", &d.source),
+        ] {
+            if value.value.trim().is_empty() {
+                self.error_at(at, value, element, format!("{field} must not be empty"));
+            }
+        }
+    }
+
+    /// A document lists its source's section headings, each once.
+    fn check_sections(&mut self, at: At, d: &raw::Document, element: &str) {
+        let mut sections = BTreeSet::new();
+        if d.sections.is_empty() {
+            self.error_at(
+                at,
+                &d.id,
+                element,
+                "sections must list the source's section headings",
+            );
+        }
+        for s in &d.sections {
+            if !sections.insert(s.value.clone()) {
+                self.error_at(
+                    at,
+                    s,
+                    element,
+                    format!("section `{}` is listed twice", s.value),
+                );
+            }
         }
     }
 
