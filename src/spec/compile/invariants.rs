@@ -155,7 +155,10 @@ impl<'a> Compiler<'a> {
         scope: &Scope<'a>,
         unless: &[yaml::Spanned<raw::EventPredicate>],
     ) -> Vec<EventPredicate> {
-        unless.iter().map(|u| self.event_predicate(scope, u)).collect()
+        unless
+            .iter()
+            .map(|u| self.event_predicate(scope, u))
+            .collect()
     }
 
     pub(super) fn predicate(

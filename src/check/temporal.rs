@@ -1,0 +1,289 @@
+//! The state-and-event patterns (absence, universality, existence,
+//! response, precedence), judged resource by resource over the snapshots
+//! and facts of a [`TraceIndex`]: for each, whether it was put to the test
+//! and its earliest violation.
+
+use std::cell::RefCell;
+
+use chrono::{DateTime, Utc};
+
+use super::{Evaluator, Snapshot, TraceIndex, Violation, describe, describe_event, violation};
+use crate::spec::{Catalog, DurationExpr, EventPredicate, InvariantDef, Pattern, Predicate};
+
+/// The state-and-event patterns, evaluated resource by resource.
+pub(super) fn temporal(
+    judge: &Catalog,
+    params: &Catalog,
+    inv: &InvariantDef,
+    pattern: &Pattern,
+    index: &TraceIndex<'_>,
+) -> (bool, Option<Violation>) {
+    let eval = Evaluator {
+        params,
+        index,
+        first_happened: RefCell::new(Vec::new()),
+    };
+    let mut verdict = Verdict {
+        judge,
+        inv,
+        exercised: false,
+        worst: None,
+    };
+    let obligation = Obligation::of(pattern);
+    for subject in index.subjects(&inv.subjects) {
+        match pattern {
+            Pattern::Absence { never, scope }
+            | Pattern::Universality {
+                always: never,
+                scope,
+            } => {
+                let absence = matches!(pattern, Pattern::Absence { .. });
+                never_or_always(
+                    &eval,
+                    subject,
+                    (never, absence),
+                    scope.as_ref(),
+                    &mut verdict,
+                );
+            }
+            Pattern::Response { .. } | Pattern::Existence { .. } => {
+                if let Some(obligation) = &obligation {
+                    response(&eval, subject, obligation, &mut verdict);
+                }
+            }
+            Pattern::Precedence { effect, cause } => {
+                precedence(&eval, subject, (effect, cause), &mut verdict);
+            }
+            Pattern::Structural(_) => {}
+        }
+    }
+    (verdict.exercised, verdict.worst)
+}
+
+/// What one temporal pattern has found so far over its subjects: whether
+/// it was put to the test, and its earliest violation.
+struct Verdict<'a> {
+    judge: &'a Catalog,
+    inv: &'a InvariantDef,
+    exercised: bool,
+    worst: Option<Violation>,
+}
+
+impl Verdict<'_> {
+    /// Keeps a violation on `resource` if it is earlier than any kept.
+    fn keep(
+        &mut self,
+        resource: &str,
+        at: DateTime<Utc>,
+        message: String,
+        observation: Option<serde_json::Value>,
+    ) {
+        if self.worst.as_ref().is_none_or(|w| at < w.at) {
+            self.worst = Some(violation(
+                self.inv,
+                self.judge,
+                Some(resource),
+                at,
+                message,
+                observation,
+            ));
+        }
+    }
+}
+
+/// A response or existence pattern, read as one obligation: after
+/// `trigger` (where `given` held just before it), `expect` holds within
+/// `within`, unless an `unless` event excuses it.
+struct Obligation<'a> {
+    trigger: &'a EventPredicate,
+    given: Option<&'a Predicate>,
+    expect: &'a Predicate,
+    within: Option<&'a DurationExpr>,
+    unless: &'a [EventPredicate],
+}
+
+impl<'a> Obligation<'a> {
+    fn of(pattern: &'a Pattern) -> Option<Self> {
+        match pattern {
+            Pattern::Response {
+                trigger,
+                given,
+                expect,
+                within,
+                unless,
+            } => Some(Obligation {
+                trigger,
+                given: given.as_ref(),
+                expect,
+                within: within.as_ref(),
+                unless,
+            }),
+            Pattern::Existence {
+                after,
+                eventually,
+                within,
+                unless,
+            } => Some(Obligation {
+                trigger: after,
+                given: None,
+                expect: eventually,
+                within: within.as_ref(),
+                unless,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Absence and universality on one subject: `predicate` must never hold
+/// (`absence`) or always hold wherever `scope` holds; the first snapshot
+/// that breaks it is kept.
+fn never_or_always(
+    eval: &Evaluator<'_, '_>,
+    subject: usize,
+    (never, absence): (&Predicate, bool),
+    scope: Option<&Predicate>,
+    verdict: &mut Verdict<'_>,
+) {
+    let index = eval.index;
+    // A pattern about entering a state is judged at the instant
+    // of entry (the observation's `since`), so it holds whenever
+    // the entry is observed, even long after it.
+    let at_entry = mentions_entered(never);
+    for observed in index.snapshots(subject) {
+        let shifted;
+        let snap = if at_entry {
+            shifted = Snapshot {
+                at: observed.resource.since,
+                ..*observed
+            };
+            &shifted
+        } else {
+            observed
+        };
+        if scope.is_some_and(|s| !eval.holds(s, subject, snap)) {
+            continue;
+        }
+        verdict.exercised = true;
+        let p = eval.holds(never, subject, snap);
+        if p == absence {
+            let what = if absence {
+                "holds, and it must never"
+            } else {
+                "does not hold, and it must always"
+            };
+            verdict.keep(
+                index.resource_id(subject),
+                snap.at,
+                format!(
+                    "{} {what} while the scope holds (state {})",
+                    describe(never),
+                    snap.resource.state
+                ),
+                serde_json::to_value(snap.resource).ok(),
+            );
+            break;
+        }
+    }
+}
+
+/// Precedence on one subject: every `effect` event has a `cause` event at
+/// or before it; the first effect without one is kept.
+fn precedence(
+    eval: &Evaluator<'_, '_>,
+    subject: usize,
+    (effect, cause): (&EventPredicate, &EventPredicate),
+    verdict: &mut Verdict<'_>,
+) {
+    let index = eval.index;
+    for (at, event) in index.events_of(subject) {
+        if !eval.event_matches(effect, subject, event) {
+            continue;
+        }
+        verdict.exercised = true;
+        let caused = index
+            .events_of(subject)
+            .any(|(t, e)| t <= at && eval.event_matches(cause, subject, e));
+        if !caused {
+            verdict.keep(
+                index.resource_id(subject),
+                at,
+                format!(
+                    "{} happened without {} before it",
+                    describe_event(effect),
+                    describe_event(cause)
+                ),
+                None,
+            );
+            break;
+        }
+    }
+}
+
+/// A response or existence obligation on one subject: each trigger is
+/// judged on the first snapshot at or after its deadline; the first
+/// unmet one is kept.
+fn response(
+    eval: &Evaluator<'_, '_>,
+    subject: usize,
+    obligation: &Obligation<'_>,
+    verdict: &mut Verdict<'_>,
+) {
+    let Obligation {
+        trigger,
+        given,
+        expect,
+        within,
+        unless,
+    } = *obligation;
+    let index = eval.index;
+    let delay = within.map(|d| eval.params.duration(d)).unwrap_or_default();
+    for (at, event) in index.events_of(subject) {
+        if !eval.event_matches(trigger, subject, event) {
+            continue;
+        }
+        if let Some(g) = given {
+            // The condition is read on the last observation before the trigger.
+            match index.snapshot_before(subject, at) {
+                Some(snap) if eval.holds(g, subject, snap) => {}
+                _ => continue,
+            }
+        }
+        let deadline = at + delay;
+        let Some(snap) = index.snapshot_at_or_after(subject, deadline) else {
+            continue; // the trace ends before the deadline: nothing to judge
+        };
+        // An excuse at the trigger's own instant counts: the two happened
+        // together, and the observation shows both.
+        let excused = index.events_of(subject).any(|(t, e)| {
+            t >= at && t <= snap.at && unless.iter().any(|u| eval.event_matches(u, subject, e))
+        });
+        if excused {
+            continue;
+        }
+        verdict.exercised = true;
+        if !eval.holds(expect, subject, snap) {
+            verdict.keep(
+                index.resource_id(subject),
+                snap.at,
+                format!(
+                    "after {} at {at}, {} should hold by {deadline} but the state is {}",
+                    describe_event(trigger),
+                    describe(expect),
+                    snap.resource.state
+                ),
+                serde_json::to_value(snap.resource).ok(),
+            );
+            return;
+        }
+    }
+}
+
+fn mentions_entered(p: &Predicate) -> bool {
+    match p {
+        Predicate::Entered(_) => true,
+        Predicate::Not(inner) | Predicate::Parent(inner) => mentions_entered(inner),
+        Predicate::All(items) | Predicate::Any(items) => items.iter().any(mentions_entered),
+        _ => false,
+    }
+}
