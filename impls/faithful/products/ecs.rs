@@ -158,7 +158,7 @@ pub fn refusal(lc: Lc, st: St, op: &str) -> Option<&'static str> {
 /// The rule of the release 15 days after an overdue stop.
 const RELEASE_AFTER_STOP: &str = "ecs.payg.release-after-stopped-15-days";
 
-// A declarative table over every (lifecycle, state, signal)) pair: one arm per row, so it stays whole.
+// A declarative table over every (lifecycle, state, signal) triple: one arm per row, so it stays whole.
 /// `entered_by` is the rule of the transition that brought the resource
 /// into its state.
 pub fn on_signal(lc: Lc, st: St, entered_by: &str, signal: Signal, faults: &Faults) -> Option<Tr> {

@@ -207,7 +207,7 @@ pub fn on_signal(lc: Lc, st: St, signal: Signal) -> Option<Tr> {
     }
 }
 
-// A declarative table over every (lifecycle, state, parent state)) pair: one arm per row, so it stays whole.
+// A declarative table over every (lifecycle, state, parent state) triple: one arm per row, so it stays whole.
 pub fn on_parent(lc: Lc, st: St, parent: St, faults: &Faults, readings: &Readings) -> Option<Tr> {
     use St::*;
     match (lc, st, parent) {
