@@ -9,6 +9,7 @@
 //! means the generators cannot reach it, which is a hole in the suite.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -164,7 +165,7 @@ impl<'c> Labeller<'c> {
         // the next, so only a change of state is collected, then each
         // (lifecycle, state) is looked up once.
         let mut seen_states: Vec<(&str, &str)> = Vec::new();
-        let mut previous: &[ResourceObservation] = &[];
+        let mut previous: &[Arc<ResourceObservation>] = &[];
         for o in observations {
             for (i, r) in o.resources.iter().enumerate() {
                 let state = (&*r.lifecycle, &*r.state);

@@ -41,6 +41,7 @@ fn flipped(trace: &Trace, start: DateTime<Utc>, at: &str, operation: &str) -> Tr
         .resources
         .iter_mut()
         .find(|r| r.resource == "i-1")
+        .map(std::sync::Arc::make_mut)
         .expect("i-1 is observed");
     let verdict = resource
         .operations
@@ -236,6 +237,7 @@ fn released_by_hand(trace: &Trace, start: DateTime<Utc>, resource: &str, at: &st
     });
     for o in out.observations.iter_mut().filter(|o| o.at >= at) {
         for r in o.resources.iter_mut().filter(|r| r.resource == resource) {
+            let r = std::sync::Arc::make_mut(r);
             r.state = "released".into();
         }
     }
@@ -304,6 +306,7 @@ fn children_kept(trace: &Trace, children: &[(&str, &str)]) -> Trace {
     });
     for o in &mut out.observations {
         for r in &mut o.resources {
+            let r = std::sync::Arc::make_mut(r);
             let found = children.iter().find(|(c, _)| *c == r.resource);
             if let (Some((_, state)), true) = (found, gone.contains(&r.state.as_str())) {
                 r.state = (*state).into();
@@ -467,6 +470,7 @@ fn released_at(trace: &Trace, start: DateTime<Utc>, at: &str) -> Trace {
             .resources
             .iter_mut()
             .find(|r| r.resource == "p-1")
+            .map(std::sync::Arc::make_mut)
             .unwrap();
         if o.at >= at {
             r.state = "released".into();
@@ -676,6 +680,7 @@ impl arrears::verify::System for Scrambler<'_> {
                 .map(|a| a.account.to_string())
                 .collect();
             for r in &mut o.resources {
+                let r = std::sync::Arc::make_mut(r);
                 let key = (o.at, r.resource.clone());
                 if r.serving == Serving::Unspecified {
                     r.serving = if self.coin((&key, "serving")) {

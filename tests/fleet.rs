@@ -1,7 +1,9 @@
 //! `arrears fleet` as a user runs it: the result does not depend on thread
 //! count or shard layout, a mutated spec shows up as violations that the
 //! printed replay reproduces, and bad input (a mix that does not add up, an
-//! impossible shard, a merge of different runs) is refused with exit 2.
+//! impossible shard, a merge of different runs) is refused with exit 2;
+//! and the checks judge the observations a model hands on unchanged as
+//! they judge copies of them.
 
 mod common;
 
@@ -277,6 +279,54 @@ fn a_mutated_spec_shows_as_violations_that_the_replay_reproduces() {
     // The shipped specs, on the same fleet, break nothing.
     let clean = arrears(&["fleet", "--accounts", "600", "--seed", "5", "--quiet"]);
     assert_eq!(clean.code, 0, "{}", clean.stdout);
+}
+
+/// The trace with every resource observation copied into one of its own,
+/// as an implementation's parsed reply would be: nothing shared.
+fn unshared(trace: &arrears::observation::Trace) -> arrears::observation::Trace {
+    let mut copy = trace.clone();
+    for o in &mut copy.observations {
+        for r in &mut o.resources {
+            *r = std::sync::Arc::new((**r).clone());
+        }
+    }
+    copy
+}
+
+#[test]
+fn the_checks_judge_observations_handed_on_as_they_judge_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    common::mutated_specs(dir.path());
+    let shipped = arrears::spec::compile(&arrears::spec::sources::embedded()).unwrap();
+    let mutated = compile(dir.path());
+    let variants = shipped.reading_variants();
+    let (mut judged, mut violations, mut handed_on) = (0, 0, 0);
+    // Runs under the shipped specs pass; runs under the mutated ones,
+    // judged by the shipped specs, break the data-kept invariant.
+    for runner in [&shipped, &mutated] {
+        let menu =
+            arrears::fleet::account::Menu::new(runner, &arrears::fleet::mix::Mix::default_mix());
+        for index in 0..300 {
+            let history = menu.account(5, index, 90).history;
+            let (trace, _) = arrears::fleet::observed_run(runner, &history, 90).unwrap();
+            handed_on += trace
+                .observations
+                .windows(2)
+                .flat_map(|w| w[0].resources.iter().zip(&w[1].resources))
+                .filter(|(a, b)| std::sync::Arc::ptr_eq(a, b))
+                .count();
+            let check = |t| arrears::check::check_trace(&shipped, &variants, &history, t, None);
+            let on_shared = check(&trace);
+            assert_eq!(on_shared, check(&unshared(&trace)), "account {index}");
+            judged += on_shared.len();
+            violations += on_shared.iter().filter(|e| e.violation.is_some()).count();
+        }
+    }
+    assert!(
+        judged > 0 && handed_on > 0,
+        "{judged} judged, {handed_on} handed on"
+    );
+    assert!(violations > 0, "the mutated runs break something");
 }
 
 #[test]

@@ -150,7 +150,16 @@ fn never_or_always(
     // of entry (the observation's `since`), so it holds whenever
     // the entry is observed, even long after it.
     let at_entry = mentions_entered(never);
+    // A snapshot that shows what the last one judged showed gives the same
+    // answer, unless a predicate reads the instant itself (judged at entry,
+    // the instant is the observation's own `since`).
+    let reads_the_clock = !at_entry && (reads_instant(never) || scope.is_some_and(reads_instant));
+    let mut last_judged: Option<&Snapshot<'_>> = None;
     for observed in index.snapshots(subject) {
+        if !reads_the_clock && last_judged.is_some_and(|last| shows_the_same(last, observed)) {
+            continue;
+        }
+        last_judged = Some(observed);
         let shifted;
         let snap = if at_entry {
             shifted = Snapshot {
@@ -276,6 +285,42 @@ fn response(
             );
             return;
         }
+    }
+}
+
+/// Whether two snapshots of one subject show the same to every predicate
+/// that does not read the instant: the same resource and parent
+/// observations (a system that hands on an unchanged observation hands on
+/// the same one, so this is a comparison of addresses), and the same
+/// standing of the account, the only thing of the account such a predicate
+/// reads.
+fn shows_the_same(a: &Snapshot<'_>, b: &Snapshot<'_>) -> bool {
+    let same_parent = match (a.parent, b.parent) {
+        (Some(x), Some(y)) => std::ptr::eq(x, y),
+        (None, None) => true,
+        _ => false,
+    };
+    std::ptr::eq(a.resource, b.resource)
+        && same_parent
+        && a.account.map(|x| x.overdue_since) == b.account.map(|x| x.overdue_since)
+}
+
+/// Whether a predicate's truth can change with the instant it is judged
+/// at while the observations stay the same: time elapsed, entering a state
+/// (now), and whether an event has happened yet.
+fn reads_instant(p: &Predicate) -> bool {
+    match p {
+        Predicate::Elapsed { .. } | Predicate::Entered(_) | Predicate::Happened(_) => true,
+        Predicate::Not(inner) | Predicate::Parent(inner) => reads_instant(inner),
+        Predicate::All(items) | Predicate::Any(items) => items.iter().any(reads_instant),
+        Predicate::State(_)
+        | Predicate::Serving(_)
+        | Predicate::Data(_)
+        | Predicate::Billing(_)
+        | Predicate::Operation { .. }
+        | Predicate::Overdue(_)
+        | Predicate::AccountOverdue(_)
+        | Predicate::Param { .. } => false,
     }
 }
 

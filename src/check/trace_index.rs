@@ -180,7 +180,7 @@ impl<'t> TraceIndex<'t> {
                     at: obs.at,
                     resource: r,
                     account,
-                    parent,
+                    parent: parent.map(|p| &**p),
                 });
             }
             for &(s, _) in &subjects_here {

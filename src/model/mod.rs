@@ -257,6 +257,23 @@ impl std::fmt::Display for Refusal<'_> {
 /// A state of a lifecycle, and whether the account is overdue.
 type VerdictKey = (LifecycleId, StateId, bool);
 
+/// A resource's last observation, and what it was built from.
+type LastObserved = (ObservedFrom, Arc<ResourceObservation>);
+
+/// Everything of a resource an observation of it shows, other than its
+/// fixed names and the verdicts on its operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ObservedFrom {
+    lifecycle: LifecycleId,
+    state: StateId,
+    since: DateTime<Utc>,
+    overdue_since: Option<DateTime<Utc>>,
+    oldest_overdue_bill: Option<DateTime<Utc>>,
+    purchased_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    account_overdue: bool,
+}
+
 /// The reference model, driven one step at a time.
 #[derive(Debug, Clone)]
 pub struct Model<'c> {
@@ -294,6 +311,9 @@ pub struct Model<'c> {
     /// per (lifecycle, state, account overdue), worked out the first time
     /// a resource is observed in it.
     fixed_verdicts: std::cell::RefCell<Vec<(VerdictKey, OperationMap)>>,
+    /// Each resource's last observation, with what it was built from; see
+    /// [`Model::resource_observation`].
+    observed: std::cell::RefCell<Vec<Option<LastObserved>>>,
 }
 
 fn place(what: &str) -> String {
@@ -319,6 +339,7 @@ impl<'c> Model<'c> {
             dirty: Vec::new(),
             steps_this_instant: 0,
             fixed_verdicts: std::cell::RefCell::default(),
+            observed: std::cell::RefCell::default(),
             work: 0,
             budget: WORK_BASE.saturating_add(
                 WORK_PER_ITEM

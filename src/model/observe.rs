@@ -32,7 +32,6 @@ impl<'c> Model<'c> {
 
     /// What the model shows now.
     pub fn observe(&self) -> Observation {
-        let names = self.catalog.lookups();
         let accounts = self
             .accounts
             .iter()
@@ -68,35 +67,88 @@ impl<'c> Model<'c> {
             })
             .collect();
         let resources = (0..self.resources.len())
-            .map(|r| {
-                let res = &self.resources[r];
-                let lc = self.catalog.lifecycle(res.lifecycle);
-                let state = lc.state(res.state);
-                let operations = self.operation_map(r);
-                let (lifecycle, states) = &names.lifecycles[res.lifecycle.index()];
-                ResourceObservation {
-                    resource: res.id.clone(),
-                    account: self.accounts[res.account].id.clone(),
-                    product: names.documents[res.doc.index()].clone().into(),
-                    lifecycle: lifecycle.clone().into(),
-                    state: states[res.state.index()].clone().into(),
-                    since: res.entered,
-                    serving: state.serving,
-                    data: state.data,
-                    billing: state.billing,
-                    billing_method: Some(state.billing_method),
-                    overdue_since: res.overdue_since,
-                    oldest_overdue_bill: self.anchor(r, Anchor::OldestOverdueBill),
-                    purchased_at: res.purchased_at,
-                    expires_at: res.expires_at,
-                    operations,
-                }
-            })
+            .map(|r| self.resource_observation(r))
             .collect();
         Observation {
             at: self.now,
             accounts,
             resources,
+        }
+    }
+
+    /// Resource `r`'s observation now: the one handed out last time when
+    /// nothing it shows has changed, so that a resource at rest costs one
+    /// shared pointer per observation, and the checks can tell an unchanged
+    /// resource by its address.
+    ///
+    /// What an observation shows is decided by its [`ObservedFrom`] and by
+    /// the verdicts on the product's operations. Those verdicts follow from
+    /// the key alone in a state `verdicts_fixed` marks; elsewhere (guards
+    /// that read the clock or the ledger) they are worked out again and
+    /// compared.
+    fn resource_observation(&self, r: usize) -> Arc<ResourceObservation> {
+        let res = &self.resources[r];
+        let from = ObservedFrom {
+            lifecycle: res.lifecycle,
+            state: res.state,
+            since: res.entered,
+            overdue_since: res.overdue_since,
+            oldest_overdue_bill: self.anchor(r, Anchor::OldestOverdueBill),
+            purchased_at: res.purchased_at,
+            expires_at: res.expires_at,
+            account_overdue: self.accounts[res.account].overdue_since.is_some(),
+        };
+        let fixed = self.catalog.lookups().verdicts_fixed[res.lifecycle.index()][res.state.index()];
+        let mut observed = self.observed.borrow_mut();
+        if observed.len() <= r {
+            observed.resize(r + 1, None);
+        }
+        let mut operations = None;
+        if let Some((last_from, last)) = &observed[r]
+            && *last_from == from
+        {
+            if fixed {
+                return last.clone();
+            }
+            let now = self.operation_map(r);
+            if now == last.operations {
+                return last.clone();
+            }
+            operations = Some(now);
+        }
+        let operations = operations.unwrap_or_else(|| self.operation_map(r));
+        let built = Arc::new(self.build_resource_observation(r, &from, operations));
+        observed[r] = Some((from, built.clone()));
+        built
+    }
+
+    /// Resource `r`'s observation, made anew.
+    fn build_resource_observation(
+        &self,
+        r: usize,
+        from: &ObservedFrom,
+        operations: OperationMap,
+    ) -> ResourceObservation {
+        let res = &self.resources[r];
+        let names = self.catalog.lookups();
+        let state = self.catalog.lifecycle(res.lifecycle).state(res.state);
+        let (lifecycle, states) = &names.lifecycles[res.lifecycle.index()];
+        ResourceObservation {
+            resource: res.id.clone(),
+            account: self.accounts[res.account].id.clone(),
+            product: names.documents[res.doc.index()].clone().into(),
+            lifecycle: lifecycle.clone().into(),
+            state: states[res.state.index()].clone().into(),
+            since: from.since,
+            serving: state.serving,
+            data: state.data,
+            billing: state.billing,
+            billing_method: Some(state.billing_method),
+            overdue_since: from.overdue_since,
+            oldest_overdue_bill: from.oldest_overdue_bill,
+            purchased_at: from.purchased_at,
+            expires_at: from.expires_at,
+            operations,
         }
     }
 

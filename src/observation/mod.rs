@@ -27,7 +27,11 @@ pub use names::{Name, OperationMap};
 pub struct Observation {
     pub at: DateTime<Utc>,
     pub accounts: Vec<AccountObservation>,
-    pub resources: Vec<ResourceObservation>,
+    // Each resource's observation is shared: a system that saw no change
+    // to a resource since its last observation may hand on the same one
+    // (the model does), and the checks then judge it once. A comment, not
+    // documentation, so that the JSON Schema does not speak of memory.
+    pub resources: Vec<Arc<ResourceObservation>>,
 }
 
 impl Observation {
@@ -36,7 +40,10 @@ impl Observation {
     }
 
     pub fn resource(&self, id: &str) -> Option<&ResourceObservation> {
-        self.resources.iter().find(|r| &*r.resource == id)
+        self.resources
+            .iter()
+            .find(|r| &*r.resource == id)
+            .map(|r| &**r)
     }
 }
 

@@ -21,7 +21,7 @@ impl Engine {
             .map(|a| self.account_observation(a))
             .collect();
         let resources = (0..self.resources.len())
-            .map(|r| self.resource_observation(r))
+            .map(|r| std::sync::Arc::new(self.resource_observation(r)))
             .collect();
         Observation {
             at: self.now,
