@@ -257,6 +257,13 @@ impl std::fmt::Display for Refusal<'_> {
 /// A state of a lifecycle, and whether the account is overdue.
 type VerdictKey = (LifecycleId, StateId, bool);
 
+/// What of a bill an observation lists can change: its status, attempts
+/// made and next attempt (by its index among the model's bills).
+type ListedBill = (usize, BillStatus, u32, Option<DateTime<Utc>>);
+
+/// An account's last list of outstanding bills, and what it was built from.
+type LastListed = (Vec<ListedBill>, Arc<[BillObservation]>);
+
 /// A resource's last observation, and what it was built from.
 type LastObserved = (ObservedFrom, Arc<ResourceObservation>);
 
@@ -314,6 +321,9 @@ pub struct Model<'c> {
     /// Each resource's last observation, with what it was built from; see
     /// [`Model::resource_observation`].
     observed: std::cell::RefCell<Vec<Option<LastObserved>>>,
+    /// Each account's last list of outstanding bills, with what it was
+    /// built from; see [`Model::outstanding_bills`].
+    listed_bills: std::cell::RefCell<Vec<LastListed>>,
 }
 
 fn place(what: &str) -> String {
@@ -340,6 +350,7 @@ impl<'c> Model<'c> {
             steps_this_instant: 0,
             fixed_verdicts: std::cell::RefCell::default(),
             observed: std::cell::RefCell::default(),
+            listed_bills: std::cell::RefCell::default(),
             work: 0,
             budget: WORK_BASE.saturating_add(
                 WORK_PER_ITEM

@@ -35,14 +35,8 @@ impl<'c> Model<'c> {
         let accounts = self
             .accounts
             .iter()
-            .map(|a| {
-                let mut outstanding: Vec<&Bill> = a
-                    .unpaid
-                    .iter()
-                    .map(|b| &self.bills[*b])
-                    .filter(|b| b.status != BillStatus::Paid)
-                    .collect();
-                outstanding.sort_by_key(|b| (b.settlement, b.index));
+            .enumerate()
+            .map(|(i, a)| {
                 AccountObservation {
                     account: a.id.clone(),
                     cash: a.cash,
@@ -50,18 +44,7 @@ impl<'c> Model<'c> {
                     // The model keeps the sum inside an i64 (Model::credit).
                     available_credit: a.cash.saturating_add(a.vouchers),
                     overdue_since: a.overdue_since,
-                    outstanding_bills: outstanding
-                        .into_iter()
-                        .map(|b| BillObservation {
-                            bill: b.id.clone(),
-                            resource: self.resources[b.resource].id.clone(),
-                            amount: b.amount,
-                            settlement_date: b.settlement,
-                            status: b.status,
-                            attempts: b.attempts,
-                            next_attempt: b.next_attempt,
-                        })
-                        .collect(),
+                    outstanding_bills: self.outstanding_bills(i),
                     fee_operations: self.fee_operations(a.overdue_since.is_some()),
                 }
             })
@@ -74,6 +57,45 @@ impl<'c> Model<'c> {
             accounts,
             resources,
         }
+    }
+
+    /// Account `a`'s unpaid bills, oldest settlement first: the list
+    /// handed out last time when no bill on it has changed (a deduction
+    /// attempt, a payment or a new bill changes it; most observations see
+    /// none).
+    fn outstanding_bills(&self, a: usize) -> Arc<[BillObservation]> {
+        let mut outstanding: Vec<&Bill> = self.accounts[a]
+            .unpaid
+            .iter()
+            .map(|b| &self.bills[*b])
+            .filter(|b| b.status != BillStatus::Paid)
+            .collect();
+        outstanding.sort_by_key(|b| (b.settlement, b.index));
+        let from = outstanding
+            .iter()
+            .map(|b| (b.index, b.status, b.attempts, b.next_attempt));
+        let mut listed = self.listed_bills.borrow_mut();
+        if listed.len() <= a {
+            listed.resize_with(a + 1, Default::default);
+        }
+        let (last_from, last) = &mut listed[a];
+        if last_from.iter().copied().eq(from.clone()) {
+            return last.clone();
+        }
+        *last_from = from.collect();
+        *last = outstanding
+            .iter()
+            .map(|b| BillObservation {
+                bill: b.id.clone(),
+                resource: self.resources[b.resource].id.clone(),
+                amount: b.amount,
+                settlement_date: b.settlement,
+                status: b.status,
+                attempts: b.attempts,
+                next_attempt: b.next_attempt,
+            })
+            .collect();
+        last.clone()
     }
 
     /// Resource `r`'s observation now: the one handed out last time when

@@ -148,6 +148,7 @@ mod tests {
             run_observing_with(&catalog, &history, &day_ends, None, |model| {
                 let fresh = model.clone();
                 fresh.observed.borrow_mut().clear();
+                fresh.listed_bills.borrow_mut().clear();
                 let expected = fresh.observe();
                 let seen = model.observe();
                 assert_eq!(seen, expected, "account {index} at {}", seen.at);

@@ -60,7 +60,7 @@ pub struct AccountObservation {
     /// bill since it last had none); absent when not overdue.
     pub overdue_since: Option<DateTime<Utc>>,
     /// Bills not yet paid, oldest first.
-    pub outstanding_bills: Vec<BillObservation>,
+    pub outstanding_bills: Arc<[BillObservation]>,
     /// For each product with fee-incurring operations, whether each of them
     /// would be allowed now.
     pub fee_operations: Arc<[FeeOperation]>,
