@@ -30,6 +30,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
+
 use crate::generate::Scenario;
 use crate::history::{AccountDef, Event, History, Offset};
 use crate::spec::{Catalog, Guard, LifecycleId};
@@ -192,11 +194,14 @@ pub fn targets(catalog: &Catalog, lifecycles: &BTreeSet<LifecycleId>) -> Targets
     let mut found: BTreeMap<TransitionRef, Recipe> = BTreeMap::new();
     // Every situation the searches reached, shortest first within each.
     let mut situations: Vec<(usize, bool, Scenario)> = Vec::new();
-    for &l in lifecycles {
-        let Some(world) = World::new(catalog, l, lifecycles) else {
-            continue;
-        };
-        let (recipes, reached) = world.search();
+    // Each lifecycle's search is independent of the others': they run in
+    // parallel, and their results are taken in the lifecycles' order, as a
+    // serial loop would.
+    let searched: Vec<_> = lifecycles
+        .par_iter()
+        .filter_map(|&l| World::new(catalog, l, lifecycles).map(|world| world.search()))
+        .collect();
+    for (recipes, reached) in searched {
         situations.extend(reached);
         for recipe in recipes {
             let Target::Transition(t) = recipe.target else {
@@ -218,9 +223,9 @@ pub fn targets(catalog: &Catalog, lifecycles: &BTreeSet<LifecycleId>) -> Targets
         }
     }
     let mut recipes: Vec<Recipe> = found.into_values().collect();
-    for r in &mut recipes {
-        r.exercises = exercised(catalog, &r.scenario, None);
-    }
+    recipes
+        .par_iter_mut()
+        .for_each(|r| r.exercises = exercised(catalog, &r.scenario, None));
     // Every situation the searches reached is a recipe for the invariants
     // it puts to the test: an invariant is tried in many situations (a
     // refused operation just after a window, a settlement inside one...),
@@ -235,7 +240,6 @@ pub fn targets(catalog: &Catalog, lifecycles: &BTreeSet<LifecycleId>) -> Targets
                 .any(|s| lifecycles.contains(s))
         })
         .collect();
-    use rayon::prelude::*;
     let evaluated: Vec<(usize, bool, Scenario, Vec<crate::spec::InvariantId>)> = situations
         .into_par_iter()
         .map(|(moves, at_edge, scenario)| {
