@@ -293,6 +293,23 @@ fn unshared(trace: &arrears::observation::Trace) -> arrears::observation::Trace 
     copy
 }
 
+/// The trace with the first resource's observation frozen from the middle
+/// on: the one of that instant handed on, unchanged, whatever the log says
+/// happened to the resource after it (a stale report).
+fn corrupted(trace: &arrears::observation::Trace) -> arrears::observation::Trace {
+    let mut copy = trace.clone();
+    let half = copy.observations.len() / 2;
+    let Some(wrong) = copy.observations[half].resources.first().cloned() else {
+        return copy;
+    };
+    for o in &mut copy.observations[half..] {
+        if let Some(r) = o.resources.first_mut() {
+            *r = wrong.clone();
+        }
+    }
+    copy
+}
+
 #[test]
 fn the_checks_judge_observations_handed_on_as_they_judge_copies() {
     let dir = tempfile::tempdir().unwrap();
@@ -300,9 +317,10 @@ fn the_checks_judge_observations_handed_on_as_they_judge_copies() {
     let shipped = arrears::spec::compile(&arrears::spec::sources::embedded()).unwrap();
     let mutated = compile(dir.path());
     let variants = shipped.reading_variants();
-    let (mut judged, mut violations, mut handed_on) = (0, 0, 0);
+    let (mut judged, mut violations, mut handed_on, mut wrong_reports) = (0, 0, 0, 0);
     // Runs under the shipped specs pass; runs under the mutated ones,
-    // judged by the shipped specs, break the data-kept invariant.
+    // judged by the shipped specs, break the data-kept invariant; a stale
+    // observation handed on after a transition breaks the lifecycle's.
     for runner in [&shipped, &mutated] {
         let menu =
             arrears::fleet::account::Menu::new(runner, &arrears::fleet::mix::Mix::default_mix());
@@ -315,11 +333,23 @@ fn the_checks_judge_observations_handed_on_as_they_judge_copies() {
                 .flat_map(|w| w[0].resources.iter().zip(&w[1].resources))
                 .filter(|(a, b)| std::sync::Arc::ptr_eq(a, b))
                 .count();
-            let check = |t| arrears::check::check_trace(&shipped, &variants, &history, t, None);
+            let check = |t: &arrears::observation::Trace| {
+                arrears::check::check_trace(&shipped, &variants, &history, t, None)
+            };
             let on_shared = check(&trace);
             assert_eq!(on_shared, check(&unshared(&trace)), "account {index}");
             judged += on_shared.len();
             violations += on_shared.iter().filter(|e| e.violation.is_some()).count();
+            if index % 10 == 0 {
+                let wrong = corrupted(&trace);
+                let on_wrong = check(&wrong);
+                assert_eq!(
+                    on_wrong,
+                    check(&unshared(&wrong)),
+                    "account {index}, corrupted"
+                );
+                wrong_reports += usize::from(on_wrong.iter().any(|e| e.violation.is_some()));
+            }
         }
     }
     assert!(
@@ -327,6 +357,10 @@ fn the_checks_judge_observations_handed_on_as_they_judge_copies() {
         "{judged} judged, {handed_on} handed on"
     );
     assert!(violations > 0, "the mutated runs break something");
+    assert!(
+        wrong_reports >= 10,
+        "{wrong_reports} of 60 stale traces failed"
+    );
 }
 
 #[test]

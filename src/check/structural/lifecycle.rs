@@ -126,11 +126,19 @@ fn observations_agree(
     // The log's entries up to each snapshot: snapshots come in time
     // order, so the count only grows.
     let mut logged = 0;
+    // The observation last judged, and the log's entries up to it.
+    let mut last_judged: Option<(&ResourceObservation, usize)> = None;
     for snap in index.snapshots(subject) {
         let r = snap.resource;
         while timeline.get(logged).is_some_and(|(at, _)| *at <= snap.at) {
             logged += 1;
         }
+        // The same observation handed on (the same address), with no
+        // transition logged since, gets the same answer: judged once.
+        if last_judged.is_some_and(|(last, n)| std::ptr::eq(last, r) && n == logged) {
+            continue;
+        }
+        last_judged = Some((r, logged));
         let expected = match logged {
             0 => lc.state(lc.initial).id.as_str(),
             n => timeline[n - 1].1,
