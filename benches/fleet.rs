@@ -10,6 +10,11 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 
 use arrears::fleet::{FleetOptions, mix::Mix};
 
+// The binary's allocator (`src/main.rs`), so that the figures are the
+// command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn options(catalog: &arrears::spec::Catalog, accounts: u64, days: u32) -> FleetOptions {
     let mix = Mix::default_mix();
     mix.check("default", catalog)

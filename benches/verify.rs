@@ -6,6 +6,11 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use arrears::verify::{ReferenceModel, VerifyOptions, verify};
 
+// The binary's allocator (`src/main.rs`), so that the figures are the
+// command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
     let catalog =
         arrears::spec::compile(&arrears::spec::sources::embedded()).expect("shipped specs compile");
