@@ -122,9 +122,10 @@ impl<'c> Model<'c> {
     pub(super) fn next_timer(&self, r: usize) -> Option<DateTime<Utc>> {
         let res = &self.resources[r];
         let lc = self.catalog.lifecycle(res.lifecycle);
-        lc.transitions
+        self.catalog.lookups().timed_from[res.lifecycle.index()][res.state.index()]
             .iter()
-            .filter(|t| t.from.contains(&res.state) && self.static_guards_hold(&t.guards))
+            .map(|i| &lc.transitions[*i])
+            .filter(|t| self.static_guards_hold(&t.guards))
             .filter_map(|t| match &t.trigger {
                 Trigger::After { duration, since } => {
                     let due = self.anchor(r, *since)? + self.catalog.duration(duration);
@@ -146,10 +147,8 @@ impl<'c> Model<'c> {
         let res = &self.resources[r];
         let lc = self.catalog.lifecycle(res.lifecycle);
         let mut best: Option<(DateTime<Utc>, usize)> = None;
-        for (i, t) in lc.transitions.iter().enumerate() {
-            if !t.from.contains(&res.state) {
-                continue;
-            }
+        for &i in &self.catalog.lookups().timed_from[res.lifecycle.index()][res.state.index()] {
+            let t = &lc.transitions[i];
             if let Trigger::After { duration, since } = &t.trigger {
                 let Some(anchor) = self.anchor(r, *since) else {
                     continue;

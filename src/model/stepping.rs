@@ -119,16 +119,18 @@ impl<'c> Model<'c> {
         }
         let res = &self.resources[r];
         let lc = self.catalog.lifecycle(res.lifecycle);
-        let found = lc.transitions.iter().position(|t| {
-            t.from.contains(&res.state)
-                && match (&t.trigger, stimulus) {
-                    (Trigger::Signal(s), Stimulus::Signal(got)) => *s == got,
-                    (Trigger::ParentEntered(states), Stimulus::ParentEntered(got)) => {
-                        states.contains(&got)
-                    }
-                    _ => false,
+        let candidates =
+            &self.catalog.lookups().stimulated_from[res.lifecycle.index()][res.state.index()];
+        let found = candidates.iter().copied().find(|i| {
+            let t = &lc.transitions[*i];
+            let triggered = match (&t.trigger, stimulus) {
+                (Trigger::Signal(s), Stimulus::Signal(got)) => *s == got,
+                (Trigger::ParentEntered(states), Stimulus::ParentEntered(got)) => {
+                    states.contains(&got)
                 }
-                && self.guards_hold(r, &t.guards)
+                _ => false,
+            };
+            triggered && self.guards_hold(r, &t.guards)
         });
         if let Some(t) = found {
             self.fire(r, t)?;

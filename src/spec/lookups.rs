@@ -25,6 +25,14 @@ pub(crate) struct CatalogLookups {
     /// an operation looks up its few candidates instead of scanning every
     /// transition of the lifecycle.
     pub(crate) operation_triggers: Vec<Vec<Vec<(OpId, usize)>>>,
+    /// Per lifecycle and state, the timed (`after`) transitions from that
+    /// state, in declaration order: planning and firing a timer look at
+    /// these few instead of every transition of the lifecycle.
+    pub(crate) timed_from: Vec<Vec<Vec<usize>>>,
+    /// Per lifecycle and state, the transitions from that state that a
+    /// signal or a parent's move triggers, in declaration order (the first
+    /// one whose guards hold fires).
+    pub(crate) stimulated_from: Vec<Vec<Vec<usize>>>,
     /// Ids the model's log repeats, by index: rules, operations,
     /// notifications, formulas, and per lifecycle its transitions.
     pub(crate) rules: Vec<std::sync::Arc<str>>,
@@ -60,6 +68,20 @@ impl Catalog {
                 .collect(),
             lifecycles: self.lifecycles.iter().map(lifecycle_names).collect(),
             operation_triggers: self.lifecycles.iter().map(operation_triggers).collect(),
+            timed_from: self
+                .lifecycles
+                .iter()
+                .map(|l| transitions_from(l, |t| matches!(t, Trigger::After { .. })))
+                .collect(),
+            stimulated_from: self
+                .lifecycles
+                .iter()
+                .map(|l| {
+                    transitions_from(l, |t| {
+                        matches!(t, Trigger::Signal(_) | Trigger::ParentEntered(_))
+                    })
+                })
+                .collect(),
             rules: self.rules.iter().map(|r| r.id.as_str().into()).collect(),
             operations: self
                 .operation_names
@@ -120,6 +142,21 @@ impl Catalog {
 fn lifecycle_names(l: &Lifecycle) -> (Arc<str>, Vec<Arc<str>>) {
     let states = l.states.iter().map(|s| Arc::from(s.id.as_str())).collect();
     (Arc::from(l.id.as_str()), states)
+}
+
+/// Per state of a lifecycle, the indexes of the transitions from it whose
+/// trigger is of the kind `kind` picks, in declaration order.
+fn transitions_from(l: &Lifecycle, kind: impl Fn(&Trigger) -> bool) -> Vec<Vec<usize>> {
+    (0..l.states.len())
+        .map(|s| {
+            l.transitions
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.from.contains(&StateId(s as u32)) && kind(&t.trigger))
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .collect()
 }
 
 /// Per state of a lifecycle, the transitions an operation triggers from
