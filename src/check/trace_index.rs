@@ -202,7 +202,6 @@ impl<'t> TraceIndex<'t> {
         let history = self.history;
         // Requests from the history.
         for e in &history.events {
-            let at = e.at().at(history.start);
             let (resource, op): (&str, &'t str) = match e {
                 Event::Operate {
                     resource,
@@ -216,6 +215,7 @@ impl<'t> TraceIndex<'t> {
                 _ => continue,
             };
             if let Some(&s) = self.by_id.get(resource) {
+                let at = e.at().at(history.start);
                 self.subjects[s].facts.push((at, Fact::Asked(op)));
             }
         }
@@ -227,7 +227,9 @@ impl<'t> TraceIndex<'t> {
     fn add_log(&mut self) {
         let trace = self.trace;
         // The log, with the overdue periods it implies.
-        let mut overdue_bills: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        // Per subject, its bills overdue now (a subject is its resource, so
+        // this is the resource's set, found without hashing its id).
+        let mut overdue_bills: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); self.subjects.len()];
         // The model shares one string per resource id between its events:
         // the subject of a string seen before is found by its address,
         // without hashing it again.
@@ -251,19 +253,18 @@ impl<'t> TraceIndex<'t> {
             self.subjects[s].facts.push((at, Fact::Logged(e)));
             match e {
                 TraceEvent::Deduction {
-                    resource,
                     bill,
                     outcome: Outcome::Failed | Outcome::Overdrawn,
                     ..
                 } => {
-                    let set = overdue_bills.entry(resource).or_default();
+                    let set = &mut overdue_bills[s];
                     let was_empty = set.is_empty();
                     if set.insert(bill) && was_empty {
                         self.subjects[s].facts.push((at, Fact::BecameOverdue));
                     }
                 }
-                TraceEvent::BillSettled { resource, bill, .. } => {
-                    let set = overdue_bills.entry(resource).or_default();
+                TraceEvent::BillSettled { bill, .. } => {
+                    let set = &mut overdue_bills[s];
                     if set.remove(bill.as_str()) && set.is_empty() {
                         self.subjects[s].facts.push((at, Fact::Settled));
                     }

@@ -6,11 +6,10 @@
 //! The fold touches only its own account's figures and adds them to the
 //! tally, so accounts fold in any order (see [`super::tally`]).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
 use super::tally::{AccountRow, Histogram, Tally, add_series, counter};
+use crate::idmap::{IdMap, id_map};
 use crate::observation::{Name, Observation, Outcome, Trace, TraceEvent};
 use crate::spec::{Catalog, Data, Serving};
 
@@ -25,16 +24,17 @@ struct StateClass {
 /// Classifies the states the trace names, once per run.
 #[derive(Debug, Clone)]
 pub struct Classifier {
-    /// Lifecycle id → state id → what the state means.
-    states: HashMap<String, HashMap<String, StateClass>>,
+    /// Lifecycle id → state id → what the state means (looked up for
+    /// every transition of every account, hence the id hash).
+    states: IdMap<String, IdMap<String, StateClass>>,
 }
 
 impl Classifier {
     pub fn new(catalog: &Catalog) -> Classifier {
-        let mut states: HashMap<String, HashMap<String, StateClass>> = HashMap::new();
+        let mut states: IdMap<String, IdMap<String, StateClass>> = id_map();
         for l in &catalog.lifecycles {
             for s in &l.states {
-                states.entry(l.id.clone()).or_default().insert(
+                states.entry(l.id.clone()).or_insert_with(id_map).insert(
                     s.id.clone(),
                     StateClass {
                         serving: s.serving,
@@ -107,6 +107,38 @@ fn since_days(from: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Option<usize> {
     from.map(|f| (at - f).num_days().max(0) as usize)
 }
 
+/// The day of a run an instant falls on: whole days since the start,
+/// counted as the day-end observations mark them (the `d`-th is at the
+/// start plus `d + 1` days) and kept within the run's days. A run's events
+/// come in time order, so the day is found by moving forward from the last
+/// one's, with no date arithmetic per event.
+struct DayOf<'a> {
+    ends: &'a [&'a Observation],
+    last: usize,
+    day: usize,
+}
+
+impl<'a> DayOf<'a> {
+    fn new(run: &'a AccountRun<'a>) -> DayOf<'a> {
+        DayOf {
+            ends: run.day_ends,
+            last: run.day_ends.len().saturating_sub(1),
+            day: 0,
+        }
+    }
+
+    fn day(&mut self, at: DateTime<Utc>) -> usize {
+        if self.day > 0 && self.ends[self.day - 1].at > at {
+            // Earlier than the last instant's day: found afresh.
+            self.day = self.ends.partition_point(|o| o.at <= at);
+        }
+        while self.day < self.ends.len() && self.ends[self.day].at <= at {
+            self.day += 1;
+        }
+        self.day.min(self.last)
+    }
+}
+
 /// Counts `n` days in a histogram, growing it as needed.
 fn record(h: &mut Histogram, n: Option<usize>) {
     if let Some(n) = n {
@@ -167,16 +199,12 @@ impl Tally {
 
     /// What happened, event by event, counted on the day it happened.
     fn add_events(&mut self, classifier: &Classifier, run: &AccountRun<'_>, row: &mut AccountRow) {
-        let days = run.days as usize;
-        let day_of = |at: DateTime<Utc>| -> usize {
-            let d = (at - run.start).num_days().max(0) as usize;
-            d.min(days.saturating_sub(1))
-        };
+        let mut day_of = DayOf::new(run);
         // Open overdue episodes, per resource (an account has a few).
         let mut episodes: Vec<(&str, Episode)> = Vec::new();
         let mut transition_key = String::new();
         for e in &run.trace.events {
-            let d = day_of(e.at());
+            let d = day_of.day(e.at());
             match e {
                 TraceEvent::Charge { amount, .. } => {
                     self.daily.fees_charged[d] += amount;
@@ -224,10 +252,7 @@ impl Tally {
                 TraceEvent::Notification { notification, .. } => {
                     self.daily.notifications[d] += 1;
                     row.notifications += 1;
-                    *self
-                        .notifications
-                        .entry(notification.to_string())
-                        .or_default() += 1;
+                    *counter(&mut self.notifications, notification) += 1;
                 }
                 TraceEvent::Operation { allowed, rule, .. } => {
                     self.add_operation(d, *allowed, rule.as_deref(), row)
@@ -361,8 +386,85 @@ impl Tally {
         } else {
             self.daily.operations_refused[d] += 1;
             row.operations_refused += 1;
-            let by = rule.unwrap_or("(no rule)").to_string();
-            *self.refusals.entry(by).or_default() += 1;
+            *counter(&mut self.refusals, rule.unwrap_or("(no rule)")) += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    /// A run of `days` days from `start`, with its day-end observations and
+    /// no events.
+    fn day_ends(start: DateTime<Utc>, days: u32) -> Vec<Observation> {
+        (1..=i64::from(days))
+            .map(|d| Observation {
+                at: start + TimeDelta::days(d),
+                accounts: Vec::new(),
+                resources: Vec::new(),
+            })
+            .collect()
+    }
+
+    /// The day by date arithmetic, as the tallies define it.
+    fn by_arithmetic(start: DateTime<Utc>, days: u32, at: DateTime<Utc>) -> usize {
+        let d = (at - start).num_days().max(0) as usize;
+        d.min(days as usize - 1)
+    }
+
+    #[test]
+    fn the_day_of_an_instant_is_the_whole_days_since_the_start_in_any_order() {
+        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let days = 5;
+        let ends = day_ends(start, days);
+        let refs: Vec<&Observation> = ends.iter().collect();
+        let trace = Trace {
+            events: Vec::new(),
+            observations: Vec::new(),
+        };
+        let run = AccountRun {
+            start,
+            days,
+            trace: &trace,
+            day_ends: &refs,
+        };
+        let hours = |h: i64| start + TimeDelta::hours(h);
+        // In time order, on and either side of each day's end, before the
+        // start and after the last day; then back in time and forward again.
+        let instants = [
+            hours(-30),
+            hours(0),
+            hours(1),
+            hours(23),
+            hours(24) - TimeDelta::seconds(1),
+            hours(24),
+            hours(24),
+            hours(25),
+            hours(71),
+            hours(72),
+            hours(119),
+            hours(120),
+            hours(500),
+            hours(30),
+            hours(-1),
+            hours(48),
+            hours(96),
+        ];
+        let mut day_of = DayOf::new(&run);
+        let found: Vec<usize> = instants.iter().map(|at| day_of.day(*at)).collect();
+        let expected: Vec<usize> = instants
+            .iter()
+            .map(|at| by_arithmetic(start, days, *at))
+            .collect();
+        assert_eq!(found, expected);
+        assert_eq!(
+            expected,
+            [0, 0, 0, 0, 0, 1, 1, 1, 2, 3, 4, 4, 4, 1, 0, 2, 4]
+        );
     }
 }

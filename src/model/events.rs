@@ -9,9 +9,11 @@ impl<'c> Model<'c> {
         // Filled in by `apply` if an error names it.
         let where_ = String::new();
         refuse_negative_amounts(event, &where_)?;
-        if let Some(id) = event
-            .resource()
-            .filter(|_| !matches!(event, Event::Purchase { .. }))
+        // Most runs refuse no resource: no id is hashed then.
+        if !self.refused.is_empty()
+            && let Some(id) = event
+                .resource()
+                .filter(|_| !matches!(event, Event::Purchase { .. }))
             && let Some((account, rule)) = self.refused.get(id).copied()
         {
             self.refuse_for_missing_resource(event, id, account, rule);
