@@ -10,12 +10,12 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use arrears::history::{AccountDef, Event, History, Offset, ResourceDef, Term};
 use arrears::spec::{BillingMethod, Catalog};
+use chrono::TimeDelta;
 
 // The binary's allocator (`src/main.rs`), so that the figures are the
 // command's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use chrono::TimeDelta;
 
 fn resource(
     id: String,
