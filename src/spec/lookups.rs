@@ -162,14 +162,12 @@ fn transitions_from(l: &Lifecycle, kind: impl Fn(&Trigger) -> bool) -> Vec<Vec<u
 /// Per state of a lifecycle, the transitions an operation triggers from
 /// it, as (operation, transition index) in that order.
 fn operation_triggers(l: &Lifecycle) -> Vec<Vec<(OpId, usize)>> {
-    (0..l.states.len())
-        .map(|s| {
-            let mut triggers: Vec<(OpId, usize)> = l
-                .transitions
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.from.contains(&StateId(s as u32)))
-                .filter_map(|(i, t)| match t.trigger {
+    transitions_from(l, |t| matches!(t, Trigger::Operation(_)))
+        .into_iter()
+        .map(|from_state| {
+            let mut triggers: Vec<(OpId, usize)> = from_state
+                .into_iter()
+                .filter_map(|i| match l.transitions[i].trigger {
                     Trigger::Operation(op) => Some((op, i)),
                     _ => None,
                 })
