@@ -1,12 +1,13 @@
-//! Maps keyed by the ids of a history (accounts, resources, bills), hashed
-//! for speed.
+//! Maps keyed by the ids of a history (accounts, resources, bills) or of
+//! the specs (rules, lifecycles, parameters), hashed for speed.
 //!
-//! The model, the history's validator and the checks look an id up for
-//! nearly every event they handle; with the standard library's SipHash,
-//! hashing those short strings was a few percent of a fleet's CPU. The ids
-//! come from histories arrears builds or a user wrote, which arrears runs
-//! on the user's own behalf, so the protection SipHash gives against keys
-//! chosen to collide buys nothing here, while its cost is paid per event.
+//! The model, the history's validator, the checks and the coverage
+//! labeller look an id up for nearly every event they handle; with the
+//! standard library's SipHash, hashing those short strings was a few
+//! percent of a fleet's CPU. The ids come from specs and histories that
+//! arrears builds or a user wrote, which arrears runs on the user's own
+//! behalf, so the protection SipHash gives against keys chosen to collide
+//! buys nothing here, while its cost is paid per event.
 //!
 //! Nothing may iterate over an [`IdMap`] where the order shows in a result:
 //! the order follows the hash. The maps here are only looked up.

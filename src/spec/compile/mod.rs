@@ -497,7 +497,7 @@ impl<'a> Compiler<'a> {
             interpretations: self.interpretations,
             invariants: self.invariants,
             applied_readings: Vec::new(),
-            ids: self.ids,
+            ids: self.ids.into_iter().collect(),
             lookups: std::sync::OnceLock::new(),
         }
     }
