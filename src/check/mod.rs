@@ -224,18 +224,9 @@ impl Evaluator<'_, '_> {
                         .as_ref()
                         .is_none_or(|d| elapsed < self.params.duration(d))
             }
-            Predicate::Parent(inner) => match (self.index.parent(subject), snap.parent) {
-                (Some(parent), Some(parent_obs)) => {
-                    let parent_snap = Snapshot {
-                        at: snap.at,
-                        resource: parent_obs,
-                        account: snap.account,
-                        parent: None,
-                    };
-                    self.holds(inner, parent, &parent_snap)
-                }
-                _ => false,
-            },
+            Predicate::Parent(inner) => self
+                .parent_snapshot(subject, snap)
+                .is_some_and(|(parent, parent_snap)| self.holds(inner, parent, &parent_snap)),
             Predicate::Happened(e) => self
                 .first_happened(e, subject)
                 .is_some_and(|t| t <= snap.at),
@@ -243,6 +234,86 @@ impl Evaluator<'_, '_> {
             Predicate::All(items) => items.iter().all(|i| self.holds(i, subject, snap)),
             Predicate::Any(items) => items.iter().any(|i| self.holds(i, subject, snap)),
             Predicate::Param { param, equals } => self.params.value(*param) == equals,
+        }
+    }
+
+    /// `subject`'s parent and its snapshot at `snap`'s instant, when it
+    /// has a parent observed then.
+    fn parent_snapshot<'s>(
+        &self,
+        subject: usize,
+        snap: &Snapshot<'s>,
+    ) -> Option<(usize, Snapshot<'s>)> {
+        let parent = self.index.parent(subject)?;
+        let resource = snap.parent?;
+        Some((
+            parent,
+            Snapshot {
+                at: snap.at,
+                resource,
+                account: snap.account,
+                parent: None,
+            },
+        ))
+    }
+
+    /// [`Evaluator::holds`], and whether the observations alone decide
+    /// the answer: the same at whatever instant they were judged, where a
+    /// predicate may turn on the instant (time elapsed since an anchor,
+    /// entering a state just then, an event that happened by then). A
+    /// conjunction with a part so decided false is decided false, a
+    /// disjunction with a part decided true is decided true. So a scope
+    /// such as "overdue, and less than 15 days since" is decided false on
+    /// every observation of a resource that is not overdue. "Not decided"
+    /// is always a safe answer: it only costs a judgement.
+    fn holds_decided(&self, p: &Predicate, subject: usize, snap: &Snapshot<'_>) -> (bool, bool) {
+        let r = snap.resource;
+        match p {
+            Predicate::Entered(names) => {
+                if names.iter().any(|n| **n == *r.state) {
+                    (r.since == snap.at, false)
+                } else {
+                    (false, true)
+                }
+            }
+            Predicate::Elapsed { since, .. } if r.anchor(*since, snap.account).is_none() => {
+                (false, true)
+            }
+            Predicate::Elapsed { .. } => (self.holds(p, subject, snap), false),
+            Predicate::Happened(e) => match self.first_happened(e, subject) {
+                Some(t) => (t <= snap.at, false),
+                None => (false, true),
+            },
+            Predicate::Parent(inner) => match self.parent_snapshot(subject, snap) {
+                Some((parent, parent_snap)) => self.holds_decided(inner, parent, &parent_snap),
+                None => (false, true),
+            },
+            Predicate::Not(inner) => {
+                let (value, decided) = self.holds_decided(inner, subject, snap);
+                (!value, decided)
+            }
+            Predicate::All(items) | Predicate::Any(items) => {
+                // The value that ends the evaluation: false for a
+                // conjunction, true for a disjunction.
+                let ending = matches!(p, Predicate::Any(_));
+                let mut all_decided = true;
+                for item in items {
+                    let (value, decided) = self.holds_decided(item, subject, snap);
+                    if value == ending {
+                        return (ending, decided);
+                    }
+                    all_decided &= decided;
+                }
+                (!ending, all_decided)
+            }
+            Predicate::State(_)
+            | Predicate::Serving(_)
+            | Predicate::Data(_)
+            | Predicate::Billing(_)
+            | Predicate::Operation { .. }
+            | Predicate::Overdue(_)
+            | Predicate::AccountOverdue(_)
+            | Predicate::Param { .. } => (self.holds(p, subject, snap), true),
         }
     }
 
