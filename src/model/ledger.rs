@@ -189,6 +189,7 @@ impl Model<'_> {
         });
         self.resources[r].unpaid.push(bill);
         self.accounts[account].unpaid.push(bill);
+        self.accounts[account].bill_changes += 1;
         self.log.push(TraceEvent::Charge {
             at: self.now,
             account: self.accounts[account].id.clone(),
@@ -226,7 +227,7 @@ impl Model<'_> {
             .then(|| offsets.get(b.attempts as usize))
             .flatten()
             .map(|p| b.settlement + self.catalog.duration_param(*p));
-        self.bills[bill].next_attempt = next;
+        self.bill_mut(bill).next_attempt = next;
         if let Some(due) = next {
             self.schedule(
                 due,
@@ -246,7 +247,7 @@ impl Model<'_> {
             let b = &self.bills[bill];
             (b.account, b.amount, b.doc)
         };
-        self.bills[bill].attempts += 1;
+        self.bill_mut(bill).attempts += 1;
         let billing = self
             .catalog
             .document(doc)
@@ -261,7 +262,7 @@ impl Model<'_> {
         let outcome = if amount <= 0 || self.available(account) >= i128::from(amount) {
             self.take(account, amount, Movement::Deduction { bill })?;
             paid = true;
-            self.bills[bill].next_attempt = None;
+            self.bill_mut(bill).next_attempt = None;
             Outcome::Paid
         } else {
             match billing.on_insufficient {
@@ -285,7 +286,7 @@ impl Model<'_> {
                         Movement::Deduction { bill },
                     )?;
                     self.mark(bill, BillStatus::Overdrawn);
-                    self.bills[bill].next_attempt = None;
+                    self.bill_mut(bill).next_attempt = None;
                     notifications.push(NotificationTrigger::BillOverdue);
                     if !was_negative && self.accounts[account].cash < 0 {
                         notifications.push(NotificationTrigger::BalanceNegative);
@@ -316,13 +317,22 @@ impl Model<'_> {
         Ok(outcome)
     }
 
+    /// Bill `bill`, to change: its account counts the change, so that the
+    /// next observation lists the account's outstanding bills anew. Every
+    /// change to a bill goes through here.
+    fn bill_mut(&mut self, bill: usize) -> &mut Bill {
+        let account = self.bills[bill].account;
+        self.accounts[account].bill_changes += 1;
+        &mut self.bills[bill]
+    }
+
     /// Changes a bill's status, keeping the overdue counts in step.
     fn mark(&mut self, bill: usize, status: BillStatus) {
         let b = &self.bills[bill];
         let was_overdue = matches!(b.status, BillStatus::Overdue | BillStatus::Overdrawn);
         let is_overdue = matches!(status, BillStatus::Overdue | BillStatus::Overdrawn);
         let (account, resource) = (b.account, b.resource);
-        self.bills[bill].status = status;
+        self.bill_mut(bill).status = status;
         if was_overdue && !is_overdue {
             self.accounts[account].overdue_bills -= 1;
             self.resources[resource].overdue_bills -= 1;

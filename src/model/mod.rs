@@ -142,6 +142,11 @@ struct Account {
     /// settling and the anchors read only what can still change, not
     /// every bill of the history.
     unpaid: Vec<usize>,
+    /// How many times a bill of this account has changed (issued, tried,
+    /// rescheduled, marked) through [`Model::bill_mut`] and
+    /// [`Model::issue`]: an observation rebuilds the list of outstanding
+    /// bills only when this has moved since the last list.
+    bill_changes: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -257,12 +262,9 @@ impl std::fmt::Display for Refusal<'_> {
 /// A state of a lifecycle, and whether the account is overdue.
 type VerdictKey = (LifecycleId, StateId, bool);
 
-/// What of a bill an observation lists can change: its status, attempts
-/// made and next attempt (by its index among the model's bills).
-type ListedBill = (usize, BillStatus, u32, Option<DateTime<Utc>>);
-
-/// An account's last list of outstanding bills, and what it was built from.
-type LastListed = (Vec<ListedBill>, Arc<[BillObservation]>);
+/// An account's last list of outstanding bills, and its count of bill
+/// changes when the list was built (`None` before the first list).
+type LastListed = (Option<u64>, Arc<[BillObservation]>);
 
 /// A resource's last observation, and what it was built from.
 type LastObserved = (ObservedFrom, Arc<ResourceObservation>);
@@ -344,7 +346,10 @@ impl<'c> Model<'c> {
             bills: Vec::new(),
             agenda: BinaryHeap::new(),
             sequence: 0,
-            log: Vec::new(),
+            // About two log events per history event (a charge and its
+            // deduction, a payment and the settlements it makes): sized
+            // once, rather than regrown and copied while the run goes.
+            log: Vec::with_capacity(history.events.len().saturating_mul(2)),
             stimuli: VecDeque::new(),
             dirty: Vec::new(),
             steps_this_instant: 0,
@@ -404,6 +409,7 @@ impl<'c> Model<'c> {
                 overdue_bills: 0,
                 resources: Vec::new(),
                 unpaid: Vec::new(),
+                bill_changes: 0,
             });
         }
         Ok(())

@@ -60,10 +60,19 @@ impl<'c> Model<'c> {
     }
 
     /// Account `a`'s unpaid bills, oldest settlement first: the list
-    /// handed out last time when no bill on it has changed (a deduction
-    /// attempt, a payment or a new bill changes it; most observations see
-    /// none).
+    /// handed out last time when no bill of the account has changed since
+    /// (an issue, a deduction attempt, a reschedule or a payment changes
+    /// one; most observations see none).
     fn outstanding_bills(&self, a: usize) -> Arc<[BillObservation]> {
+        let changes = self.accounts[a].bill_changes;
+        let mut listed = self.listed_bills.borrow_mut();
+        if listed.len() <= a {
+            listed.resize_with(a + 1, Default::default);
+        }
+        let (listed_at, last) = &mut listed[a];
+        if *listed_at == Some(changes) {
+            return last.clone();
+        }
         let mut outstanding: Vec<&Bill> = self.accounts[a]
             .unpaid
             .iter()
@@ -71,18 +80,7 @@ impl<'c> Model<'c> {
             .filter(|b| b.status != BillStatus::Paid)
             .collect();
         outstanding.sort_by_key(|b| (b.settlement, b.index));
-        let from = outstanding
-            .iter()
-            .map(|b| (b.index, b.status, b.attempts, b.next_attempt));
-        let mut listed = self.listed_bills.borrow_mut();
-        if listed.len() <= a {
-            listed.resize_with(a + 1, Default::default);
-        }
-        let (last_from, last) = &mut listed[a];
-        if last_from.iter().copied().eq(from.clone()) {
-            return last.clone();
-        }
-        *last_from = from.collect();
+        *listed_at = Some(changes);
         *last = outstanding
             .iter()
             .map(|b| BillObservation {
