@@ -315,10 +315,10 @@ pub struct Model<'c> {
     fee_operations: std::cell::OnceCell<[Arc<[FeeOperation]>; 2]>,
     /// See [`Model::reminders`].
     reminders: std::cell::OnceCell<Vec<Vec<(u32, TimeDelta)>>>,
-    /// The verdicts on every operation of a state whose verdicts only
-    /// its account's standing decides (`CatalogLookups::verdicts_fixed`),
-    /// per (lifecycle, state, account overdue), worked out the first time
-    /// a resource is observed in it.
+    /// The verdicts on the operations of a state that only its account's
+    /// standing decides (all but `CatalogLookups::varying_verdicts`), per
+    /// (lifecycle, state, account overdue), worked out the first time a
+    /// resource is observed in it.
     fixed_verdicts: std::cell::RefCell<Vec<(VerdictKey, OperationMap)>>,
     /// Each resource's last observation, with what it was built from; see
     /// [`Model::resource_observation`].

@@ -103,9 +103,9 @@ impl<'c> Model<'c> {
     ///
     /// What an observation shows is decided by its [`ObservedFrom`] and by
     /// the verdicts on the product's operations. Those verdicts follow from
-    /// the key alone in a state `verdicts_fixed` marks; elsewhere (guards
-    /// that read the clock or the ledger) they are worked out again and
-    /// compared.
+    /// the key alone in a state with no `varying_verdicts`; elsewhere
+    /// (guards that read the clock or the ledger) those that may vary are
+    /// worked out again and compared.
     fn resource_observation(&self, r: usize) -> Arc<ResourceObservation> {
         let res = &self.resources[r];
         let from = ObservedFrom {
@@ -118,7 +118,9 @@ impl<'c> Model<'c> {
             expires_at: res.expires_at,
             account_overdue: self.accounts[res.account].overdue_since.is_some(),
         };
-        let fixed = self.catalog.lookups().verdicts_fixed[res.lifecycle.index()][res.state.index()];
+        let fixed = self.catalog.lookups().varying_verdicts[res.lifecycle.index()]
+            [res.state.index()]
+        .is_empty();
         let mut observed = self.observed.borrow_mut();
         if observed.len() <= r {
             observed.resize(r + 1, None);
@@ -173,32 +175,47 @@ impl<'c> Model<'c> {
     }
 
     /// The verdict on every operation of resource `r`'s product, as an
-    /// observation lists them.
+    /// observation lists them. The verdicts the resource's state and its
+    /// account's standing decide are worked out once per run; only those
+    /// a guard on something else may change (the state's
+    /// `varying_verdicts`, none in most states) are worked out again.
     pub(super) fn operation_map(&self, r: usize) -> OperationMap {
         let res = &self.resources[r];
         let names = self.catalog.lookups();
         let (ops, op_names) = &names.by_document[res.doc.index()];
-        let decide_all = || {
-            OperationMap::from_shared(
-                op_names.clone(),
-                ops.iter().map(|op| self.decide(r, *op).allowed),
-            )
-        };
-        if !names.verdicts_fixed[res.lifecycle.index()][res.state.index()] {
-            return decide_all();
-        }
         let key = (
             res.lifecycle,
             res.state,
             self.accounts[res.account].overdue_since.is_some(),
         );
-        let mut memo = self.fixed_verdicts.borrow_mut();
-        if let Some((_, map)) = memo.iter().find(|(k, _)| *k == key) {
-            return map.clone();
+        let settled = {
+            let mut memo = self.fixed_verdicts.borrow_mut();
+            match memo.iter().find(|(k, _)| *k == key) {
+                Some((_, map)) => map.clone(),
+                None => {
+                    let map = OperationMap::from_shared(
+                        op_names.clone(),
+                        ops.iter().map(|op| self.decide(r, *op).allowed),
+                    );
+                    memo.push((key, map.clone()));
+                    map
+                }
+            }
+        };
+        let varying = &names.varying_verdicts[res.lifecycle.index()][res.state.index()];
+        if varying.is_empty() {
+            return settled;
         }
-        let map = decide_all();
-        memo.push((key, map.clone()));
-        map
+        OperationMap::from_shared(
+            op_names.clone(),
+            ops.iter().zip(settled.iter()).map(|(op, (_, allowed))| {
+                if varying.binary_search(op).is_ok() {
+                    self.decide(r, *op).allowed
+                } else {
+                    allowed
+                }
+            }),
+        )
     }
 
     /// A rule's id, shared rather than copied into the log.

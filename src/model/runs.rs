@@ -149,6 +149,7 @@ mod tests {
                 let fresh = model.clone();
                 fresh.observed.borrow_mut().clear();
                 fresh.listed_bills.borrow_mut().clear();
+                fresh.fixed_verdicts.borrow_mut().clear();
                 let expected = fresh.observe();
                 let seen = model.observe();
                 assert_eq!(seen, expected, "account {index} at {}", seen.at);

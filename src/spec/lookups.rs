@@ -40,13 +40,15 @@ pub(crate) struct CatalogLookups {
     pub(crate) notifications: Vec<std::sync::Arc<str>>,
     pub(crate) formulas: Vec<std::sync::Arc<str>>,
     pub(crate) transitions: Vec<Vec<std::sync::Arc<str>>>,
-    /// Per lifecycle and state, whether the verdict on every operation of
-    /// a resource in that state depends on nothing but whether its account
-    /// is overdue: no transition an operation triggers from it has a guard
-    /// on anything else that changes over a history (its own overdue
-    /// bills, expiry, time, parent). The model then works out such a
-    /// state's verdicts once per run instead of at every observation.
-    pub(crate) verdicts_fixed: Vec<Vec<bool>>,
+    /// Per lifecycle and state, the operations whose verdict on a resource
+    /// in that state depends on more than whether its account is overdue:
+    /// those a transition from the state is triggered by, under a guard on
+    /// something else that changes over a history (its own overdue bills,
+    /// expiry, time, parent). Every other verdict follows from the state
+    /// and the account's standing alone, so the model works it out once
+    /// per run instead of at every observation; where the list is empty
+    /// (most states), so do all of them.
+    pub(crate) varying_verdicts: Vec<Vec<Vec<OpId>>>,
     /// The documents with fee-incurring operations, each with those
     /// operations in name order.
     pub(crate) fee: Vec<(DocId, Vec<OpId>)>,
@@ -99,7 +101,7 @@ impl Catalog {
                 .iter()
                 .map(|l| l.transitions.iter().map(|t| t.id.as_str().into()).collect())
                 .collect(),
-            verdicts_fixed: self.lifecycles.iter().map(verdicts_fixed).collect(),
+            varying_verdicts: self.lifecycles.iter().map(varying_verdicts).collect(),
             fee: self.fee_operations(),
         })
     }
@@ -178,17 +180,30 @@ fn operation_triggers(l: &Lifecycle) -> Vec<Vec<(OpId, usize)>> {
         .collect()
 }
 
-/// Per state of a lifecycle, whether its operation verdicts depend only
-/// on the account's standing ([`CatalogLookups::verdicts_fixed`]).
-fn verdicts_fixed(l: &Lifecycle) -> Vec<bool> {
+/// Per state of a lifecycle, the operations whose verdicts depend on more
+/// than the account's standing ([`CatalogLookups::varying_verdicts`]), in
+/// id order, each once.
+fn varying_verdicts(l: &Lifecycle) -> Vec<Vec<OpId>> {
     (0..l.states.len())
         .map(|s| {
-            l.transitions
+            let mut ops: Vec<OpId> = l
+                .transitions
                 .iter()
                 .filter(|t| t.from.contains(&StateId(s as u32)))
-                .filter(|t| matches!(t.trigger, Trigger::Operation(_)))
-                .flat_map(|t| &t.guards)
-                .all(|g| matches!(g, Guard::AccountOverdue(_) | Guard::Param { .. }))
+                .filter_map(|t| match t.trigger {
+                    Trigger::Operation(op)
+                        if !t.guards.iter().all(|g| {
+                            matches!(g, Guard::AccountOverdue(_) | Guard::Param { .. })
+                        }) =>
+                    {
+                        Some(op)
+                    }
+                    _ => None,
+                })
+                .collect();
+            ops.sort_unstable();
+            ops.dedup();
+            ops
         })
         .collect()
 }
