@@ -142,10 +142,10 @@ struct Account {
     /// settling and the anchors read only what can still change, not
     /// every bill of the history.
     unpaid: Vec<usize>,
-    /// How many times a bill of this account has changed (issued, tried,
-    /// rescheduled, marked) through [`Model::bill_mut`] and
-    /// [`Model::issue`]: an observation rebuilds the list of outstanding
-    /// bills only when this has moved since the last list.
+    /// How many times a bill of this account has changed: issued (in
+    /// [`Model::charge`]), or tried, rescheduled or marked (through
+    /// [`Model::bill_mut`]). An observation rebuilds the list of
+    /// outstanding bills only when this has moved since the last list.
     bill_changes: u64,
 }
 

@@ -188,7 +188,7 @@ impl<'c> Model<'c> {
             res.state,
             self.accounts[res.account].overdue_since.is_some(),
         );
-        let settled = {
+        let fixed = {
             let mut memo = self.fixed_verdicts.borrow_mut();
             match memo.iter().find(|(k, _)| *k == key) {
                 Some((_, map)) => map.clone(),
@@ -204,11 +204,11 @@ impl<'c> Model<'c> {
         };
         let varying = &names.varying_verdicts[res.lifecycle.index()][res.state.index()];
         if varying.is_empty() {
-            return settled;
+            return fixed;
         }
         OperationMap::from_shared(
             op_names.clone(),
-            ops.iter().zip(settled.iter()).map(|(op, (_, allowed))| {
+            ops.iter().zip(fixed.iter()).map(|(op, (_, allowed))| {
                 if varying.binary_search(op).is_ok() {
                     self.decide(r, *op).allowed
                 } else {
