@@ -192,8 +192,8 @@ fn varying_verdicts(l: &Lifecycle) -> Vec<Vec<OpId>> {
                 .filter(|t| t.from.contains(&StateId(s as u32)))
                 .filter_map(|t| match t.trigger {
                     Trigger::Operation(op)
-                        if !t.guards.iter().all(|g| {
-                            matches!(g, Guard::AccountOverdue(_) | Guard::Param { .. })
+                        if t.guards.iter().any(|g| {
+                            !matches!(g, Guard::AccountOverdue(_) | Guard::Param { .. })
                         }) =>
                     {
                         Some(op)
